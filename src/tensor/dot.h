@@ -1,0 +1,22 @@
+// Scalar reference dot products: one weight row (in its stored type) against one activation row
+// already converted to the weight type's companion format, as ggml pairs them:
+//   F32·F32, F16·F16, BF16·BF16, Q4_0/Q5_0/Q8_0·Q8_0, Q4_1/Q5_1·Q8_1, Q4_K/Q5_K/Q6_K·Q8_K.
+// These are the truth every SIMD kernel is tested against; they are written for clarity, not speed.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace kinglet {
+
+// The activation format `weight` is dotted with.
+DType vec_dot_type(DType weight);
+
+// Converts n floats to the activation format `act` (F32 copy, F16, BF16, Q8_0, Q8_1, Q8_K).
+void quantize_activation(DType act, const float* x, void* y, int64_t n);
+
+// Dot product of n elements: `w` in type `weight`, `a` in vec_dot_type(weight).
+float vec_dot_ref(DType weight, int64_t n, const void* w, const void* a);
+
+}  // namespace kinglet
