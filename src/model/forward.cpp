@@ -1,0 +1,223 @@
+#include "model/forward.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "tensor/fp16.h"
+
+namespace kinglet {
+
+Forward::Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_tokens)
+    : m_(model), hp_(model.hparams()), kv_(kv), pool_(pool), max_tokens_(max_tokens) {
+    const size_t T = static_cast<size_t>(max_tokens);
+    const size_t d = hp_.n_embd, qd = size_t(hp_.n_head) * hp_.head_dim, kd = size_t(hp_.n_head_kv) * hp_.head_dim,
+                 vd = size_t(hp_.n_head_kv) * hp_.head_dim_v, ad = size_t(hp_.n_head) * hp_.head_dim_v;
+    x_.resize(T * d);
+    xb_.resize(T * d);
+    q_.resize(T * qd);
+    k_.resize(T * kd);
+    v_.resize(T * vd);
+    att_.resize(T * ad);
+    o_.resize(T * d);
+    gate_.resize(T * hp_.n_ff);
+    up_.resize(T * hp_.n_ff);
+    hid_.resize(T * d);
+    const int half = hp_.n_rot / 2;
+    rope_cos_.resize(T * half);
+    rope_sin_.resize(T * half);
+    inv_freq_.resize(half);
+    const float* ff = m_.weights().rope_freqs;
+    for (int i = 0; i < half; ++i) {
+        double f = std::pow(double(hp_.rope_base), -2.0 * i / hp_.n_rot) * hp_.rope_freq_scale;
+        if (ff) f /= ff[i];
+        inv_freq_[i] = static_cast<float>(f);
+    }
+}
+
+void Forward::rope(float* v, int n_heads, int head_dim, int t) {
+    const int half = hp_.n_rot / 2;
+    const float* c = &rope_cos_[size_t(t) * half];
+    const float* s = &rope_sin_[size_t(t) * half];
+    for (int h = 0; h < n_heads; ++h) {
+        float* x = v + size_t(h) * head_dim;
+        if (hp_.spec.rope == RopeStyle::normal) {
+            for (int i = 0; i < half; ++i) {
+                float a = x[2 * i], b = x[2 * i + 1];
+                x[2 * i] = a * c[i] - b * s[i];
+                x[2 * i + 1] = a * s[i] + b * c[i];
+            }
+        } else {
+            for (int i = 0; i < half; ++i) {
+                float a = x[i], b = x[i + half];
+                x[i] = a * c[i] - b * s[i];
+                x[i + half] = a * s[i] + b * c[i];
+            }
+        }
+    }
+}
+
+namespace {
+
+inline float load_kv(const uint8_t* p, size_t i, bool f16) {
+    if (f16) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * i, 2);
+        return fp16_to_fp32_fast(h);
+    }
+    float f;
+    std::memcpy(&f, p + 4 * i, 4);
+    return f;
+}
+
+inline void store_kv(uint8_t* p, const float* src, int n, bool f16) {
+    if (f16) {
+        auto* h = reinterpret_cast<uint16_t*>(p);
+        for (int i = 0; i < n; ++i) h[i] = fp32_to_fp16(src[i]);
+    } else {
+        std::memcpy(p, src, size_t(n) * 4);
+    }
+}
+
+}  // namespace
+
+void Forward::attention(int layer, const Batch& b) {
+    const int T = b.size();
+    const int hd = hp_.head_dim, hdv = hp_.head_dim_v, gqa = hp_.n_gqa();
+    const int BT = kv_.block_tokens();
+    const bool f16 = kv_.type() == DType::F16;
+    const float scale = hp_.attn_scale > 0 ? hp_.attn_scale : 1.0f / std::sqrt(float(hd));
+    const float softcap = hp_.attn_softcap;
+    const size_t qd = size_t(hp_.n_head) * hd, ad = size_t(hp_.n_head) * hdv;
+
+    int max_pos = 0;
+    for (int t = 0; t < T; ++t) max_pos = std::max(max_pos, b.pos[t]);
+
+    pool_.parallel_for(int64_t(T) * hp_.n_head, 1, [&](int64_t i0, int64_t i1) {
+        std::vector<float> scores(size_t(max_pos) + 1);
+        std::vector<float> acc(hdv);
+        for (int64_t i = i0; i < i1; ++i) {
+            const int t = int(i / hp_.n_head), h = int(i % hp_.n_head), g = h / gqa;
+            const float* q = &q_[size_t(t) * qd + size_t(h) * hd];
+            const BatchSeq& s = b.seqs[b.seq[t]];
+            const int n = b.pos[t] + 1;
+            for (int p = 0; p < n; ++p) {
+                const uint8_t* kp = kv_.k(layer, s.blocks[p / BT], g) + size_t(p % BT) * hd * kv_.elem_size();
+                float dot = 0;
+                for (int j = 0; j < hd; ++j) dot += q[j] * load_kv(kp, j, f16);
+                dot *= scale;
+                if (softcap > 0) dot = softcap * std::tanh(dot / softcap);
+                scores[p] = dot;
+            }
+            softmax(scores.data(), n);
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int p = 0; p < n; ++p) {
+                const uint8_t* vp = kv_.v(layer, s.blocks[p / BT], g) + size_t(p % BT) * hdv * kv_.elem_size();
+                const float w = scores[p];
+                for (int j = 0; j < hdv; ++j) acc[j] += w * load_kv(vp, j, f16);
+            }
+            std::memcpy(&att_[size_t(t) * ad + size_t(h) * hdv], acc.data(), size_t(hdv) * 4);
+        }
+    });
+}
+
+void Forward::run(const Batch& b, float* logits, float* hidden) {
+    const int T = b.size();
+    if (T == 0) return;
+    if (T > max_tokens_) fail(Errc::internal, "batch of {} tokens exceeds the forward's limit {}", T, max_tokens_);
+    const ModelWeights& W = m_.weights();
+    const int d = hp_.n_embd, hd = hp_.head_dim, hdv = hp_.head_dim_v;
+    const size_t qd = size_t(hp_.n_head) * hd, kd = size_t(hp_.n_head_kv) * hd, vd = size_t(hp_.n_head_kv) * hdv;
+    const int BT = kv_.block_tokens();
+    const bool f16 = kv_.type() == DType::F16;
+
+    for (int t = 0; t < T; ++t) {
+        if (b.token[t] < 0 || b.token[t] >= hp_.n_vocab)
+            fail(Errc::invalid_argument, "token id {} is outside the vocabulary (0..{})", b.token[t], hp_.n_vocab - 1);
+        const BatchSeq& s = b.seqs[b.seq[t]];
+        if (b.pos[t] < 0 || b.pos[t] / BT >= s.n_blocks)
+            fail(Errc::internal, "position {} has no KV block ({} blocks)", b.pos[t], s.n_blocks);
+        get_row(W.tok_embd, b.token[t], &x_[size_t(t) * d]);
+        if (hp_.embd_scale != 1.0f)
+            for (int i = 0; i < d; ++i) x_[size_t(t) * d + i] *= hp_.embd_scale;
+        const int half = hp_.n_rot / 2;
+        for (int i = 0; i < half; ++i) {
+            double th = double(b.pos[t]) * inv_freq_[i];
+            rope_cos_[size_t(t) * half + i] = static_cast<float>(std::cos(th));
+            rope_sin_[size_t(t) * half + i] = static_cast<float>(std::sin(th));
+        }
+    }
+
+    auto add_bias = [&](float* y, const float* bias, size_t width) {
+        if (!bias) return;
+        for (int t = 0; t < T; ++t)
+            for (size_t i = 0; i < width; ++i) y[t * width + i] += bias[i];
+    };
+    auto norm_rows = [&](const float* src, const float* w, float* dst, int width) {
+        pool_.parallel_for(T, 8, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) rmsnorm(src + t * width, w, dst + t * width, width, hp_.norm_eps);
+        });
+    };
+
+    for (int l = 0; l < hp_.n_layer; ++l) {
+        const LayerWeights& L = W.layers[l];
+        norm_rows(x_.data(), L.attn_norm, xb_.data(), d);
+        matmul(L.wq, xb_.data(), T, q_.data(), pool_);
+        matmul(L.wk, xb_.data(), T, k_.data(), pool_);
+        matmul(L.wv, xb_.data(), T, v_.data(), pool_);
+        add_bias(q_.data(), L.bq, qd);
+        add_bias(k_.data(), L.bk, kd);
+        add_bias(v_.data(), L.bv, vd);
+        for (int t = 0; t < T; ++t) {
+            float* q = &q_[size_t(t) * qd];
+            float* k = &k_[size_t(t) * kd];
+            if (L.q_norm)
+                for (int h = 0; h < hp_.n_head; ++h) rmsnorm(q + size_t(h) * hd, L.q_norm, q + size_t(h) * hd, hd, hp_.norm_eps);
+            if (L.k_norm)
+                for (int h = 0; h < hp_.n_head_kv; ++h) rmsnorm(k + size_t(h) * hd, L.k_norm, k + size_t(h) * hd, hd, hp_.norm_eps);
+            rope(q, hp_.n_head, hd, t);
+            rope(k, hp_.n_head_kv, hd, t);
+            const BatchSeq& s = b.seqs[b.seq[t]];
+            const int blk = s.blocks[b.pos[t] / BT], slot = b.pos[t] % BT;
+            for (int g = 0; g < hp_.n_head_kv; ++g) {
+                store_kv(kv_.k(l, blk, g) + size_t(slot) * hd * kv_.elem_size(), k + size_t(g) * hd, hd, f16);
+                store_kv(kv_.v(l, blk, g) + size_t(slot) * hdv * kv_.elem_size(), &v_[size_t(t) * vd + size_t(g) * hdv],
+                         hdv, f16);
+            }
+        }
+        attention(l, b);
+        matmul(L.wo, att_.data(), T, o_.data(), pool_);
+        add_bias(o_.data(), L.bo, d);
+        if (L.post_attn_norm) norm_rows(o_.data(), L.post_attn_norm, o_.data(), d);
+        for (size_t i = 0; i < size_t(T) * d; ++i) x_[i] += hp_.residual_scale * o_[i];
+
+        norm_rows(x_.data(), L.ffn_norm, xb_.data(), d);
+        matmul(L.w_gate, xb_.data(), T, gate_.data(), pool_);
+        matmul(L.w_up, xb_.data(), T, up_.data(), pool_);
+        const size_t nf = size_t(T) * hp_.n_ff;
+        if (hp_.spec.act == Activation::gelu) geglu(gate_.data(), up_.data(), gate_.data(), int64_t(nf));
+        else swiglu(gate_.data(), up_.data(), gate_.data(), int64_t(nf));
+        matmul(L.w_down, gate_.data(), T, o_.data(), pool_);
+        if (L.post_ffn_norm) norm_rows(o_.data(), L.post_ffn_norm, o_.data(), d);
+        for (size_t i = 0; i < size_t(T) * d; ++i) x_[i] += hp_.residual_scale * o_[i];
+    }
+
+    // Only the rows that want outputs go through the final norm and the (large) output matrix.
+    int n_out = 0;
+    for (int t = 0; t < T; ++t) {
+        if (!b.output[t]) continue;
+        rmsnorm(&x_[size_t(t) * d], W.output_norm, &hid_[size_t(n_out) * d], d, hp_.norm_eps);
+        ++n_out;
+    }
+    if (n_out == 0) return;
+    if (hidden) std::memcpy(hidden, hid_.data(), size_t(n_out) * d * 4);
+    if (!logits) return;
+    matmul(W.output, hid_.data(), n_out, logits, pool_);
+    const size_t nl = size_t(n_out) * hp_.n_vocab;
+    if (hp_.logit_scale != 1.0f)
+        for (size_t i = 0; i < nl; ++i) logits[i] /= hp_.logit_scale;
+    if (hp_.final_softcap > 0)
+        for (size_t i = 0; i < nl; ++i) logits[i] = hp_.final_softcap * std::tanh(logits[i] / hp_.final_softcap);
+}
+
+}  // namespace kinglet

@@ -1,0 +1,43 @@
+// One transformer forward pass for every supported architecture. The differences between families
+// (biases, QK norms, post-norms, rope style and frequency factors, soft-capping, scales, tied output)
+// are read from HParams and from which tensors are present — one code path, no per-family copies.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "model/batch.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+
+namespace kinglet {
+
+class Forward {
+public:
+    // max_tokens bounds the tokens of one run() (scratch buffers are sized for it).
+    Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_tokens = 512);
+
+    int max_tokens() const { return max_tokens_; }
+
+    // Runs the batch: writes every token's keys/values into the cache and, for each token whose
+    // output flag is set (in batch order), n_vocab logits into `logits` and, if `hidden` is given, the
+    // final-normed hidden state (n_embd floats) into `hidden`. Each token attends to positions
+    // 0..pos of its own sequence; those before this batch must already be in the cache.
+    void run(const Batch& batch, float* logits, float* hidden = nullptr);
+
+private:
+    void attention(int layer, const Batch& b);
+    void rope(float* v, int n_heads, int head_dim, int t);
+
+    const Model& m_;
+    const HParams& hp_;
+    KvCache& kv_;
+    ThreadPool& pool_;
+    int max_tokens_;
+    // Scratch, [max_tokens][width] each.
+    std::vector<float> x_, xb_, q_, k_, v_, att_, o_, gate_, up_, hid_;
+    std::vector<float> rope_cos_, rope_sin_;  // [max_tokens][n_rot/2]
+    std::vector<float> inv_freq_;             // [n_rot/2]
+};
+
+}  // namespace kinglet

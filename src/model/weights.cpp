@@ -1,0 +1,121 @@
+#include "model/weights.h"
+
+#include "core/error.h"
+#include "tensor/quant.h"
+
+namespace kinglet {
+namespace {
+
+class Binder {
+public:
+    Binder(const gguf::Reader& r, std::vector<std::vector<float>>& owned) : r_(r), owned_(owned) {}
+
+    const gguf::TensorInfo* find(const std::string& name, bool required) {
+        const gguf::TensorInfo* t = r_.find_tensor(name);
+        if (!t && required) fail(Errc::invalid_file, "{}: tensor '{}' is missing", r_.path(), name);
+        if (t) used_++;
+        return t;
+    }
+
+    MatRef matrix(const std::string& name, int64_t cols, int64_t rows, bool required = true) {
+        const gguf::TensorInfo* t = find(name, required);
+        if (!t) return {};
+        if (t->n_dims > 2 || t->ne[0] != cols || t->ne[1] != rows)
+            fail(Errc::invalid_file, "{}: tensor '{}' has shape {}, expected [{}, {}]", r_.path(), name,
+                 t->shape_string(), cols, rows);
+        if (!dtype_info(t->type).computable)
+            fail(Errc::unsupported, "{}: tensor '{}' has type {}, which kinglet cannot compute with yet", r_.path(),
+                 name, dtype_name(t->type));
+        MatRef m;
+        m.type = t->type;
+        m.data = t->data;
+        m.cols = cols;
+        m.rows = rows;
+        m.row_bytes = row_bytes(t->type, cols);
+        return m;
+    }
+
+    const float* vector(const std::string& name, int64_t n, bool required = true) {
+        const gguf::TensorInfo* t = find(name, required);
+        if (!t) return nullptr;
+        if (t->n_elements() != n)
+            fail(Errc::invalid_file, "{}: tensor '{}' has shape {}, expected [{}]", r_.path(), name, t->shape_string(), n);
+        if (!can_dequantize(t->type))
+            fail(Errc::unsupported, "{}: tensor '{}' has type {}, which kinglet cannot read", r_.path(), name,
+                 dtype_name(t->type));
+        owned_.emplace_back(static_cast<size_t>(n));
+        dequantize_row(t->type, t->data, owned_.back().data(), n);
+        return owned_.back().data();
+    }
+
+    size_t used() const { return used_; }
+
+private:
+    const gguf::Reader& r_;
+    std::vector<std::vector<float>>& owned_;
+    size_t used_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ModelWeights> ModelWeights::bind(const gguf::Reader& r, const HParams& hp) {
+    auto w = std::make_unique<ModelWeights>();
+    Binder b(r, w->owned_);
+    const int64_t d = hp.n_embd, q_dim = int64_t(hp.n_head) * hp.head_dim, k_dim = int64_t(hp.n_head_kv) * hp.head_dim,
+                  v_dim = int64_t(hp.n_head_kv) * hp.head_dim_v, o_in = int64_t(hp.n_head) * hp.head_dim_v;
+
+    w->tok_embd = b.matrix("token_embd.weight", d, hp.n_vocab);
+    w->output_norm = b.vector("output_norm.weight", d);
+    w->output = b.matrix("output.weight", d, hp.n_vocab, false);
+    if (!w->output.data) {
+        w->output = w->tok_embd;
+        w->tied_output = true;
+    }
+    w->rope_freqs = b.vector("rope_freqs.weight", hp.n_rot / 2, false);
+
+    w->layers.resize(hp.n_layer);
+    for (int i = 0; i < hp.n_layer; ++i) {
+        LayerWeights& L = w->layers[i];
+        auto n = [i](const char* s) { return fmt::format("blk.{}.{}", i, s); };
+        L.attn_norm = b.vector(n("attn_norm.weight"), d);
+        L.wq = b.matrix(n("attn_q.weight"), d, q_dim);
+        L.wk = b.matrix(n("attn_k.weight"), d, k_dim);
+        L.wv = b.matrix(n("attn_v.weight"), d, v_dim);
+        L.wo = b.matrix(n("attn_output.weight"), o_in, d);
+        L.bq = b.vector(n("attn_q.bias"), q_dim, false);
+        L.bk = b.vector(n("attn_k.bias"), k_dim, false);
+        L.bv = b.vector(n("attn_v.bias"), v_dim, false);
+        L.bo = b.vector(n("attn_output.bias"), d, false);
+        L.q_norm = b.vector(n("attn_q_norm.weight"), hp.head_dim, false);
+        L.k_norm = b.vector(n("attn_k_norm.weight"), hp.head_dim, false);
+        L.ffn_norm = b.vector(n("ffn_norm.weight"), d);
+        L.w_gate = b.matrix(n("ffn_gate.weight"), d, hp.n_ff);
+        L.w_up = b.matrix(n("ffn_up.weight"), d, hp.n_ff);
+        L.w_down = b.matrix(n("ffn_down.weight"), hp.n_ff, d);
+        if (hp.spec.post_norms) {
+            L.post_attn_norm = b.vector(n("post_attention_norm.weight"), d);
+            L.post_ffn_norm = b.vector(n("post_ffw_norm.weight"), d);
+        }
+    }
+    if (b.used() != r.tensors().size()) {
+        for (const auto& t : r.tensors()) {
+            // Report the first tensor the architecture does not use: a sign the file is of another kind.
+            bool known = t.name == "token_embd.weight" || t.name == "output_norm.weight" ||
+                         t.name == "output.weight" || t.name == "rope_freqs.weight" || t.name.rfind("blk.", 0) == 0;
+            if (!known)
+                fail(Errc::unsupported, "{}: tensor '{}' is not used by the {} architecture", r.path(), t.name, hp.arch);
+        }
+    }
+    return w;
+}
+
+size_t ModelWeights::matrix_bytes() const {
+    auto bytes = [](const MatRef& m) { return m.data ? m.row_bytes * static_cast<size_t>(m.rows) : 0; };
+    size_t total = bytes(output);
+    for (const auto& L : layers)
+        total += bytes(L.wq) + bytes(L.wk) + bytes(L.wv) + bytes(L.wo) + bytes(L.w_gate) + bytes(L.w_up) +
+                 bytes(L.w_down);
+    return total;
+}
+
+}  // namespace kinglet
