@@ -1,0 +1,131 @@
+#include "sampling/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "core/error.h"
+
+namespace kinglet {
+
+Sampler::Sampler(SamplingParams p, int32_t n_vocab) : p_(std::move(p)), n_vocab_(n_vocab), rng_(p_.seed) {
+    if (std::isnan(p_.temperature))
+        fail(Errc::invalid_argument, "temperature must be a number");
+    if (p_.top_p < 0) fail(Errc::invalid_argument, "top_p must be between 0 and 1 (is {})", p_.top_p);
+    if (p_.min_p > 1) fail(Errc::invalid_argument, "min_p must be between 0 and 1 (is {})", p_.min_p);
+    if (p_.repeat_penalty <= 0) fail(Errc::invalid_argument, "repeat_penalty must be positive (is {})", p_.repeat_penalty);
+    for (const auto& [id, bias] : p_.logit_bias)
+        if (id < 0 || id >= n_vocab_)
+            fail(Errc::invalid_argument, "logit_bias names token {} outside the vocabulary (0..{})", id, n_vocab_ - 1);
+}
+
+double Sampler::uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
+
+void Sampler::penalize(float* logits, const std::vector<int32_t>& history) const {
+    if (p_.repeat_penalty == 1.0f && p_.frequency_penalty == 0.0f && p_.presence_penalty == 0.0f) return;
+    size_t start = 0;
+    if (p_.repeat_last_n >= 0 && history.size() > size_t(p_.repeat_last_n)) start = history.size() - p_.repeat_last_n;
+    std::unordered_map<int32_t, int> count;
+    for (size_t i = start; i < history.size(); ++i) count[history[i]]++;
+    for (const auto& [id, c] : count) {
+        if (id < 0 || id >= n_vocab_) continue;
+        float& l = logits[id];
+        if (p_.repeat_penalty != 1.0f) l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
+        l -= float(c) * p_.frequency_penalty + (c > 0 ? p_.presence_penalty : 0.0f);
+    }
+}
+
+int32_t Sampler::sample(float* logits, const std::vector<int32_t>& history, const Constraint* constraint) {
+    for (const auto& [id, bias] : p_.logit_bias) logits[id] += bias;
+    penalize(logits, history);
+    if (constraint) constraint->apply(logits, n_vocab_);
+
+    if (p_.temperature <= 0) {
+        int32_t best = 0;
+        for (int32_t i = 1; i < n_vocab_; ++i)
+            if (logits[i] > logits[best]) best = i;
+        return best;
+    }
+
+    cand_.clear();
+    for (int32_t i = 0; i < n_vocab_; ++i)
+        if (logits[i] > -std::numeric_limits<float>::infinity()) cand_.emplace_back(logits[i], i);
+    if (cand_.empty()) return 0;
+    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+    size_t k = cand_.size();
+    if (p_.top_k > 0 && size_t(p_.top_k) < k) k = size_t(p_.top_k);
+    std::partial_sort(cand_.begin(), cand_.begin() + k, cand_.end(), by_logit);
+    cand_.resize(k);
+
+    // Probabilities at temperature 1 decide top-p / min-p (as llama.cpp's chain does).
+    std::vector<double> prob(k);
+    const double mx = cand_[0].first;
+    double sum = 0;
+    for (size_t i = 0; i < k; ++i) sum += prob[i] = std::exp(double(cand_[i].first) - mx);
+    for (auto& p : prob) p /= sum;
+    size_t keep = k;
+    if (p_.top_p < 1.0f) {
+        double cum = 0;
+        for (size_t i = 0; i < k; ++i) {
+            cum += prob[i];
+            if (cum >= p_.top_p) {
+                keep = i + 1;
+                break;
+            }
+        }
+    }
+    if (p_.min_p > 0.0f) {
+        size_t m = 1;
+        while (m < keep && prob[m] >= p_.min_p * prob[0]) ++m;
+        keep = m;
+    }
+    cand_.resize(keep);
+
+    // Temperature, then a draw.
+    std::vector<double> w(keep);
+    double total = 0;
+    for (size_t i = 0; i < keep; ++i) total += w[i] = std::exp((double(cand_[i].first) - mx) / p_.temperature);
+    double r = uniform() * total;
+    for (size_t i = 0; i < keep; ++i) {
+        r -= w[i];
+        if (r < 0) return cand_[i].second;
+    }
+    return cand_[keep - 1].second;
+}
+
+namespace {
+double log_sum_exp(const float* logits, int32_t n) {
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int32_t i = 0; i < n; ++i) mx = std::max(mx, logits[i]);
+    double s = 0;
+    for (int32_t i = 0; i < n; ++i) s += std::exp(double(logits[i]) - mx);
+    return mx + std::log(s);
+}
+}  // namespace
+
+float log_prob(const float* logits, int32_t n_vocab, int32_t id) {
+    return static_cast<float>(double(logits[id]) - log_sum_exp(logits, n_vocab));
+}
+
+std::vector<std::pair<int32_t, float>> top_logits(const float* logits, int32_t n_vocab, int k) {
+    std::vector<std::pair<int32_t, float>> v;
+    if (k <= 0) return v;
+    k = std::min(k, n_vocab);
+    std::vector<int32_t> idx(n_vocab);
+    for (int32_t i = 0; i < n_vocab; ++i) idx[i] = i;
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) {
+        return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+    });
+    for (int i = 0; i < k; ++i) v.emplace_back(idx[i], logits[idx[i]]);
+    return v;
+}
+
+std::vector<std::pair<int32_t, float>> top_log_probs(const float* logits, int32_t n_vocab, int k) {
+    auto v = top_logits(logits, n_vocab, k);
+    const double lse = log_sum_exp(logits, n_vocab);
+    for (auto& [id, l] : v) l = static_cast<float>(double(l) - lse);
+    return v;
+}
+
+}  // namespace kinglet
