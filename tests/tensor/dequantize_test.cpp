@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -30,6 +31,33 @@ std::vector<float> dequant(DType t, const std::vector<uint8_t>& blocks, int64_t 
     std::vector<float> y(static_cast<size_t>(n));
     dequantize_row(t, blocks.data(), y.data(), n);
     return y;
+}
+
+// The structs in dtype.h must put every field where the byte-level layout (block_decode.h) says.
+TEST(BlockLayout, FieldOffsetsMatchTheGgmlLayout) {
+    EXPECT_EQ(offsetof(BlockQ4_0, qs), 2u);
+    EXPECT_EQ(offsetof(BlockQ4_1, m), 2u);
+    EXPECT_EQ(offsetof(BlockQ4_1, qs), 4u);
+    EXPECT_EQ(offsetof(BlockQ5_0, qh), 2u);
+    EXPECT_EQ(offsetof(BlockQ5_0, qs), 6u);
+    EXPECT_EQ(offsetof(BlockQ5_1, qh), 4u);
+    EXPECT_EQ(offsetof(BlockQ5_1, qs), 8u);
+    EXPECT_EQ(offsetof(BlockQ8_0, qs), 2u);
+    EXPECT_EQ(offsetof(BlockQ8_1, s), 2u);
+    EXPECT_EQ(offsetof(BlockQ8_1, qs), 4u);
+    EXPECT_EQ(offsetof(BlockQ4_K, dmin), 2u);
+    EXPECT_EQ(offsetof(BlockQ4_K, scales), 4u);
+    EXPECT_EQ(offsetof(BlockQ4_K, qs), 16u);
+    EXPECT_EQ(offsetof(BlockQ5_K, qh), 16u);
+    EXPECT_EQ(offsetof(BlockQ5_K, qs), 48u);
+    EXPECT_EQ(offsetof(BlockQ6_K, qh), 128u);
+    EXPECT_EQ(offsetof(BlockQ6_K, scales), 192u);
+    EXPECT_EQ(offsetof(BlockQ6_K, d), 208u);
+    EXPECT_EQ(offsetof(BlockQ8_K, qs), 4u);
+    EXPECT_EQ(offsetof(BlockQ8_K, bsums), 260u);
+    EXPECT_EQ(offsetof(BlockQ2_K, d), 80u);
+    EXPECT_EQ(offsetof(BlockQ3_K, d), 108u);
+    for (DType t : kBlockTypes) EXPECT_EQ(row_bytes(t, dtype_info(t).block_size), dtype_info(t).block_bytes);
 }
 
 // ---- hand-built blocks: a few elements set to values worked out by hand from the layout ----------

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct Case {
     const char* folder;
     const char* file;
 };
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.folder << "/" << c.file; }
 
 class LlamaCppQuantizer : public ::testing::TestWithParam<Case> {};
 
