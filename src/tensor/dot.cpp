@@ -174,20 +174,28 @@ float dot_q6_K(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y) {
 
 DType vec_dot_type(DType weight) {
     switch (weight) {
-        case DType::F32: return DType::F32;
-        case DType::F16: return DType::F16;
-        case DType::BF16: return DType::BF16;
+        case DType::F32:
+            return DType::F32;
+        case DType::F16:
+            return DType::F16;
+        case DType::BF16:
+            return DType::BF16;
         case DType::Q4_0:
         case DType::Q5_0:
-        case DType::Q8_0: return DType::Q8_0;
+        case DType::Q8_0:
+            return DType::Q8_0;
         case DType::Q4_1:
-        case DType::Q5_1: return DType::Q8_1;
+        case DType::Q5_1:
+            return DType::Q8_1;
         case DType::Q4_K:
         case DType::Q5_K:
-        case DType::Q6_K: return DType::Q8_K;
-        default: break;
+        case DType::Q6_K:
+            return DType::Q8_K;
+        default:
+            break;
     }
-    fail(Errc::unsupported, "no dot product for tensor type {}: kinglet cannot compute with it", dtype_name(weight));
+    fail(Errc::unsupported, "no dot product for tensor type {}: kinglet cannot compute with it",
+         dtype_name(weight));
 }
 
 void quantize_activation(DType act, const float* x, void* y, int64_t n) {
@@ -197,8 +205,10 @@ void quantize_activation(DType act, const float* x, void* y, int64_t n) {
         case DType::BF16:
         case DType::Q8_0:
         case DType::Q8_1:
-        case DType::Q8_K: return quantize_row(act, x, y, n);
-        default: break;
+        case DType::Q8_K:
+            return quantize_row(act, x, y, n);
+        default:
+            break;
     }
     fail(Errc::unsupported, "{} is not an activation format", dtype_name(act));
 }
@@ -210,20 +220,30 @@ float vec_dot_ref(DType weight, int64_t n, const void* w, const void* a) {
         fail(Errc::invalid_argument, "dot product of {} elements of {}: not a whole number of blocks", n,
              dtype_name(weight));
     switch (weight) {
-        case DType::F32: return dot_f32(n, static_cast<const float*>(w), static_cast<const float*>(a));
-        case DType::F16: return dot_f16(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
-        case DType::BF16: return dot_bf16(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
-        case DType::Q4_0: return dot_q4_0(n, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a));
-        case DType::Q4_1: return dot_q4_1(n, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(a));
-        case DType::Q5_0: return dot_q5_0(n, static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(a));
-        case DType::Q5_1: return dot_q5_1(n, static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_1*>(a));
-        case DType::Q8_0: return dot_q8_0(n, static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(a));
+        case DType::F32:
+            return dot_f32(n, static_cast<const float*>(w), static_cast<const float*>(a));
+        case DType::F16:
+            return dot_f16(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
+        case DType::BF16:
+            return dot_bf16(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
+        case DType::Q4_0:
+            return dot_q4_0(n, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a));
+        case DType::Q4_1:
+            return dot_q4_1(n, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(a));
+        case DType::Q5_0:
+            return dot_q5_0(n, static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(a));
+        case DType::Q5_1:
+            return dot_q5_1(n, static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_1*>(a));
+        case DType::Q8_0:
+            return dot_q8_0(n, static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(a));
         case DType::Q4_K:
             return dot_k4(n, static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a), q4_K_level);
         case DType::Q5_K:
             return dot_k4(n, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a), q5_K_level);
-        case DType::Q6_K: return dot_q6_K(n, static_cast<const BlockQ6_K*>(w), static_cast<const BlockQ8_K*>(a));
-        default: break;
+        case DType::Q6_K:
+            return dot_q6_K(n, static_cast<const BlockQ6_K*>(w), static_cast<const BlockQ8_K*>(a));
+        default:
+            break;
     }
     fail(Errc::internal, "vec_dot_ref: no kernel for {}", dtype_name(weight));
 }

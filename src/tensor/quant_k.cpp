@@ -106,7 +106,9 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.f;
     }
-    auto quant = [&](float iscale, int i) { return std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i]))); };
+    auto quant = [&](float iscale, int i) {
+        return std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i])));
+    };
     float iscale = -nmax / max;
     float sumlx = 0;
     float suml2 = 0;
@@ -286,7 +288,8 @@ void quantize_q6_K(const float* x, BlockQ6_K* y, int64_t n) {
                 const int q1 = L[j + l], q2 = L[j + l + 32], q3 = L[j + l + 64], q4 = L[j + l + 96];
                 ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
                 ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
-                qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+                qh[l] =
+                    static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
             }
         }
     }
@@ -310,7 +313,8 @@ void quantize_q8_K(const float* x, BlockQ8_K* y, int64_t n) {
         }
         // -127 rather than -128 keeps every level in [-127, 127] (ggml's choice, for IQ2 kernels).
         const float iscale = -127.f / max;
-        for (int j = 0; j < QK_K; ++j) y[i].qs[j] = static_cast<int8_t>(std::min(127, nearest_int(iscale * x[j])));
+        for (int j = 0; j < QK_K; ++j)
+            y[i].qs[j] = static_cast<int8_t>(std::min(127, nearest_int(iscale * x[j])));
         for (int j = 0; j < QK_K / 16; ++j) {
             int sum = 0;
             for (int ii = 0; ii < 16; ++ii) sum += y[i].qs[j * 16 + ii];

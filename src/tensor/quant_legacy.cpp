@@ -17,11 +17,17 @@ inline int32_t trunc_x86(float v) {
     if (!(v > -2147483904.f && v < 2147483648.f)) return INT32_MIN;
     return static_cast<int32_t>(v);
 }
-inline int8_t to_i8(float v) { return static_cast<int8_t>(trunc_x86(v)); }
-inline uint8_t to_u8(float v) { return static_cast<uint8_t>(trunc_x86(v)); }
+inline int8_t to_i8(float v) {
+    return static_cast<int8_t>(trunc_x86(v));
+}
+inline uint8_t to_u8(float v) {
+    return static_cast<uint8_t>(trunc_x86(v));
+}
 
 // ggml's MAX(a, b) macro: a NaN in b propagates (std::max would drop it).
-inline float max_like_ggml(float a, float b) { return a > b ? a : b; }
+inline float max_like_ggml(float a, float b) {
+    return a > b ? a : b;
+}
 
 // The signed value of the element with the largest magnitude (the first on ties). The symmetric
 // formats scale by it, so that element maps exactly onto the extreme level -8 / -16.

@@ -20,7 +20,9 @@ inline double half_value(const uint8_t* p) {
     const double mag = e == 0 ? m * 0x1p-24 : (1024 + m) * 0x1p-25 * static_cast<double>(1u << e);
     return s ? -mag : mag;
 }
-inline uint8_t nibble(uint8_t byte, bool high) { return high ? byte >> 4 : byte & 15; }
+inline uint8_t nibble(uint8_t byte, bool high) {
+    return high ? byte >> 4 : byte & 15;
+}
 
 // Element e (0 <= e < block size) of one block of type t.
 inline double decode_element(DType t, const uint8_t* b, int e) {
@@ -37,14 +39,16 @@ inline double decode_element(DType t, const uint8_t* b, int e) {
             const int hi = (b[4 + e / 8] >> (e % 8)) & 1;
             return (nibble(b[8 + e % 16], e >= 16) | hi << 4) * half_value(b) + half_value(b + 2);
         }
-        case DType::Q8_0: return static_cast<int8_t>(b[2 + e]) * half_value(b);
-        case DType::Q8_1: return static_cast<int8_t>(b[4 + e]) * half_value(b);  // s (bytes 2-3) is not a value
+        case DType::Q8_0:
+            return static_cast<int8_t>(b[2 + e]) * half_value(b);
+        case DType::Q8_1:
+            return static_cast<int8_t>(b[4 + e]) * half_value(b);  // s (bytes 2-3) is not a value
         case DType::Q4_K:
         case DType::Q5_K: {
-            // d | dmin | 12 bytes of 6-bit scales and mins for 8 sub-blocks of 32 | (Q5_K: 32 bytes qh) | 128 bytes qs.
-            // Sub-blocks 0-3: scale = low 6 bits of byte j, min = low 6 bits of byte j+4. Sub-blocks 4-7:
-            // low 4 bits in byte j+4 (scale low nibble, min high nibble), top 2 bits in the top 2 bits
-            // of byte j-4 (scale) and byte j (min).
+            // d | dmin | 12 bytes of 6-bit scales and mins for 8 sub-blocks of 32 | (Q5_K: 32 bytes qh) | 128
+            // bytes qs. Sub-blocks 0-3: scale = low 6 bits of byte j, min = low 6 bits of byte j+4.
+            // Sub-blocks 4-7: low 4 bits in byte j+4 (scale low nibble, min high nibble), top 2 bits in the
+            // top 2 bits of byte j-4 (scale) and byte j (min).
             const uint8_t* sc = b + 4;
             const int j = e / 32;
             int scale, min;
@@ -75,7 +79,8 @@ inline double decode_element(DType t, const uint8_t* b, int e) {
             std::memcpy(&d, b, 4);
             return static_cast<double>(d) * static_cast<int8_t>(b[4 + e]);
         }
-        default: throw std::invalid_argument("decode_element: type not covered");
+        default:
+            throw std::invalid_argument("decode_element: type not covered");
     }
 }
 

@@ -19,8 +19,8 @@ using namespace kinglet;
 
 namespace {
 
-const DType kBlockTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q8_1,
-                             DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K};
+const DType kBlockTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
+                             DType::Q8_1, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K};
 
 void put_half(uint8_t* p, uint16_t h) {
     p[0] = static_cast<uint8_t>(h);
@@ -130,19 +130,19 @@ TEST(Dequantize, HandBuiltQ4_K) {
     put_half(b.data(), 0x3c00);      // d = 1
     put_half(b.data() + 2, 0x3800);  // dmin = 0.5
     uint8_t* sc = b.data() + 4;
-    sc[0] = 2;                      // sub-block 0: scale 2
-    sc[4] = 3;                      //              min 3
-    sc[9] = 0x35;                   // sub-block 5: scale low nibble 5, min low nibble 3
-    sc[1] |= 2 << 6;                // sub-block 5: scale top bits 2 -> scale 0x25 = 37 (sub-block 1's stays 0)
-    sc[5] |= 1 << 6;                // sub-block 5: min top bits 1 -> min 0x13 = 19
+    sc[0] = 2;        // sub-block 0: scale 2
+    sc[4] = 3;        //              min 3
+    sc[9] = 0x35;     // sub-block 5: scale low nibble 5, min low nibble 3
+    sc[1] |= 2 << 6;  // sub-block 5: scale top bits 2 -> scale 0x25 = 37 (sub-block 1's stays 0)
+    sc[5] |= 1 << 6;  // sub-block 5: min top bits 1 -> min 0x13 = 19
     uint8_t* qs = b.data() + 16;
-    qs[0] = 0x07;                   // element 0 (sub-block 0): level 7
-    qs[64 + 3] = 0x90;              // element 128 + 32 + 3 = 163 (sub-block 5): level 9
+    qs[0] = 0x07;       // element 0 (sub-block 0): level 7
+    qs[64 + 3] = 0x90;  // element 128 + 32 + 3 = 163 (sub-block 5): level 9
     const auto y = dequant(DType::Q4_K, b, 256);
-    EXPECT_EQ(y[0], 1 * 2 * 7 - 0.5f * 3);        // 12.5
-    EXPECT_EQ(y[163], 1 * 37 * 9 - 0.5f * 19);    // 323.5
-    EXPECT_EQ(y[40], 0.0f);                        // sub-block 1: scale 0, min 0 (top bits are not its)
-    EXPECT_EQ(y[1], -1.5f);                        // level 0 in sub-block 0
+    EXPECT_EQ(y[0], 1 * 2 * 7 - 0.5f * 3);      // 12.5
+    EXPECT_EQ(y[163], 1 * 37 * 9 - 0.5f * 19);  // 323.5
+    EXPECT_EQ(y[40], 0.0f);                     // sub-block 1: scale 0, min 0 (top bits are not its)
+    EXPECT_EQ(y[1], -1.5f);                     // level 0 in sub-block 0
 }
 
 TEST(Dequantize, HandBuiltQ5_K) {
@@ -160,15 +160,15 @@ TEST(Dequantize, HandBuiltQ5_K) {
 
 TEST(Dequantize, HandBuiltQ6_K) {
     std::vector<uint8_t> b(210, 0);
-    put_half(b.data() + 208, 0x3800);         // d = 0.5
-    b[192 + 0] = static_cast<uint8_t>(-3);    // scale of elements 0-15
-    b[192 + 12] = 127;                        // scale of elements 192-207
-    b[0] = 0x05;                              // element 0: low nibble 5
-    b[128 + 0] = 0x02;                        //            bits 4-5 = 2 -> 37 - 32 = 5
-    b[64 + 8 + 0] = 0xF0;                     // element 128 + 64 + 8 = 200: high nibble of ql[64 + 8] = 15
-    b[128 + 32 + 8] = 0x30;                   //            bits 4-5 from qh[32 + 8] bits 4-5 = 3 -> 63 - 32
+    put_half(b.data() + 208, 0x3800);       // d = 0.5
+    b[192 + 0] = static_cast<uint8_t>(-3);  // scale of elements 0-15
+    b[192 + 12] = 127;                      // scale of elements 192-207
+    b[0] = 0x05;                            // element 0: low nibble 5
+    b[128 + 0] = 0x02;                      //            bits 4-5 = 2 -> 37 - 32 = 5
+    b[64 + 8 + 0] = 0xF0;                   // element 128 + 64 + 8 = 200: high nibble of ql[64 + 8] = 15
+    b[128 + 32 + 8] = 0x30;                 //            bits 4-5 from qh[32 + 8] bits 4-5 = 3 -> 63 - 32
     const auto y = dequant(DType::Q6_K, b, 256);
-    EXPECT_EQ(y[0], 0.5f * -3 * 5);    // -7.5
+    EXPECT_EQ(y[0], 0.5f * -3 * 5);      // -7.5
     EXPECT_EQ(y[200], 0.5f * 127 * 31);  // 1968.5
     EXPECT_EQ(y[1], 0.5f * -3 * -32);    // all-zero bits are level -32
 }
@@ -216,20 +216,33 @@ TEST(Dequantize, RandomBlocksMatchTheIndependentDecoder) {
             // Scales must be finite: give each half-precision scale field a random finite value.
             for (int64_t i = 0; i < nblocks; ++i) {
                 uint8_t* blk = b.data() + i * info.block_bytes;
-                auto finite_half = [&] { return static_cast<uint16_t>(rng.next() % 0x7c00) | (rng.next() % 2 ? 0x8000 : 0); };
+                auto finite_half = [&] {
+                    return static_cast<uint16_t>(rng.next() % 0x7c00) | (rng.next() % 2 ? 0x8000 : 0);
+                };
                 switch (t) {
-                    case DType::Q4_0: case DType::Q5_0: case DType::Q8_0: put_half(blk, finite_half()); break;
-                    case DType::Q4_1: case DType::Q5_1: case DType::Q8_1: case DType::Q4_K: case DType::Q5_K:
+                    case DType::Q4_0:
+                    case DType::Q5_0:
+                    case DType::Q8_0:
+                        put_half(blk, finite_half());
+                        break;
+                    case DType::Q4_1:
+                    case DType::Q5_1:
+                    case DType::Q8_1:
+                    case DType::Q4_K:
+                    case DType::Q5_K:
                         put_half(blk, finite_half());
                         put_half(blk + 2, finite_half());
                         break;
-                    case DType::Q6_K: put_half(blk + 208, finite_half()); break;
+                    case DType::Q6_K:
+                        put_half(blk + 208, finite_half());
+                        break;
                     case DType::Q8_K: {
                         const float d = (rng.uniform() - 0.5f) * 1e-2f;
                         std::memcpy(blk, &d, 4);
                         break;
                     }
-                    default: break;
+                    default:
+                        break;
                 }
             }
             const auto ours = dequant(t, b, n);

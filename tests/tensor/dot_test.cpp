@@ -1,6 +1,8 @@
 // vec_dot_ref against a float64 dot product of the weights and activations as the independent layout
 // decoder reads them: both are exact integer sums scaled by the blocks' scales, so they agree to float
 // rounding, for every type, with one block, a few, and many.
+#include "tensor/dot.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include "block_decode.h"
 #include "core/error.h"
 #include "edge_rows.h"
-#include "tensor/dot.h"
 #include "tensor/fp16.h"
 #include "tensor/quant.h"
 
@@ -44,7 +45,8 @@ std::vector<double> reference_values(DType t, const std::vector<uint8_t>& data, 
                 v[i] = f;
             }
             return v;
-        default: return test::decode_row(t, data.data(), n);
+        default:
+            return test::decode_row(t, data.data(), n);
     }
 }
 
@@ -99,7 +101,8 @@ void check_dot(DType wt, const std::vector<float>& wf, const std::vector<float>&
 TEST(VecDotRef, AgreesWithFloat64OnDecodedOperands) {
     test::SplitMix64 rng(2024);
     for (DType wt : kWeightTypes) {
-        const int64_t bs = std::max<int64_t>(dtype_info(wt).block_size, dtype_info(vec_dot_type(wt)).block_size);
+        const int64_t bs =
+            std::max<int64_t>(dtype_info(wt).block_size, dtype_info(vec_dot_type(wt)).block_size);
         for (int64_t nb : {1, 3, 16}) {
             const int64_t n = nb * std::max<int64_t>(bs, 32);
             std::vector<float> w(n), a(n);

@@ -1,5 +1,7 @@
 // fp16 and bf16 conversions against the hardware (F16C's vcvtph2ps / vcvtps2ph, which implement IEEE
 // round-to-nearest-even), against hand-computed values, and exhaustively over all 16-bit patterns.
+#include "tensor/fp16.h"
+
 #include <gtest/gtest.h>
 #include <immintrin.h>
 
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "edge_rows.h"
-#include "tensor/fp16.h"
 
 using namespace kinglet;
 
@@ -19,11 +20,16 @@ __attribute__((target("f16c"))) float hw_half_to_float(uint16_t h) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 __attribute__((target("f16c"))) uint16_t hw_float_to_half(float f) {
-    return static_cast<uint16_t>(_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT), 0));
+    return static_cast<uint16_t>(
+        _mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT), 0));
 }
-bool have_f16c() { return __builtin_cpu_supports("f16c"); }
+bool have_f16c() {
+    return __builtin_cpu_supports("f16c");
+}
 
-bool is_nan16(uint16_t h) { return (h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0; }
+bool is_nan16(uint16_t h) {
+    return (h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0;
+}
 
 // Compares our fp32->fp16 with the hardware for f. NaN is the one documented difference: ggml (and
 // kinglet) write the canonical quiet NaN 0x7e00 with the input's sign; F16C keeps the payload's top bits.
@@ -68,9 +74,9 @@ TEST(Fp16, HandComputedValues) {
     EXPECT_EQ(fp16_to_fp32(0x3c00), 1.0f);
     EXPECT_EQ(fp16_to_fp32(0xc000), -2.0f);
     EXPECT_EQ(fp16_to_fp32(0x7bff), 65504.0f);
-    EXPECT_EQ(fp16_to_fp32(0x0001), std::ldexp(1.0f, -24));    // smallest subnormal
-    EXPECT_EQ(fp16_to_fp32(0x03ff), std::ldexp(1023.0f, -24)); // largest subnormal
-    EXPECT_EQ(fp16_to_fp32(0x0400), std::ldexp(1.0f, -14));    // smallest normal
+    EXPECT_EQ(fp16_to_fp32(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
+    EXPECT_EQ(fp16_to_fp32(0x03ff), std::ldexp(1023.0f, -24));  // largest subnormal
+    EXPECT_EQ(fp16_to_fp32(0x0400), std::ldexp(1.0f, -14));     // smallest normal
     EXPECT_TRUE(std::isinf(fp16_to_fp32(0x7c00)));
     EXPECT_TRUE(std::signbit(fp16_to_fp32(0x8000)));
 
@@ -125,8 +131,9 @@ TEST(Fp16, RoundingMatchesF16CAtEveryTieAndNeighbour) {
         expect_same_as_hardware(f);
         expect_same_as_hardware(-f);
     }
-    for (float f : {1e5f, 3.4e38f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
-                    std::numeric_limits<float>::signaling_NaN(), std::numeric_limits<float>::denorm_min(), 1e-40f}) {
+    for (float f :
+         {1e5f, 3.4e38f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+          std::numeric_limits<float>::signaling_NaN(), std::numeric_limits<float>::denorm_min(), 1e-40f}) {
         expect_same_as_hardware(f);
         expect_same_as_hardware(-f);
     }
@@ -148,10 +155,11 @@ uint16_t bf16_reference(float f) {
     const uint32_t u = fp32_to_bits(f);
     const uint16_t down = static_cast<uint16_t>(u >> 16);  // truncation toward zero (same sign)
     if ((u & 0xffff) == 0) return down;
-    const uint16_t up = static_cast<uint16_t>(down + 1);   // next magnitude up (may become inf)
+    const uint16_t up = static_cast<uint16_t>(down + 1);  // next magnitude up (may become inf)
     const double a = std::fabs(static_cast<double>(f));
     // Past the largest finite value IEEE rounds as if the exponent were unbounded: inf stands for 2^128.
-    const double up_value = (up & 0x7fff) == 0x7f80 ? std::ldexp(1.0, 128) : std::fabs(double{bf16_to_fp32(up)});
+    const double up_value =
+        (up & 0x7fff) == 0x7f80 ? std::ldexp(1.0, 128) : std::fabs(double{bf16_to_fp32(up)});
     const double d_down = a - std::fabs(static_cast<double>(bf16_to_fp32(down)));
     const double d_up = up_value - a;
     if (d_down < d_up) return down;

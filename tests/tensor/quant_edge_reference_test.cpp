@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "edge_rows.h"
 #include "gguf/reader.h"
 #include "gguf/writer.h"
 #include "support/paths.h"
 #include "tensor/dtype.h"
 #include "tensor/quant.h"
-#include "edge_rows.h"
 
 using namespace kinglet;
 
@@ -36,7 +36,9 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
-std::filesystem::path template_model() { return test::models_dir() / "random256" / "model-f32.gguf"; }
+std::filesystem::path template_model() {
+    return test::models_dir() / "random256" / "model-f32.gguf";
+}
 
 // Rows are numbered across the whole file, in tensor order, so each tensor sees every kind of row.
 struct RowNumbering {
@@ -102,7 +104,8 @@ TEST(LlamaCppEdgeRows, DISABLED_WriteEdgeModel) {
         ASSERT_EQ(t.type, DType::F32);
         std::vector<uint8_t> data(t.n_bytes);
         auto* f = reinterpret_cast<float*>(data.data());
-        for (int64_t r = 0; r < t.n_rows(); ++r) test::edge_row(rows.first_row[i] + static_cast<uint64_t>(r), f + r * t.ne[0], t.ne[0]);
+        for (int64_t r = 0; r < t.n_rows(); ++r)
+            test::edge_row(rows.first_row[i] + static_cast<uint64_t>(r), f + r * t.ne[0], t.ne[0]);
         w.add_tensor(t.name, t.type, std::vector<int64_t>(t.ne, t.ne + t.n_dims), std::move(data));
     }
     w.write(out);

@@ -21,7 +21,9 @@ struct Case {
     const char* file;
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.folder << "/" << c.file; }
+void PrintTo(const Case& c, std::ostream* os) {
+    *os << c.folder << "/" << c.file;
+}
 
 class LlamaCppQuantizer : public ::testing::TestWithParam<Case> {};
 
@@ -49,7 +51,8 @@ TEST_P(LlamaCppQuantizer, RequantizingTheF32ModelReproducesEveryTensorByteForByt
         std::vector<uint8_t> out(rb);
         int64_t bad_rows = 0, first_bad = -1;
         for (int64_t r = 0; r < qt.n_rows(); ++r) {
-            std::memcpy(row.data(), ft->data + static_cast<size_t>(r * n) * sizeof(float), row.size() * sizeof(float));
+            std::memcpy(row.data(), ft->data + static_cast<size_t>(r * n) * sizeof(float),
+                        row.size() * sizeof(float));
             quantize_row(qt.type, row.data(), out.data(), n);
             if (std::memcmp(out.data(), qt.data + r * rb, rb) != 0) {
                 if (first_bad < 0) first_bad = r;
@@ -69,16 +72,13 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
     return s;
 }
 
-INSTANTIATE_TEST_SUITE_P(SharedModels, LlamaCppQuantizer,
-                         ::testing::Values(Case{"aidreams260K", "model-q8_0.gguf"},
-                                           Case{"aidreams260K", "model-q4_k_m.gguf"},
-                                           Case{"aidreams260K", "model-q5_k_m.gguf"},
-                                           Case{"random256", "model-q8_0.gguf"},
-                                           Case{"random256", "model-q4_0.gguf"},
-                                           Case{"random256", "model-q4_k_m.gguf"},
-                                           Case{"random256", "model-q5_k_m.gguf"},
-                                           Case{"random256", "model-q6_k.gguf"},
-                                           Case{"stories260K", "model-q8_0.gguf"}),
-                         case_name);
+INSTANTIATE_TEST_SUITE_P(
+    SharedModels, LlamaCppQuantizer,
+    ::testing::Values(Case{"aidreams260K", "model-q8_0.gguf"}, Case{"aidreams260K", "model-q4_k_m.gguf"},
+                      Case{"aidreams260K", "model-q5_k_m.gguf"}, Case{"random256", "model-q8_0.gguf"},
+                      Case{"random256", "model-q4_0.gguf"}, Case{"random256", "model-q4_k_m.gguf"},
+                      Case{"random256", "model-q5_k_m.gguf"}, Case{"random256", "model-q6_k.gguf"},
+                      Case{"stories260K", "model-q8_0.gguf"}),
+    case_name);
 
 }  // namespace

@@ -20,7 +20,9 @@ const DType kQuantTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
                              DType::Q8_1, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K};
 
 // The error of rounding v to a half: half an ulp, or half the subnormal spacing 2^-24 near zero.
-double half_err(double v) { return std::max(std::fabs(v) * 0x1p-11, 0x1p-25); }
+double half_err(double v) {
+    return std::max(std::fabs(v) * 0x1p-11, 0x1p-25);
+}
 
 struct Stats {
     double amax = 0, min = 0, max = 0;
@@ -46,21 +48,29 @@ double error_bound(DType t, const Stats& s) {
     const double A = s.amax, R = s.max - s.min, slack = 2e-7 * (A + R);
     switch (t) {
         case DType::Q8_0:
-        case DType::Q8_1: return 0.5 * A / 127 + 127 * half_err(A / 127) + slack;
+        case DType::Q8_1:
+            return 0.5 * A / 127 + 127 * half_err(A / 127) + slack;
         // Float scale; its inverse 127 / amax overflows for float32 denormal rows, which become zero.
-        case DType::Q8_K: return A < 1e-36 ? A : 0.5 * A / 127 + slack;
-        case DType::Q4_0: return A / 8 + 8 * half_err(A / 8) + slack;
-        case DType::Q5_0: return A / 16 + 16 * half_err(A / 16) + slack;
-        case DType::Q4_1: return 0.5 * R / 15 + 15 * half_err(R / 15) + half_err(s.min) + slack;
-        case DType::Q5_1: return 0.5 * R / 31 + 31 * half_err(R / 31) + half_err(s.min) + slack;
+        case DType::Q8_K:
+            return A < 1e-36 ? A : 0.5 * A / 127 + slack;
+        case DType::Q4_0:
+            return A / 8 + 8 * half_err(A / 8) + slack;
+        case DType::Q5_0:
+            return A / 16 + 16 * half_err(A / 16) + slack;
+        case DType::Q4_1:
+            return 0.5 * R / 15 + 15 * half_err(R / 15) + half_err(s.min) + slack;
+        case DType::Q5_1:
+            return 0.5 * R / 31 + 31 * half_err(R / 31) + half_err(s.min) + slack;
         case DType::Q4_K:
         case DType::Q5_K: {
             const int nmax = t == DType::Q4_K ? 15 : 31;
             const double span = std::max(s.max, 0.0) - std::min(s.min, 0.0);  // the min is never positive
             return 1.5 * span / nmax + 0x1p-10 * span + 63.0 * (nmax + 1) * 0x1p-24 + slack;
         }
-        case DType::Q6_K: return 1.5 * A / 32 + 0x1p-10 * A + 127.0 * 32 * 0x1p-24 + slack;
-        default: return 0;
+        case DType::Q6_K:
+            return 1.5 * A / 32 + 0x1p-10 * A + 127.0 * 32 * 0x1p-24 + slack;
+        default:
+            return 0;
     }
 }
 
@@ -84,7 +94,8 @@ void check_round_trip(DType t, const std::vector<float>& x, const std::string& w
 TEST(QuantRoundTrip, EveryEdgeRowKindWithinTheTypesBound) {
     for (DType t : kQuantTypes)
         for (uint64_t r = 0; r < 4 * test::kEdgeRowKinds; ++r)
-            check_round_trip(t, test::edge_row(r, 512), "edge row kind " + std::to_string(r % test::kEdgeRowKinds));
+            check_round_trip(t, test::edge_row(r, 512),
+                             "edge row kind " + std::to_string(r % test::kEdgeRowKinds));
 }
 
 TEST(QuantRoundTrip, ManyMagnitudesWithinTheTypesBound) {
@@ -118,14 +129,30 @@ TEST(QuantRoundTrip, TypicalWeightsHaveSmallRmsError) {
             const Stats s = stats(x.data() + b, bs);
             double step = 0;
             switch (t) {
-                case DType::Q4_0: step = s.amax / 8; break;
-                case DType::Q5_0: step = s.amax / 16; break;
-                case DType::Q4_1: step = (s.max - s.min) / 15; break;
-                case DType::Q5_1: step = (s.max - s.min) / 31; break;
-                case DType::Q4_K: step = (s.max - s.min) / 15; break;
-                case DType::Q5_K: step = (s.max - s.min) / 31; break;
-                case DType::Q6_K: step = s.amax / 32; break;
-                default: step = s.amax / 127; break;
+                case DType::Q4_0:
+                    step = s.amax / 8;
+                    break;
+                case DType::Q5_0:
+                    step = s.amax / 16;
+                    break;
+                case DType::Q4_1:
+                    step = (s.max - s.min) / 15;
+                    break;
+                case DType::Q5_1:
+                    step = (s.max - s.min) / 31;
+                    break;
+                case DType::Q4_K:
+                    step = (s.max - s.min) / 15;
+                    break;
+                case DType::Q5_K:
+                    step = (s.max - s.min) / 31;
+                    break;
+                case DType::Q6_K:
+                    step = s.amax / 32;
+                    break;
+                default:
+                    step = s.amax / 127;
+                    break;
             }
             for (int64_t i = b; i < b + bs; ++i) se += (double{x[i]} - y[i]) * (double{x[i]} - y[i]);
             steps += step * step * bs;
