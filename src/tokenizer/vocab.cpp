@@ -185,8 +185,6 @@ void Vocab::validate(std::string_view source) const {
     }
     if (add_bos && bos < 0) fail(Errc::invalid_file, "{}: add_bos_token is true but there is no BOS token", source);
     if (add_eos && eos < 0) fail(Errc::invalid_file, "{}: add_eos_token is true but there is no EOS token", source);
-    if (model == "gpt2" && merges.empty())
-        fail(Errc::invalid_file, "{}: a 'gpt2' tokenizer needs merges", source);
 }
 
 }  // namespace kinglet
