@@ -202,6 +202,8 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
         }
 
         // Tokens: the model's vocabulary, then the added tokens (which may repeat vocabulary entries).
+        if (!model.at("vocab").is_object() || !model.at("merges").is_array())
+            fail(Errc::invalid_file, "{}: model.vocab should be an object and model.merges an array", path);
         std::map<int32_t, std::string> by_id;
         for (const auto& [text, id] : model.at("vocab").items()) by_id[id.get<int32_t>()] = text;
         struct Added {

@@ -33,7 +33,10 @@ void SpmEncoder::encode(std::string_view text, std::vector<int32_t>& out) const 
     std::vector<Symbol> sym;
     sym.reserve(text.size());
     for (size_t pos = 0; pos < text.size();) {
-        size_t len = std::min(unicode::utf8_len_from_lead(static_cast<uint8_t>(text[pos])), text.size() - pos);
+        // A valid character, or an invalid sequence's maximal subpart, so that a stray lead byte never
+        // swallows the start of the next character (llama.cpp's split by lead byte alone can cut an
+        // escaped space in two; on valid UTF-8 both agree).
+        const size_t len = unicode::decode_utf8(text, pos).len;
         const auto i = static_cast<int32_t>(sym.size());
         sym.push_back({i - 1, pos + len == text.size() ? -1 : i + 1, pos, len});
         pos += len;

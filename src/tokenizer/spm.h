@@ -1,7 +1,8 @@
 // SentencePiece-style merging over a scored vocabulary ("llama" GGUF vocabularies), as llama.cpp does it:
-// the text (spaces already escaped to U+2581) starts as one symbol per UTF-8 character; repeatedly the
-// adjacent pair whose concatenation is a piece with the highest score is merged (the leftmost pair wins
-// ties); symbols that are not pieces at the end are emitted as <0xNN> byte tokens.
+// the text (spaces already escaped to U+2581) starts as one symbol per UTF-8 character (or per invalid
+// byte sequence); repeatedly the adjacent pair whose concatenation is a piece with the highest score is
+// merged (the leftmost pair wins ties); symbols that are not pieces at the end are emitted as <0xNN>
+// byte tokens.
 #pragma once
 #include <array>
 #include <cstdint>
