@@ -116,6 +116,9 @@ function commonStrings() {
   s.push("The quick brown fox jumps over the lazy dog.", "THE QUICK BROWN FOX", "tHe QuIcK bRoWn", "Hello, World!");
   s.push("Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine.");
   s.push("  Multiple   spaces   and\ttabs\tinside\n\nand newlines  ");
+  // repetitions, where several merges can make the same piece from overlapping pairs
+  s.push("ab".repeat(37), "aab".repeat(13), "=".repeat(50), "-".repeat(81), "ha".repeat(25), " \t".repeat(9));
+  s.push("\u3042\u3042".repeat(9), "\u4e2d".repeat(40), "x" + "\r\n".repeat(6) + "y", "...".repeat(11), "01".repeat(20));
   // seeded mixtures of everything above
   const pool = [
     "a", "b", "Z", "q", "the", " ", " ", "  ", "\t", "\n", "\r\n", "0", "7", "42", "'s", "'", "\"", ".", ",", "!",
