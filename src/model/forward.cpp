@@ -26,13 +26,10 @@ Forward::Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_toke
     const int half = hp_.n_rot / 2;
     rope_cos_.resize(T * half);
     rope_sin_.resize(T * half);
-    inv_freq_.resize(half);
+    theta_mul_.resize(half);
     const float* ff = m_.weights().rope_freqs;
-    for (int i = 0; i < half; ++i) {
-        double f = std::pow(double(hp_.rope_base), -2.0 * i / hp_.n_rot) * hp_.rope_freq_scale;
-        if (ff) f /= ff[i];
-        inv_freq_[i] = static_cast<float>(f);
-    }
+    theta_scale_ = std::pow(hp_.rope_base, -2.0f / float(hp_.n_rot));
+    for (int i = 0; i < half; ++i) theta_mul_[i] = hp_.rope_freq_scale / (ff ? ff[i] : 1.0f);
 }
 
 void Forward::rope(float* v, int n_heads, int head_dim, int t) {
@@ -41,17 +38,18 @@ void Forward::rope(float* v, int n_heads, int head_dim, int t) {
     const float* s = &rope_sin_[size_t(t) * half];
     for (int h = 0; h < n_heads; ++h) {
         float* x = v + size_t(h) * head_dim;
+        // Fused multiply-adds, as llama.cpp's build computes the rotation (same bits for the same angles).
         if (hp_.spec.rope == RopeStyle::normal) {
             for (int i = 0; i < half; ++i) {
-                float a = x[2 * i], b = x[2 * i + 1];
-                x[2 * i] = a * c[i] - b * s[i];
-                x[2 * i + 1] = a * s[i] + b * c[i];
+                const float a = x[2 * i], b = x[2 * i + 1];
+                x[2 * i] = std::fma(a, c[i], -(b * s[i]));
+                x[2 * i + 1] = std::fma(a, s[i], b * c[i]);
             }
         } else {
             for (int i = 0; i < half; ++i) {
-                float a = x[i], b = x[i + half];
-                x[i] = a * c[i] - b * s[i];
-                x[i + half] = a * s[i] + b * c[i];
+                const float a = x[i], b = x[i + half];
+                x[i] = std::fma(a, c[i], -(b * s[i]));
+                x[i + half] = std::fma(a, s[i], b * c[i]);
             }
         }
     }
@@ -81,42 +79,61 @@ inline void store_kv(uint8_t* p, const float* src, int n, bool f16) {
 
 }  // namespace
 
+// Attention of one query row over its sequence's cache, with the online softmax (one pass over the
+// keys and values). With an F16 cache the query is rounded to F16 for the key dot products and the
+// weighted sum of values is accumulated in F16, as llama.cpp's CPU flash attention does: kinglet's
+// F16-cache results then agree with llama.cpp's to the rounding the reference tolerances assume.
 void Forward::attention(int layer, const Batch& b) {
     const int T = b.size();
     const int hd = hp_.head_dim, hdv = hp_.head_dim_v, gqa = hp_.n_gqa();
     const int BT = kv_.block_tokens();
     const bool f16 = kv_.type() == DType::F16;
+    const size_t es = kv_.elem_size();
     const float scale = hp_.attn_scale > 0 ? hp_.attn_scale : 1.0f / std::sqrt(float(hd));
     const float softcap = hp_.attn_softcap;
     const size_t qd = size_t(hp_.n_head) * hd, ad = size_t(hp_.n_head) * hdv;
 
-    int max_pos = 0;
-    for (int t = 0; t < T; ++t) max_pos = std::max(max_pos, b.pos[t]);
-
     pool_.parallel_for(int64_t(T) * hp_.n_head, 1, [&](int64_t i0, int64_t i1) {
-        std::vector<float> scores(size_t(max_pos) + 1);
-        std::vector<float> acc(hdv);
+        std::vector<float> qr(hd), acc(hdv);
+        std::vector<uint16_t> acc16(hdv);
         for (int64_t i = i0; i < i1; ++i) {
             const int t = int(i / hp_.n_head), h = int(i % hp_.n_head), g = h / gqa;
             const float* q = &q_[size_t(t) * qd + size_t(h) * hd];
+            for (int j = 0; j < hd; ++j) qr[j] = f16 ? fp16_to_fp32(fp32_to_fp16(q[j])) : q[j];
             const BatchSeq& s = b.seqs[b.seq[t]];
             const int n = b.pos[t] + 1;
-            for (int p = 0; p < n; ++p) {
-                const uint8_t* kp = kv_.k(layer, s.blocks[p / BT], g) + size_t(p % BT) * hd * kv_.elem_size();
-                float dot = 0;
-                for (int j = 0; j < hd; ++j) dot += q[j] * load_kv(kp, j, f16);
-                dot *= scale;
-                if (softcap > 0) dot = softcap * std::tanh(dot / softcap);
-                scores[p] = dot;
-            }
-            softmax(scores.data(), n);
+            float M = -INFINITY, S = 0.0f;
             std::fill(acc.begin(), acc.end(), 0.0f);
+            std::fill(acc16.begin(), acc16.end(), uint16_t(0));
             for (int p = 0; p < n; ++p) {
-                const uint8_t* vp = kv_.v(layer, s.blocks[p / BT], g) + size_t(p % BT) * hdv * kv_.elem_size();
-                const float w = scores[p];
-                for (int j = 0; j < hdv; ++j) acc[j] += w * load_kv(vp, j, f16);
+                const uint8_t* kp = kv_.k(layer, s.blocks[p / BT], g) + size_t(p % BT) * hd * es;
+                const uint8_t* vp = kv_.v(layer, s.blocks[p / BT], g) + size_t(p % BT) * hdv * es;
+                double dot = 0;
+                for (int j = 0; j < hd; ++j) dot += double(qr[j] * load_kv(kp, j, f16));
+                float sc = float(dot) * scale;
+                if (softcap > 0) sc = softcap * std::tanh(sc / softcap);
+                float ms = 1.0f, vs = 1.0f;
+                if (sc > M) {
+                    const float m_old = M;
+                    M = sc;
+                    ms = std::exp(m_old - M);
+                    if (f16)
+                        for (int j = 0; j < hdv; ++j) acc16[j] = fp32_to_fp16(fp16_to_fp32(acc16[j]) * ms);
+                    else
+                        for (int j = 0; j < hdv; ++j) acc[j] *= ms;
+                } else {
+                    vs = std::exp(sc - M);
+                }
+                if (f16)
+                    for (int j = 0; j < hdv; ++j)
+                        acc16[j] = fp32_to_fp16(std::fma(load_kv(vp, j, true), vs, fp16_to_fp32(acc16[j])));
+                else
+                    for (int j = 0; j < hdv; ++j) acc[j] = std::fma(load_kv(vp, j, false), vs, acc[j]);
+                S = S * ms + vs;
             }
-            std::memcpy(&att_[size_t(t) * ad + size_t(h) * hdv], acc.data(), size_t(hdv) * 4);
+            const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+            float* out = &att_[size_t(t) * ad + size_t(h) * hdv];
+            for (int j = 0; j < hdv; ++j) out[j] = (f16 ? fp16_to_fp32(acc16[j]) : acc[j]) * inv;
         }
     });
 }
@@ -140,11 +157,15 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
         get_row(W.tok_embd, b.token[t], &x_[size_t(t) * d]);
         if (hp_.embd_scale != 1.0f)
             for (int i = 0; i < d; ++i) x_[size_t(t) * d + i] *= hp_.embd_scale;
+        // Angles as ggml computes them (a float running product of the frequency ratio), so that
+        // rounded keys and queries agree with llama.cpp's bit for bit.
         const int half = hp_.n_rot / 2;
+        float theta = float(b.pos[t]);
         for (int i = 0; i < half; ++i) {
-            double th = double(b.pos[t]) * inv_freq_[i];
-            rope_cos_[size_t(t) * half + i] = static_cast<float>(std::cos(th));
-            rope_sin_[size_t(t) * half + i] = static_cast<float>(std::sin(th));
+            float th = theta * theta_mul_[i];
+            rope_cos_[size_t(t) * half + i] = std::cos(th);
+            rope_sin_[size_t(t) * half + i] = std::sin(th);
+            theta *= theta_scale_;
         }
     }
 
@@ -194,25 +215,43 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
         norm_rows(x_.data(), L.ffn_norm, xb_.data(), d);
         matmul(L.w_gate, xb_.data(), T, gate_.data(), pool_);
         matmul(L.w_up, xb_.data(), T, up_.data(), pool_);
-        const size_t nf = size_t(T) * hp_.n_ff;
-        if (hp_.spec.act == Activation::gelu) geglu(gate_.data(), up_.data(), gate_.data(), int64_t(nf));
-        else swiglu(gate_.data(), up_.data(), gate_.data(), int64_t(nf));
+        pool_.parallel_for(T, 4, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                float* g = &gate_[size_t(t) * hp_.n_ff];
+                const float* u = &up_[size_t(t) * hp_.n_ff];
+                if (hp_.spec.act == Activation::gelu) geglu(g, u, g, hp_.n_ff);
+                else swiglu(g, u, g, hp_.n_ff);
+            }
+        });
         matmul(L.w_down, gate_.data(), T, o_.data(), pool_);
         if (L.post_ffn_norm) norm_rows(o_.data(), L.post_ffn_norm, o_.data(), d);
         for (size_t i = 0; i < size_t(T) * d; ++i) x_[i] += hp_.residual_scale * o_[i];
     }
 
     // Only the rows that want outputs go through the final norm and the (large) output matrix.
-    int n_out = 0;
+    int n_hid = 0, n_out = 0;
+    bool all_logits = true;
     for (int t = 0; t < T; ++t) {
-        if (!b.output[t]) continue;
-        rmsnorm(&x_[size_t(t) * d], W.output_norm, &hid_[size_t(n_out) * d], d, hp_.norm_eps);
-        ++n_out;
+        if (b.output[t] == Batch::kNone) continue;
+        rmsnorm(&x_[size_t(t) * d], W.output_norm, &hid_[size_t(n_hid) * d], d, hp_.norm_eps);
+        ++n_hid;
+        if (b.output[t] == Batch::kLogits) ++n_out;
+        else all_logits = false;
     }
-    if (n_out == 0) return;
-    if (hidden) std::memcpy(hidden, hid_.data(), size_t(n_out) * d * 4);
-    if (!logits) return;
-    matmul(W.output, hid_.data(), n_out, logits, pool_);
+    if (n_hid == 0) return;
+    if (hidden) std::memcpy(hidden, hid_.data(), size_t(n_hid) * d * 4);
+    if (!logits || n_out == 0) return;
+    const float* rows = hid_.data();
+    if (!all_logits) {
+        out_rows_.resize(size_t(n_out) * d);
+        for (int t = 0, h = 0, o = 0; t < T; ++t) {
+            if (b.output[t] == Batch::kNone) continue;
+            if (b.output[t] == Batch::kLogits) std::memcpy(&out_rows_[size_t(o++) * d], &hid_[size_t(h) * d], size_t(d) * 4);
+            ++h;
+        }
+        rows = out_rows_.data();
+    }
+    matmul(W.output, rows, n_out, logits, pool_);
     const size_t nl = size_t(n_out) * hp_.n_vocab;
     if (hp_.logit_scale != 1.0f)
         for (size_t i = 0; i < nl; ++i) logits[i] /= hp_.logit_scale;

@@ -19,10 +19,11 @@ public:
 
     int max_tokens() const { return max_tokens_; }
 
-    // Runs the batch: writes every token's keys/values into the cache and, for each token whose
-    // output flag is set (in batch order), n_vocab logits into `logits` and, if `hidden` is given, the
-    // final-normed hidden state (n_embd floats) into `hidden`. Each token attends to positions
-    // 0..pos of its own sequence; those before this batch must already be in the cache.
+    // Runs the batch: writes every token's keys/values into the cache; for each token flagged
+    // kLogits, n_vocab logits into `logits` (rows in batch order among kLogits tokens); if `hidden` is
+    // given, the final-normed hidden state (n_embd floats) of every token flagged kLogits or kHidden
+    // (rows in batch order among those). Each token attends to positions 0..pos of its own
+    // sequence; those before this batch must already be in the cache.
     void run(const Batch& batch, float* logits, float* hidden = nullptr);
 
 private:
@@ -35,9 +36,10 @@ private:
     ThreadPool& pool_;
     int max_tokens_;
     // Scratch, [max_tokens][width] each.
-    std::vector<float> x_, xb_, q_, k_, v_, att_, o_, gate_, up_, hid_;
+    std::vector<float> x_, xb_, q_, k_, v_, att_, o_, gate_, up_, hid_, out_rows_;
     std::vector<float> rope_cos_, rope_sin_;  // [max_tokens][n_rot/2]
-    std::vector<float> inv_freq_;             // [n_rot/2]
+    std::vector<float> theta_mul_;            // [n_rot/2] frequency scale / frequency factor
+    float theta_scale_ = 1.0f;                // base^(-2/n_rot)
 };
 
 }  // namespace kinglet

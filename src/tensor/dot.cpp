@@ -1,9 +1,12 @@
 // Scalar reference dot products. The quantized pairs accumulate integer products per block exactly
 // (int32 cannot overflow: the largest, Q6_K's, is at most 256 * 32 * 127 * 128 < 2^31) and apply the
-// block's float scales once, as ggml's generic C paths do.
+// block's float scales in the fixed order described below.
 #include "tensor/dot.h"
 
+#include <cmath>
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 #include "tensor/fp16.h"
@@ -32,33 +35,35 @@ float dot_bf16(int64_t n, const uint16_t* x, const uint16_t* y) {
     return static_cast<float>(sum);
 }
 
-float dot_q4_0(int64_t n, const BlockQ4_0* x, const BlockQ8_0* y) {
-    float sum = 0;
-    for (int64_t i = 0; i < n / QK4_0; ++i) {
-        int sumi = 0;
-        for (int j = 0; j < QK4_0 / 2; ++j) {
-            sumi += ((x[i].qs[j] & 0x0F) - 8) * y[i].qs[j];
-            sumi += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + QK4_0 / 2];
-        }
-        sum += static_cast<float>(sumi) * (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d));
-    }
-    return sum;
-}
+// ---- Quantized pairs ----------------------------------------------------------------------------
+// Integer products are exact; only the float side has an order, and kinglet fixes it to the one
+// llama.cpp's x86 kernels use, so kinglet's logits agree with llama.cpp's to the last bit where the
+// rest of the computation agrees too (the reference tolerances in ../shared/models assume that):
+//   - within every 32-element group, 8 "lanes" of 4 consecutive elements each sum their integer
+//     products (times the sub-block scale for K-quants);
+//   - each lane accumulates its own float with a fused multiply-add per block: acc = fma(d, lane, acc);
+//   - the 8 lanes are then summed as (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
+// SIMD kernels follow the same order and are bit-identical to these.
 
-// Q4_1 / Q5_1 carry an offset m per block, so the dot needs the activation block's sum, which Q8_1
-// stores premultiplied by its scale: sum (d q + m) a = d dy sum(q qa) + m s.
-float dot_q4_1(int64_t n, const BlockQ4_1* x, const BlockQ8_1* y) {
-    float sum = 0;
-    for (int64_t i = 0; i < n / QK4_1; ++i) {
-        int sumi = 0;
-        for (int j = 0; j < QK4_1 / 2; ++j) {
-            sumi += (x[i].qs[j] & 0x0F) * y[i].qs[j];
-            sumi += (x[i].qs[j] >> 4) * y[i].qs[j + QK4_1 / 2];
-        }
-        sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi) +
-               fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
+struct Lanes {
+    float acc[8] = {};
+    void add(float d, const int32_t (&lane)[8]) {
+        for (int l = 0; l < 8; ++l) acc[l] = std::fma(d, static_cast<float>(lane[l]), acc[l]);
     }
-    return sum;
+    float sum() const {
+        const float s0 = acc[0] + acc[4], s1 = acc[1] + acc[5], s2 = acc[2] + acc[6], s3 = acc[3] + acc[7];
+        return (s0 + s2) + (s1 + s3);
+    }
+};
+
+// Lanes of one 32-element block: level(j) * a[j] summed over j = 4l .. 4l+3.
+template <typename Level>
+void block_lanes(Level level, const int8_t* a, int32_t (&lane)[8]) {
+    for (int l = 0; l < 8; ++l) {
+        int32_t s = 0;
+        for (int j = 4 * l; j < 4 * l + 4; ++j) s += level(j) * a[j];
+        lane[l] = s;
+    }
 }
 
 inline uint32_t load_u32(const uint8_t* p) {
@@ -67,69 +72,42 @@ inline uint32_t load_u32(const uint8_t* p) {
     return v;
 }
 
-float dot_q5_0(int64_t n, const BlockQ5_0* x, const BlockQ8_0* y) {
-    float sum = 0;
-    for (int64_t i = 0; i < n / QK5_0; ++i) {
-        const uint32_t qh = load_u32(x[i].qh);
-        int sumi = 0;
-        for (int j = 0; j < QK5_0 / 2; ++j) {
-            const int h0 = ((qh >> j) & 1) << 4;
-            const int h1 = ((qh >> (j + QK5_0 / 2)) & 1) << 4;
-            sumi += (((x[i].qs[j] & 0x0F) | h0) - 16) * y[i].qs[j];
-            sumi += (((x[i].qs[j] >> 4) | h1) - 16) * y[i].qs[j + QK5_0 / 2];
-        }
-        sum += static_cast<float>(sumi) * (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d));
-    }
-    return sum;
-}
-
-float dot_q5_1(int64_t n, const BlockQ5_1* x, const BlockQ8_1* y) {
-    float sum = 0;
-    for (int64_t i = 0; i < n / QK5_1; ++i) {
-        const uint32_t qh = load_u32(x[i].qh);
-        int sumi = 0;
-        for (int j = 0; j < QK5_1 / 2; ++j) {
-            const int h0 = ((qh >> j) & 1) << 4;
-            const int h1 = ((qh >> (j + QK5_1 / 2)) & 1) << 4;
-            sumi += ((x[i].qs[j] & 0x0F) | h0) * y[i].qs[j];
-            sumi += ((x[i].qs[j] >> 4) | h1) * y[i].qs[j + QK5_1 / 2];
-        }
-        sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi) +
-               fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
-    }
-    return sum;
-}
-
-float dot_q8_0(int64_t n, const BlockQ8_0* x, const BlockQ8_0* y) {
-    float sum = 0;
-    for (int64_t i = 0; i < n / QK8_0; ++i) {
-        int sumi = 0;
-        for (int j = 0; j < QK8_0; ++j) sumi += x[i].qs[j] * y[i].qs[j];
-        sum += static_cast<float>(sumi) * (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d));
-    }
-    return sum;
-}
-
-// Q4_K / Q5_K: sum over sub-blocks of (d sc q - dmin m) * dy qa. The min term only needs the sums
-// of the activation levels per 32, which Q8_K keeps per 16 in bsums.
+// Q4_0 / Q5_0 / Q8_0 against Q8_0: sum over blocks of dw * da * (levels . activation levels).
 template <typename Block, typename Level>
-float dot_k4(int64_t n, const Block* x, const BlockQ8_K* y, Level level) {
-    float sum = 0;
-    for (int64_t i = 0; i < n / QK_K; ++i) {
-        int sumi = 0, summ = 0;
-        for (int j = 0; j < QK_K / 32; ++j) {
-            uint8_t sc, m;
-            detail::k4_scale_min(j, x[i].scales, &sc, &m);
-            int s = 0;
-            for (int l = 0; l < 32; ++l) s += level(x[i], 32 * j + l) * y[i].qs[32 * j + l];
-            sumi += sc * s;
-            summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-        }
-        sum += fp16_to_fp32(x[i].d) * y[i].d * static_cast<float>(sumi) -
-               fp16_to_fp32(x[i].dmin) * y[i].d * static_cast<float>(summ);
+float dot_32(int64_t n, const Block* x, const BlockQ8_0* y, Level level) {
+    Lanes acc;
+    int32_t lane[8];
+    for (int64_t i = 0; i < n / 32; ++i) {
+        block_lanes([&](int j) { return level(x[i], j); }, y[i].qs, lane);
+        acc.add(fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), lane);
     }
-    return sum;
+    return acc.sum();
 }
+
+// Q4_1 / Q5_1 carry an offset m per block, so the dot needs the activation block's sum, which Q8_1
+// stores premultiplied by its scale: sum (d q + m) a = d dy sum(q qa) + m s.
+template <typename Block, typename Level>
+float dot_32_offset(int64_t n, const Block* x, const BlockQ8_1* y, Level level) {
+    Lanes acc;
+    float summs = 0;
+    int32_t lane[8];
+    for (int64_t i = 0; i < n / 32; ++i) {
+        summs = std::fma(fp16_to_fp32(x[i].m), fp16_to_fp32(y[i].s), summs);
+        block_lanes([&](int j) { return level(x[i], j); }, y[i].qs, lane);
+        acc.add(fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), lane);
+    }
+    return acc.sum() + summs;
+}
+
+int q4_0_level(const BlockQ4_0& b, int j) { return (j < 16 ? (b.qs[j] & 0x0F) : (b.qs[j - 16] >> 4)) - 8; }
+int q4_1_level(const BlockQ4_1& b, int j) { return j < 16 ? (b.qs[j] & 0x0F) : (b.qs[j - 16] >> 4); }
+int q5_low_high(const uint8_t* qs, const uint8_t* qh, int j) {
+    const int low = j < 16 ? (qs[j] & 0x0F) : (qs[j - 16] >> 4);
+    return low | (((load_u32(qh) >> j) & 1) << 4);
+}
+int q5_0_level(const BlockQ5_0& b, int j) { return q5_low_high(b.qs, b.qh, j) - 16; }
+int q5_1_level(const BlockQ5_1& b, int j) { return q5_low_high(b.qs, b.qh, j); }
+int q8_0_level(const BlockQ8_0& b, int j) { return b.qs[j]; }
 
 // Level (0..15) of element e of a Q4_K block: 64-element chunks, low nibbles first.
 int q4_K_level(const BlockQ4_K& b, int e) {
@@ -145,29 +123,59 @@ int q5_K_level(const BlockQ5_K& b, int e) {
     return low | (((b.qh[e % 32] >> bit) & 1) << 4);
 }
 
-float dot_q6_K(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y) {
-    float sum = 0;
+// Level (-32..31) of element e of a Q6_K block: per 128 elements, 4 groups of 32 take the low or
+// high nibble of ql[0..63] and a 2-bit field of qh[0..31].
+int q6_K_level(const BlockQ6_K& b, int e) {
+    const int half = e / 128, g = (e % 128) / 32, l = e % 32;
+    const uint8_t low_byte = b.ql[64 * half + 32 * (g & 1) + l];
+    const int low = (g < 2 ? low_byte : low_byte >> 4) & 0xF;
+    return (low | (((b.qh[32 * half + l] >> (2 * g)) & 3) << 4)) - 32;
+}
+
+// Q4_K / Q5_K: sum over sub-blocks of (d sc q - dmin m) * dy qa. The min term only needs the sums
+// of the activation levels per 32, which Q8_K keeps per 16 in bsums.
+template <typename Block, typename Level>
+float dot_k4(int64_t n, const Block* x, const BlockQ8_K* y, Level level, bool vector_mins) {
+    Lanes acc;
+    float mins4[4] = {};  // Q4_K keeps 4 partial sums of the min term, Q5_K one
+    float summs = 0;
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        int8_t q[QK_K];
-        const uint8_t* ql = x[i].ql;
-        const uint8_t* qh = x[i].qh;
-        for (int base = 0; base < QK_K; base += 128, ql += 64, qh += 32) {
-            for (int l = 0; l < 32; ++l) {
-                q[base + l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-                q[base + l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
-                q[base + l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-                q[base + l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
-            }
+        const float d = y[i].d * fp16_to_fp32(x[i].d);
+        const float dmin = -y[i].d * fp16_to_fp32(x[i].dmin);
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; ++j) detail::k4_scale_min(j, x[i].scales, &sc[j], &m[j]);
+        int32_t pair[4];
+        for (int k = 0; k < 4; ++k) {
+            pair[k] = 0;
+            for (int j = 2 * k; j < 2 * k + 2; ++j) pair[k] += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
         }
-        int sumi = 0;
-        for (int j = 0; j < QK_K / 16; ++j) {
-            int s = 0;
-            for (int l = 0; l < 16; ++l) s += q[16 * j + l] * y[i].qs[16 * j + l];
-            sumi += x[i].scales[j] * s;
+        if (vector_mins) {
+            for (int k = 0; k < 4; ++k) mins4[k] = std::fma(dmin, static_cast<float>(pair[k]), mins4[k]);
+        } else {
+            summs = std::fma(dmin, static_cast<float>(pair[0] + pair[1] + pair[2] + pair[3]), summs);
         }
-        sum += fp16_to_fp32(x[i].d) * y[i].d * static_cast<float>(sumi);
+        int32_t lane[8] = {};
+        for (int g = 0; g < 8; ++g)
+            for (int l = 0; l < 8; ++l)
+                for (int j = 32 * g + 4 * l; j < 32 * g + 4 * l + 4; ++j) lane[l] += sc[g] * level(x[i], j) * y[i].qs[j];
+        acc.add(d, lane);
     }
-    return sum;
+    if (vector_mins) summs = (mins4[0] + mins4[2]) + (mins4[1] + mins4[3]);
+    return acc.sum() + summs;
+}
+
+float dot_q6_K(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y) {
+    Lanes acc;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const float d = y[i].d * fp16_to_fp32(x[i].d);
+        int32_t lane[8] = {};
+        for (int g = 0; g < 8; ++g)
+            for (int l = 0; l < 8; ++l)
+                for (int j = 32 * g + 4 * l; j < 32 * g + 4 * l + 4; ++j)
+                    lane[l] += x[i].scales[j / 16] * q6_K_level(x[i], j) * y[i].qs[j];
+        acc.add(d, lane);
+    }
+    return acc.sum();
 }
 
 }  // namespace
@@ -198,13 +206,38 @@ DType vec_dot_type(DType weight) {
          dtype_name(weight));
 }
 
+namespace {
+
+// Activations (never stored) are quantized as llama.cpp's x86 runtime does, not as its reference
+// quantizer: the inverse scale is 127 / amax (not 1 / d) and halves round to even.
+template <typename Block>
+void quantize_act_32(const float* x, Block* y, int64_t n) {
+    for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+        float amax = 0;
+        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+        const float d = amax / 127.f;
+        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = fp32_to_fp16(d);
+        int32_t sum = 0;
+        for (int j = 0; j < 32; ++j) {
+            y[i].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+            sum += y[i].qs[j];
+        }
+        if constexpr (std::is_same_v<Block, BlockQ8_1>) y[i].s = fp32_to_fp16(d * static_cast<float>(sum));
+    }
+}
+
+}  // namespace
+
 void quantize_activation(DType act, const float* x, void* y, int64_t n) {
     switch (act) {
+        case DType::Q8_0:
+            return quantize_act_32(x, static_cast<BlockQ8_0*>(y), n);
+        case DType::Q8_1:
+            return quantize_act_32(x, static_cast<BlockQ8_1*>(y), n);
         case DType::F32:
         case DType::F16:
         case DType::BF16:
-        case DType::Q8_0:
-        case DType::Q8_1:
         case DType::Q8_K:
             return quantize_row(act, x, y, n);
         default:
@@ -227,19 +260,19 @@ float vec_dot_ref(DType weight, int64_t n, const void* w, const void* a) {
         case DType::BF16:
             return dot_bf16(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
         case DType::Q4_0:
-            return dot_q4_0(n, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a));
+            return dot_32(n, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a), q4_0_level);
         case DType::Q4_1:
-            return dot_q4_1(n, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(a));
+            return dot_32_offset(n, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(a), q4_1_level);
         case DType::Q5_0:
-            return dot_q5_0(n, static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(a));
+            return dot_32(n, static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(a), q5_0_level);
         case DType::Q5_1:
-            return dot_q5_1(n, static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_1*>(a));
+            return dot_32_offset(n, static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_1*>(a), q5_1_level);
         case DType::Q8_0:
-            return dot_q8_0(n, static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(a));
+            return dot_32(n, static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(a), q8_0_level);
         case DType::Q4_K:
-            return dot_k4(n, static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a), q4_K_level);
+            return dot_k4(n, static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a), q4_K_level, true);
         case DType::Q5_K:
-            return dot_k4(n, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a), q5_K_level);
+            return dot_k4(n, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a), q5_K_level, false);
         case DType::Q6_K:
             return dot_q6_K(n, static_cast<const BlockQ6_K*>(w), static_cast<const BlockQ8_K*>(a));
         default:
