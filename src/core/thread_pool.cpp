@@ -9,7 +9,7 @@
 
 namespace kinglet {
 namespace {
-constexpr int kSpinIterations = 20000;  // ~tens of microseconds before a worker sleeps
+constexpr int kSpinIterations = 4096;  // pause, then yield, then sleep on the condition variable
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads) {
@@ -40,7 +40,12 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) cv_.notify_all();
     fn(0, n_);
-    while (pending_.load(std::memory_order_acquire) > 0) _mm_pause();
+    // Spin briefly, then yield: when the machine is oversubscribed a pure spin would burn the time
+    // slice the worker needs to finish.
+    for (int spins = 0; pending_.load(std::memory_order_acquire) > 0; ++spins) {
+        if (spins < kSpinIterations / 16) _mm_pause();
+        else std::this_thread::yield();
+    }
     job_ = nullptr;
 }
 
@@ -51,7 +56,8 @@ void ThreadPool::worker(int ith) {
         int spins = 0;
         while ((g = generation_.load(std::memory_order_acquire)) == seen) {
             if (++spins < kSpinIterations) {
-                _mm_pause();
+                if (spins < kSpinIterations / 4) _mm_pause();
+                else std::this_thread::yield();
                 continue;
             }
             std::unique_lock<std::mutex> lock(mu_);
