@@ -40,9 +40,10 @@ Vocab small_spm() {
     }
     const std::string sp = "\xE2\x96\x81";
     float s = -1;
-    for (std::string p : {sp, std::string("e"), std::string("t"), std::string("h"), std::string("a"), sp + "t",
-                          std::string("th"), std::string("he"), sp + "th", std::string("the"), sp + "the",
-                          std::string("\xC3\xA9"), sp + sp, sp + sp + sp + sp, std::string("\xE4\xB8\xAD")})
+    for (std::string p :
+         {sp, std::string("e"), std::string("t"), std::string("h"), std::string("a"), sp + "t",
+          std::string("th"), std::string("he"), sp + "th", std::string("the"), sp + "the",
+          std::string("\xC3\xA9"), sp + sp, sp + sp + sp + sp, std::string("\xE4\xB8\xAD")})
         add(v, p, s--, TokenType::normal);
     add(v, "<|im_end|>", 0, TokenType::control);
     add(v, "<us>", -1000, TokenType::user_defined);
@@ -62,7 +63,8 @@ Vocab small_bpe(const char* pre) {
     for (std::string p : {G + "t", std::string("th"), std::string("he"), G + "th", std::string("the"),
                           G + "the", std::string("12"), std::string("123"), G + G, std::string("\xC3\xA9")})
         add(v, p, 0, TokenType::normal);
-    v.merges = {G + " t", "t h", "h e", G + "t h", "th e", G + "th e", "1 2", "12 3", G + " " + G, "\xC3 \xA9"};
+    v.merges = {G + " t",   "t h", "h e",  G + "t h",   "th e",
+                G + "th e", "1 2", "12 3", G + " " + G, "\xC3 \xA9"};
     add(v, "<|endoftext|>", 0, TokenType::control);
     add(v, "<think>", 0, TokenType::user_defined);
     v.bos = v.eos = 266;
@@ -72,8 +74,8 @@ Vocab small_bpe(const char* pre) {
 
 const Tokenizer& tokenizer(int which) {
     static const std::unique_ptr<Tokenizer> toks[5] = {
-        std::make_unique<Tokenizer>(small_spm()),         std::make_unique<Tokenizer>(small_bpe("llama-bpe")),
-        std::make_unique<Tokenizer>(small_bpe("qwen2")),  std::make_unique<Tokenizer>(small_bpe("smollm")),
+        std::make_unique<Tokenizer>(small_spm()),        std::make_unique<Tokenizer>(small_bpe("llama-bpe")),
+        std::make_unique<Tokenizer>(small_bpe("qwen2")), std::make_unique<Tokenizer>(small_bpe("smollm")),
         std::make_unique<Tokenizer>(small_bpe("gpt-2")),
     };
     return *toks[which];
@@ -113,10 +115,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             // round trip is exact.
             if (mode % 5 == 0 && rest.find("\xE2\x96\x81") == std::string_view::npos &&
                 rest.find("<us>") == std::string_view::npos &&
-                (!special || (rest.find("<s>") == std::string_view::npos &&
-                              rest.find("</s>") == std::string_view::npos &&
-                              rest.find("<unk>") == std::string_view::npos &&
-                              rest.find("<|im_end|>") == std::string_view::npos))) {
+                (!special ||
+                 (rest.find("<s>") == std::string_view::npos && rest.find("</s>") == std::string_view::npos &&
+                  rest.find("<unk>") == std::string_view::npos &&
+                  rest.find("<|im_end|>") == std::string_view::npos))) {
                 if (tok.decode(tok.encode(rest, false, special)) != rest) std::abort();
             }
         } else {

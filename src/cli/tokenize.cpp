@@ -26,7 +26,8 @@ struct Options {
 };
 
 std::string read_input(const std::string& file) {
-    if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    if (file == "-")
+        return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     std::ifstream in(file, std::ios::binary);
     if (!in) fail(Errc::not_found, "{}: cannot open", file);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -63,7 +64,8 @@ const Registrar registrar{Command{
         sub.add_option("text", o->text, "the text to tokenize");
         sub.add_option("-f,--file", o->file, "read the text from a file ('-' for standard input)");
         sub.add_flag("--no-bos", o->no_bos, "do not add BOS (and EOS) even if the vocabulary asks for it");
-        sub.add_flag("--special", o->special, "match special-token text (<|im_start|>, <s>, ...) as those tokens");
+        sub.add_flag("--special", o->special,
+                     "match special-token text (<|im_start|>, <s>, ...) as those tokens");
         sub.add_flag("--json", o->json, "print {\"ids\": [...], \"pieces\": [...], \"n_tokens\": N}");
         sub.footer(
             "Without --special, control-token text such as \"<s>\" is tokenized as plain text; user-defined "

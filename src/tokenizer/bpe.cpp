@@ -71,11 +71,13 @@ void BpeEncoder::encode_word(std::string_view word, std::vector<int32_t>& out) c
     std::vector<Symbol> sym;
     sym.reserve(word.size());
     for (size_t pos = 0; pos < word.size();) {
-        const size_t len = std::min(unicode::utf8_len_from_lead(static_cast<uint8_t>(word[pos])), word.size() - pos);
+        const size_t len =
+            std::min(unicode::utf8_len_from_lead(static_cast<uint8_t>(word[pos])), word.size() - pos);
         int32_t id = index_.find(word.substr(pos, len));
         if (id < 0) {
             if (unk_ < 0)
-                fail(Errc::unsupported, "the vocabulary has no piece for byte symbol '{}' and no unknown token",
+                fail(Errc::unsupported,
+                     "the vocabulary has no piece for byte symbol '{}' and no unknown token",
                      word.substr(pos, len));
             id = unk_;
         }

@@ -15,7 +15,7 @@
 namespace kinglet::detail {
 
 class BpeEncoder {
-public:
+  public:
     // Merges whose halves or result are not pieces are ignored (Hugging Face rejects such files).
     BpeEncoder(const Vocab& vocab, const TokenIndex& index);
 
@@ -24,13 +24,14 @@ public:
 
     const PreTokenizer& pre_tokenizer() const { return pre_; }
 
-private:
+  private:
     struct Merge {
         int32_t rank, result;
     };
     void encode_word(std::string_view word, std::vector<int32_t>& out) const;
     const Merge* find_merge(int32_t a, int32_t b) const {
-        auto it = merges_.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b));
+        auto it =
+            merges_.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b));
         return it == merges_.end() ? nullptr : &it->second;
     }
 

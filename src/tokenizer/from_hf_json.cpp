@@ -44,13 +44,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::string_view kLlama3Regex =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr std::string_view kQwen2Regex =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr std::string_view kGpt2Regex =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
 json read_json(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
     if (!in) fail(Errc::not_found, "{}: cannot open", p.string());
@@ -61,7 +54,9 @@ json read_json(const std::filesystem::path& p) {
     }
 }
 
-std::string type_of(const json& j) { return j.is_object() ? j.value("type", std::string()) : std::string(); }
+std::string type_of(const json& j) {
+    return j.is_object() ? j.value("type", std::string()) : std::string();
+}
 
 // The pre-tokenizers in order, flattening a Sequence.
 std::vector<json> flatten(const json& j, const char* list_key) {
@@ -149,12 +144,14 @@ SpmStyle detect_spm(const json& j) {
         if (t == "Replace" && n.at("pattern").value("String", std::string()) == " " &&
             n.value("content", std::string()) == unicode::kSpaceMarker)
             s.ok = true;
-        if (t == "Prepend" && n.value("prepend", std::string()) == unicode::kSpaceMarker) s.add_space_prefix = true;
+        if (t == "Prepend" && n.value("prepend", std::string()) == unicode::kSpaceMarker)
+            s.add_space_prefix = true;
     }
     for (const json& p : flatten(j.value("pre_tokenizer", json()), "pretokenizers")) {
         if (type_of(p) == "Metaspace") {
             s.ok = true;
-            const std::string scheme = p.value("prepend_scheme", p.value("add_prefix_space", true) ? "always" : "never");
+            const std::string scheme =
+                p.value("prepend_scheme", p.value("add_prefix_space", true) ? "always" : "never");
             s.add_space_prefix = scheme != "never";
         }
     }
@@ -191,14 +188,15 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
             v.add_space_prefix = false;
             const std::string norm = type_of(j.value("normalizer", json()));
             if (!norm.empty() && !(norm == "NFC" && v.pre == "qwen2"))
-                fail(Errc::unsupported, "{}: normalizer '{}' is not supported with pre-tokenizer '{}'", path, norm,
-                     v.pre);
+                fail(Errc::unsupported, "{}: normalizer '{}' is not supported with pre-tokenizer '{}'", path,
+                     norm, v.pre);
             PreTokenizer pt(v.pre);
             if (model.value("ignore_merges", false) != pt.ignore_merges())
                 log::warn("{}: ignore_merges is {} but pre-tokenizer '{}' implies {}", path,
                           model.value("ignore_merges", false), v.pre, pt.ignore_merges());
         } else {
-            fail(Errc::unsupported, "{}: a byte-fallback BPE whose spaces are not U+2581 is not supported", path);
+            fail(Errc::unsupported, "{}: a byte-fallback BPE whose spaces are not U+2581 is not supported",
+                 path);
         }
 
         // Tokens: the model's vocabulary, then the added tokens (which may repeat vocabulary entries).
@@ -213,7 +211,8 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
         std::map<int32_t, Added> added;
         const json added_list = j.value("added_tokens", json::array());
         for (const json& a : added_list)
-            added[a.at("id").get<int32_t>()] = {a.at("content").get<std::string>(), a.value("special", false)};
+            added[a.at("id").get<int32_t>()] = {a.at("content").get<std::string>(),
+                                                a.value("special", false)};
         int32_t n = 0;
         if (!by_id.empty()) n = std::max(n, by_id.rbegin()->first + 1);
         if (!added.empty()) n = std::max(n, added.rbegin()->first + 1);
@@ -223,7 +222,8 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
         v.tokens.assign(n, std::string());
         v.types.assign(n, TokenType::unused);
         v.scores.assign(n, 0.0f);
-        const std::string unk_text = model.value("unk_token", json()).is_string() ? model["unk_token"].get<std::string>() : "";
+        const std::string unk_text =
+            model.value("unk_token", json()).is_string() ? model["unk_token"].get<std::string>() : "";
         for (const auto& [id, text] : by_id) {
             v.tokens[id] = text;
             v.types[id] = TokenType::normal;
@@ -242,7 +242,8 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
             }
         }
         for (int32_t i = 0; i < n; ++i)
-            if (v.types[i] == TokenType::unused && v.tokens[i].empty()) v.tokens[i] = fmt::format("[PAD{}]", i);
+            if (v.types[i] == TokenType::unused && v.tokens[i].empty())
+                v.tokens[i] = fmt::format("[PAD{}]", i);
 
         // Merges: copied for byte-level BPE, turned into scores for SentencePiece-style vocabularies.
         const json& merges = model.at("merges");
@@ -263,8 +264,8 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
                 auto [a, b] = merge_parts(merges[rank], path);
                 auto it = index.find(a + b);
                 if (it == index.end())
-                    fail(Errc::invalid_file, "{}: merge '{} {}' makes '{}', which is not in the vocabulary", path, a,
-                         b, a + b);
+                    fail(Errc::invalid_file, "{}: merge '{} {}' makes '{}', which is not in the vocabulary",
+                         path, a, b, a + b);
                 if (first_rank[it->second] < 0) first_rank[it->second] = static_cast<int64_t>(rank);
             }
             const auto n_merges = static_cast<float>(merges.size());
@@ -297,8 +298,10 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
             if (type_of(p) != "TemplateProcessing") continue;
             const json single = p.value("single", json::array());
             if (single.size() > 1) {
-                if (single.front().contains("SpecialToken")) first_special = single.front()["SpecialToken"].value("id", "");
-                if (single.back().contains("SpecialToken")) last_special = single.back()["SpecialToken"].value("id", "");
+                if (single.front().contains("SpecialToken"))
+                    first_special = single.front()["SpecialToken"].value("id", "");
+                if (single.back().contains("SpecialToken"))
+                    last_special = single.back()["SpecialToken"].value("id", "");
             }
         }
         const bool have_cfg = !cfg.empty();
@@ -320,8 +323,10 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
         v.add_eos = false;
         if (!first_special.empty()) v.add_bos = v.bos >= 0 && v.tokens[v.bos] == first_special;
         if (!last_special.empty()) v.add_eos = v.eos >= 0 && v.tokens[v.eos] == last_special;
-        if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) v.add_bos = cfg["add_bos_token"];
-        if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()) v.add_eos = cfg["add_eos_token"];
+        if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
+            v.add_bos = cfg["add_bos_token"];
+        if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean())
+            v.add_eos = cfg["add_eos_token"];
         if (v.add_bos && v.bos < 0) v.add_bos = false;
         if (v.add_eos && v.eos < 0) v.add_eos = false;
 

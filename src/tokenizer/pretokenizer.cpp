@@ -13,17 +13,11 @@ namespace kinglet {
 
 namespace {
 
-// The regexes as the Hugging Face tokenizer.json files spell them.
-constexpr const char* kGpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-constexpr const char* kLlama3 =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr const char* kQwen2 =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr const char* kDigit = R"(\p{N})";
+constexpr std::string_view kDigit = R"(\p{N})";
 
 struct Spec {
     std::vector<std::string_view> names;
-    std::vector<const char*> regexes;
+    std::vector<std::string_view> regexes;
     bool ignore_merges = false;
     bool add_bos = false;
     bool nfc = false;
@@ -31,19 +25,19 @@ struct Spec {
 
 const std::vector<Spec>& specs() {
     static const std::vector<Spec> s = {
-        {{"llama-bpe", "llama3", "llama-v3"}, {kLlama3}, true, true, false},
-        {{"dbrx", "smaug-bpe"}, {kLlama3}, false, false, false},
-        {{"qwen2"}, {kQwen2}, false, false, true},
-        {{"deepseek-r1-qwen", "stablelm2", "megrez"}, {kQwen2}, false, false, false},
+        {{"llama-bpe", "llama3", "llama-v3"}, {kLlama3Regex}, true, true, false},
+        {{"dbrx", "smaug-bpe"}, {kLlama3Regex}, false, false, false},
+        {{"qwen2"}, {kQwen2Regex}, false, false, true},
+        {{"deepseek-r1-qwen", "stablelm2", "megrez"}, {kQwen2Regex}, false, false, false},
         {{"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"},
-         {kDigit, kGpt2},
+         {kDigit, kGpt2Regex},
          false,
          false,
          false},
-        {{"gpt-2", "gpt2", "phi-2", "mpt", "olmo", "jais"}, {kGpt2}, false, false, false},
+        {{"gpt-2", "gpt2", "phi-2", "mpt", "olmo", "jais"}, {kGpt2Regex}, false, false, false},
         // llama.cpp's fallback when a file names no pre-tokenizer.
         {{"default", ""},
-         {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"},
+         {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2Regex, R"(\p{N}+)", "[0-9][0-9][0-9]"},
          false,
          false,
          false},
@@ -61,15 +55,16 @@ const Spec* find_spec(std::string_view pre) {
 
 struct PreTokenizer::Regex {
     pcre2_code* code = nullptr;
-    explicit Regex(const char* pattern) {
+    explicit Regex(std::string_view pattern) {
         int err = 0;
         PCRE2_SIZE off = 0;
-        code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
-                             &err, &off, nullptr);
+        code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                             PCRE2_UTF | PCRE2_UCP, &err, &off, nullptr);
         if (!code) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(err, msg, sizeof msg);
-            fail(Errc::internal, "pre-tokenizer regex does not compile at {}: {}", off, reinterpret_cast<char*>(msg));
+            fail(Errc::internal, "pre-tokenizer regex does not compile at {}: {}", off,
+                 reinterpret_cast<char*>(msg));
         }
         // Without JIT PCRE2 still matches, only slower; no need to fail.
         pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
@@ -98,11 +93,12 @@ PreTokenizer::PreTokenizer(std::string_view pre) : name_(pre) {
         fail(Errc::unsupported, "pre-tokenizer '{}' is not supported (known: {})", pre, known);
     }
     if (pre.empty() || pre == "default")
-        log::warn("the vocabulary names no pre-tokenizer; using llama.cpp's default regexes, which may not "
-                  "match how the model was trained");
+        log::warn(
+            "the vocabulary names no pre-tokenizer; using llama.cpp's default regexes, which may not "
+            "match how the model was trained");
     ignore_merges_ = s->ignore_merges;
     nfc_ = s->nfc;
-    for (const char* r : s->regexes) regexes_.push_back(std::make_unique<Regex>(r));
+    for (std::string_view r : s->regexes) regexes_.push_back(std::make_unique<Regex>(r));
 }
 
 PreTokenizer::~PreTokenizer() = default;
@@ -147,7 +143,8 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
                 const size_t s = ov[0], e = ov[1];
                 if (e == s) {  // an empty match cuts nothing; step over one character
                     if (s >= piece.size()) break;
-                    pos = s + std::min(unicode::utf8_len_from_lead(static_cast<uint8_t>(piece[s])), piece.size() - s);
+                    pos = s + std::min(unicode::utf8_len_from_lead(static_cast<uint8_t>(piece[s])),
+                                       piece.size() - s);
                     continue;
                 }
                 if (s > last) next.push_back(piece.substr(last, s - last));

@@ -22,13 +22,24 @@
 
 namespace kinglet {
 
+// The Hugging Face split regexes (as tokenizer.json files spell them) of the Llama 3, Qwen 2 and GPT-2
+// pre-tokenizers.
+inline constexpr std::string_view kLlama3Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|)"
+    R"(\s*[\r\n]+|\s+(?!\S)|\s+)";
+inline constexpr std::string_view kQwen2Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|)"
+    R"(\s*[\r\n]+|\s+(?!\S)|\s+)";
+inline constexpr std::string_view kGpt2Regex =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
 // Whether llama.cpp adds BOS by default for a byte-level vocabulary with this pre-tokenizer.
 bool pre_tokenizer_adds_bos(std::string_view pre);
 // The names PreTokenizer accepts.
 std::vector<std::string> pre_tokenizer_names();
 
 class PreTokenizer {
-public:
+  public:
     explicit PreTokenizer(std::string_view pre);
     ~PreTokenizer();
     PreTokenizer(const PreTokenizer&) = delete;
@@ -42,7 +53,7 @@ public:
     bool ignore_merges() const { return ignore_merges_; }
     bool nfc() const { return nfc_; }
 
-private:
+  private:
     struct Regex;
     std::string name_;
     bool ignore_merges_ = false;

@@ -10,7 +10,7 @@
 namespace kinglet::detail {
 
 class SpecialMatcher {
-public:
+  public:
     SpecialMatcher();
     void add(std::string_view text, int32_t id, bool always);
 
@@ -23,14 +23,14 @@ public:
     Match find(std::string_view text, size_t from, bool parse_special) const;
     bool empty() const { return n_tokens_ == 0; }
 
-private:
+  private:
     int32_t child(int32_t node, uint8_t c) const {
         auto it = edges_.find((static_cast<uint64_t>(node) << 8) | c);
         return it == edges_.end() ? -1 : it->second;
     }
     std::unordered_map<uint64_t, int32_t> edges_;  // (node << 8 | byte) -> node
-    std::vector<int32_t> id_;                       // per node: the token ending there, or -1
-    std::vector<bool> always_;                      // per node
+    std::vector<int32_t> id_;                      // per node: the token ending there, or -1
+    std::vector<bool> always_;                     // per node
     bool first_any_[256] = {};
     bool first_always_[256] = {};
     size_t n_tokens_ = 0;

@@ -14,15 +14,16 @@
 namespace kinglet::detail {
 
 class SpmEncoder {
-public:
+  public:
     // byte_tokens[b] is the id that stands for byte b (-1 if the vocabulary has none).
-    SpmEncoder(const TokenIndex& index, const std::vector<float>& scores, std::array<int32_t, 256> byte_tokens)
+    SpmEncoder(const TokenIndex& index, const std::vector<float>& scores,
+               std::array<int32_t, 256> byte_tokens)
         : index_(index), scores_(scores), byte_tokens_(byte_tokens) {}
 
     // Appends the ids of `text`. Throws Error(unsupported) if a byte has no token to stand for it.
     void encode(std::string_view text, std::vector<int32_t>& out) const;
 
-private:
+  private:
     const TokenIndex& index_;
     const std::vector<float>& scores_;
     std::array<int32_t, 256> byte_tokens_;

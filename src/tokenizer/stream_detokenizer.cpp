@@ -11,7 +11,9 @@ std::string StreamDetokenizer::push(int32_t id) {
     return drain(false);
 }
 
-std::string StreamDetokenizer::finish() { return drain(true); }
+std::string StreamDetokenizer::finish() {
+    return drain(true);
+}
 
 std::string StreamDetokenizer::drain(bool at_end) {
     std::string out;

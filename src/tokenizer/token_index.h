@@ -14,7 +14,7 @@ struct StringHash {
 };
 
 class TokenIndex {
-public:
+  public:
     // Returns false if `text` is already present (the caller reports the duplicate).
     bool add(const std::string& text, int32_t id) { return ids_.emplace(text, id).second; }
     int32_t find(std::string_view text) const {
@@ -23,7 +23,7 @@ public:
     }
     void reserve(size_t n) { ids_.reserve(n); }
 
-private:
+  private:
     std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> ids_;
 };
 

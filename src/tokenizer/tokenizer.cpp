@@ -20,21 +20,22 @@ namespace {
 // Token texts llama.cpp treats as end of turn / end of generation when the file does not say
 // (llama-vocab.cpp, "auto-detect special tokens by text"). llama.cpp's "</s>" entry (for one OCR model) is
 // left out: Qwen and Gemma have "</s>" as an ordinary piece, which must not stop generation.
+// clang-format off
 constexpr std::string_view kEotTexts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>",
-    "_<EOT>",     "[EOT]",      "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
-    "<end_of_utterance>"};
+    "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>"};
 constexpr std::string_view kEogTexts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>",  "<|return|>", "<|call|>",  "<|flush|>",         "<|calls|>",
-    "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
-    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
-    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "[e~["};
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+    "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~["};
+// clang-format on
 constexpr std::string_view kFimPadTexts[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"};
 constexpr std::string_view kFimRepTexts[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
                                              "<reponame>"};
 constexpr std::string_view kFimSepTexts[] = {"<|file_sep|>"};
 // gpt-oss: llama.cpp always renders these and matches them as plain added tokens.
-constexpr std::string_view kAlwaysUserDefined[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
+constexpr std::string_view kAlwaysUserDefined[] = {"<|channel|>", "<|message|>", "<|start|>",
+                                                   "<|constrain|>"};
 
 template <size_t N>
 bool one_of(std::string_view s, const std::string_view (&list)[N]) {
@@ -73,8 +74,8 @@ struct Tokenizer::Impl {
         index.reserve(static_cast<size_t>(n));
         for (int32_t i = 0; i < n; ++i) {
             if (!index.add(vocab.tokens[i], i))
-                fail(Errc::invalid_file, "vocabulary: token '{}' appears twice (ids {} and {})", vocab.tokens[i],
-                     index.find(vocab.tokens[i]), i);
+                fail(Errc::invalid_file, "vocabulary: token '{}' appears twice (ids {} and {})",
+                     vocab.tokens[i], index.find(vocab.tokens[i]), i);
         }
         types = vocab.types;
         find_end_of_generation();
@@ -160,17 +161,21 @@ struct Tokenizer::Impl {
         const std::string& text = vocab.tokens[id];
         switch (types[id]) {
             case TokenType::control:
-            case TokenType::unknown: return render_special ? text : std::string();
+            case TokenType::unknown:
+                return render_special ? text : std::string();
             // llama.cpp's converter writes spaces into user-defined SentencePiece pieces; kinglet's keeps
             // U+2581 (so that they match text exactly as Hugging Face matches them), hence the unescape.
-            case TokenType::user_defined: return spm ? unescape_spaces(text) : text;
-            case TokenType::normal: return spm ? unescape_spaces(text) : byte_level_decode(text);
+            case TokenType::user_defined:
+                return spm ? unescape_spaces(text) : text;
+            case TokenType::normal:
+                return spm ? unescape_spaces(text) : byte_level_decode(text);
             case TokenType::byte: {
                 const int b = parse_byte_piece(text);
                 return b < 0 ? text : std::string(1, static_cast<char>(b));
             }
             case TokenType::unused:
-            case TokenType::undefined: return {};
+            case TokenType::undefined:
+                return {};
         }
         return {};
     }
@@ -215,8 +220,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
     if (add_bos && m.vocab.add_bos) out.push_back(m.vocab.bos);
     bool after_special = true;  // the text start counts as "after a special token" (dummy prefix)
     for (size_t pos = 0; pos < text.size();) {
-        const auto match = m.matcher.empty() ? detail::SpecialMatcher::Match{}
-                                             : m.matcher.find(text, pos, parse_special);
+        const auto match =
+            m.matcher.empty() ? detail::SpecialMatcher::Match{} : m.matcher.find(text, pos, parse_special);
         const size_t end = match.id < 0 ? text.size() : match.start;
         if (end > pos) {
             m.encode_text(text.substr(pos, end - pos), after_special, out);
@@ -253,15 +258,25 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, const DecodeOptio
     return out;
 }
 
-bool Tokenizer::is_eog(int32_t id) const { return id >= 0 && id < n_vocab() && impl_->eog_flag[id]; }
-const std::vector<int32_t>& Tokenizer::eog_ids() const { return impl_->eog; }
-int32_t Tokenizer::find_token(std::string_view text) const { return impl_->index.find(text); }
+bool Tokenizer::is_eog(int32_t id) const {
+    return id >= 0 && id < n_vocab() && impl_->eog_flag[id];
+}
+const std::vector<int32_t>& Tokenizer::eog_ids() const {
+    return impl_->eog;
+}
+int32_t Tokenizer::find_token(std::string_view text) const {
+    return impl_->index.find(text);
+}
 TokenType Tokenizer::token_type(int32_t id) const {
     if (id < 0 || id >= n_vocab())
         fail(Errc::invalid_argument, "token id {} is outside the vocabulary of {} tokens", id, n_vocab());
     return impl_->types[id];
 }
-const Vocab& Tokenizer::vocab() const { return impl_->vocab; }
-int32_t Tokenizer::n_vocab() const { return impl_->vocab.n_tokens(); }
+const Vocab& Tokenizer::vocab() const {
+    return impl_->vocab;
+}
+int32_t Tokenizer::n_vocab() const {
+    return impl_->vocab.n_tokens();
+}
 
 }  // namespace kinglet

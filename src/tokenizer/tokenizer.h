@@ -24,13 +24,13 @@
 namespace kinglet {
 
 struct DecodeOptions {
-    bool render_special = true;       // control and unknown tokens appear as their text
-    bool remove_bos_eos = false;      // drop the BOS / EOS that encode(add_bos=true) adds
-    bool strip_space_prefix = true;   // drop the first token's dummy-prefix space (add_space_prefix vocabs)
+    bool render_special = true;      // control and unknown tokens appear as their text
+    bool remove_bos_eos = false;     // drop the BOS / EOS that encode(add_bos=true) adds
+    bool strip_space_prefix = true;  // drop the first token's dummy-prefix space (add_space_prefix vocabs)
 };
 
 class Tokenizer {
-public:
+  public:
     // Throws Error(invalid_file) for an inconsistent vocabulary (duplicate pieces, bad ids) and
     // Error(unsupported) for an unknown pre-tokenizer name.
     explicit Tokenizer(Vocab v);
@@ -58,7 +58,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     std::shared_ptr<const Impl> impl_;
 };
 
@@ -68,12 +68,12 @@ private:
 // held (an incomplete character becomes U+FFFD) and resets the stream. Each token's piece is taken in
 // full (no dummy-prefix stripping): the stream continues text that came before it.
 class StreamDetokenizer {
-public:
+  public:
     explicit StreamDetokenizer(const Tokenizer& tok, bool render_special = true);
     std::string push(int32_t id);
     std::string finish();
 
-private:
+  private:
     std::string drain(bool at_end);
     Tokenizer tok_;  // shares the caller's state
     bool render_special_;

@@ -102,7 +102,9 @@ struct ByteLevelTables {
 
     ByteLevelTables() {
         from_symbol.fill(-1);
-        auto printable = [](int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE; };
+        auto printable = [](int b) {
+            return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+        };
         int next = 256;
         for (int b = 0; b < 256; ++b) {
             uint32_t cp = printable(b) ? static_cast<uint32_t>(b) : static_cast<uint32_t>(next++);
@@ -119,8 +121,12 @@ const ByteLevelTables& tables() {
 
 }  // namespace
 
-const std::array<std::string, 256>& byte_to_symbol() { return tables().to_symbol; }
+const std::array<std::string, 256>& byte_to_symbol() {
+    return tables().to_symbol;
+}
 
-int symbol_to_byte(uint32_t cp) { return cp < 512 ? tables().from_symbol[cp] : -1; }
+int symbol_to_byte(uint32_t cp) {
+    return cp < 512 ? tables().from_symbol[cp] : -1;
+}
 
 }  // namespace kinglet::unicode

@@ -60,13 +60,20 @@ const gguf::Value* number_array(const gguf::Reader& r, const char* key, size_t n
 
 const char* token_type_name(TokenType t) {
     switch (t) {
-        case TokenType::undefined: return "undefined";
-        case TokenType::normal: return "normal";
-        case TokenType::unknown: return "unknown";
-        case TokenType::control: return "control";
-        case TokenType::user_defined: return "user_defined";
-        case TokenType::unused: return "unused";
-        case TokenType::byte: return "byte";
+        case TokenType::undefined:
+            return "undefined";
+        case TokenType::normal:
+            return "normal";
+        case TokenType::unknown:
+            return "unknown";
+        case TokenType::control:
+            return "control";
+        case TokenType::user_defined:
+            return "user_defined";
+        case TokenType::unused:
+            return "unused";
+        case TokenType::byte:
+            return "byte";
     }
     return "?";
 }
@@ -76,8 +83,9 @@ Vocab Vocab::from_gguf(const gguf::Reader& r) {
     if (!r.has(kModel)) fail(Errc::invalid_file, "{}: has no tokenizer ('{}' is missing)", r.path(), kModel);
     v.model = r.get_string(kModel);
     if (v.model != "llama" && v.model != "gpt2")
-        fail(Errc::unsupported, "{}: tokenizer model '{}' is not supported (kinglet reads 'llama' and 'gpt2')",
-             r.path(), v.model);
+        fail(Errc::unsupported,
+             "{}: tokenizer model '{}' is not supported (kinglet reads 'llama' and 'gpt2')", r.path(),
+             v.model);
     v.pre = r.get_string(kPre, "");
 
     const gguf::Value& toks = string_array(r, kTokens);
@@ -123,8 +131,8 @@ Vocab Vocab::from_gguf(const gguf::Reader& r) {
         if (!r.has(key)) continue;
         int64_t x = r.get_int(key);
         if (x < 0 || x >= static_cast<int64_t>(n)) {
-            log::warn("{}: metadata '{}' = {} is outside the vocabulary of {} tokens; ignored", r.path(), key, x,
-                      n);
+            log::warn("{}: metadata '{}' = {} is outside the vocabulary of {} tokens; ignored", r.path(), key,
+                      x, n);
             continue;
         }
         id = static_cast<int32_t>(x);
@@ -169,8 +177,8 @@ void Vocab::pad_to(int32_t n) {
 
 void Vocab::validate(std::string_view source) const {
     if (model != "llama" && model != "gpt2")
-        fail(Errc::unsupported, "{}: tokenizer model '{}' is not supported (kinglet reads 'llama' and 'gpt2')",
-             source, model);
+        fail(Errc::unsupported,
+             "{}: tokenizer model '{}' is not supported (kinglet reads 'llama' and 'gpt2')", source, model);
     if (tokens.empty()) fail(Errc::invalid_file, "{}: the vocabulary has no tokens", source);
     if (scores.size() != tokens.size() || types.size() != tokens.size())
         fail(Errc::invalid_file, "{}: {} tokens but {} scores and {} token types", source, tokens.size(),
@@ -180,11 +188,13 @@ void Vocab::validate(std::string_view source) const {
                                                    {"EOM", eom}, {"UNK", unk}, {"PAD", pad}};
     for (const auto& [name, id] : ids) {
         if (id < -1 || id >= n)
-            fail(Errc::invalid_file, "{}: {} token id {} is outside the vocabulary of {} tokens", source, name,
-                 id, n);
+            fail(Errc::invalid_file, "{}: {} token id {} is outside the vocabulary of {} tokens", source,
+                 name, id, n);
     }
-    if (add_bos && bos < 0) fail(Errc::invalid_file, "{}: add_bos_token is true but there is no BOS token", source);
-    if (add_eos && eos < 0) fail(Errc::invalid_file, "{}: add_eos_token is true but there is no EOS token", source);
+    if (add_bos && bos < 0)
+        fail(Errc::invalid_file, "{}: add_bos_token is true but there is no BOS token", source);
+    if (add_eos && eos < 0)
+        fail(Errc::invalid_file, "{}: add_eos_token is true but there is no EOS token", source);
 }
 
 }  // namespace kinglet

