@@ -127,6 +127,10 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
         std::vector<std::string_view> next;
         next.reserve(pieces.size() * 2);
         for (std::string_view piece : pieces) {
+            // These regexes need work linear in a piece's length (a 20 MB run of spaces backtracks
+            // through `\s*[\r\n]+` once), so the limit grows with the piece: past PCRE2's default.
+            pcre2_set_match_limit(mctx, static_cast<uint32_t>(std::min<size_t>(
+                                            size_t{10'000'000} + 64 * piece.size(), size_t{4'000'000'000})));
             const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
             size_t last = 0, pos = 0;
             while (pos < piece.size()) {
