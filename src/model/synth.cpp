@@ -1,0 +1,188 @@
+#include "model/synth.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "gguf/writer.h"
+#include "model/quant_recipe.h"
+#include "tensor/quant.h"
+#include "tokenizer/vocab.h"
+
+namespace kinglet {
+namespace {
+
+// Published configurations of each family (config.json of the Hugging Face repositories).
+const SynthShape kShapes[] = {
+    // name, arch, embd, layers, heads, kv, head_dim, ff, vocab, ctx, rope base, eps, tied, bias, qk_norm, llama3
+    {"tiny", "llama", 256, 4, 8, 4, 32, 768, 0, 2048, 10000.0f, 1e-5f, true, false, false, false},
+    {"smollm2-135m", "llama", 576, 30, 9, 3, 64, 1536, 49152, 8192, 100000.0f, 1e-5f, true, false, false, false},
+    {"smollm2-360m", "llama", 960, 32, 15, 5, 64, 2560, 49152, 8192, 100000.0f, 1e-5f, true, false, false, false},
+    {"qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 64, 4864, 151936, 32768, 1000000.0f, 1e-6f, true, true, false, false},
+    {"qwen2.5-1.5b", "qwen2", 1536, 28, 12, 2, 128, 8960, 151936, 32768, 1000000.0f, 1e-6f, true, true, false, false},
+    {"qwen3-0.6b", "qwen3", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 1000000.0f, 1e-6f, true, false, true, false},
+    {"llama-3.2-1b", "llama", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 500000.0f, 1e-5f, true, false, false, true},
+    {"llama-3.2-3b", "llama", 3072, 28, 24, 8, 128, 8192, 128256, 131072, 500000.0f, 1e-5f, true, false, false, true},
+};
+
+// Llama 3.1+ rope scaling as published with the models: long wavelengths are slowed by `factor`,
+// short ones kept, and the band between interpolated; llama.cpp stores the divisors as rope_freqs.
+std::vector<float> llama3_rope_factors(int n_rot, float base) {
+    const double factor = 32.0, low = 1.0, high = 4.0, orig = 8192.0;
+    const double low_wavelen = orig / low, high_wavelen = orig / high;
+    std::vector<float> f(n_rot / 2);
+    for (int i = 0; i < n_rot / 2; ++i) {
+        const double freq = 1.0 / std::pow(double(base), 2.0 * i / n_rot);
+        const double wavelen = 2 * M_PI / freq;
+        if (wavelen < high_wavelen) f[i] = 1.0f;
+        else if (wavelen > low_wavelen) f[i] = float(factor);
+        else {
+            const double smooth = (orig / wavelen - low) / (high - low);
+            f[i] = float(1.0 / ((1 - smooth) / factor + smooth));
+        }
+    }
+    return f;
+}
+
+// A counter-based generator (splitmix64): each tensor's values depend only on the seed, the tensor's
+// name and the element index, so rows can be generated in parallel and reproducibly.
+uint64_t splitmix(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+uint64_t hash_name(const std::string& s, uint64_t seed) {
+    uint64_t h = seed ^ 0xCBF29CE484222325ull;
+    for (unsigned char c : s) h = (h ^ c) * 0x100000001B3ull;
+    return h;
+}
+
+// Approximately normal(0, sigma): the sum of four uniforms, centred and scaled.
+float gauss(uint64_t key, uint64_t i, float sigma) {
+    uint64_t r = splitmix(key ^ (i * 0x9E3779B97F4A7C15ull));
+    float s = 0;
+    for (int k = 0; k < 4; ++k) s += float((r >> (16 * k)) & 0xFFFF) / 65535.0f;
+    return (s - 2.0f) * sigma * 1.7320508f;  // variance of the sum is 4/12
+}
+
+}  // namespace
+
+const SynthShape& synth_shape(const std::string& name) {
+    for (const auto& s : kShapes)
+        if (s.name == name) return s;
+    std::string list;
+    for (const auto& s : kShapes) list += (list.empty() ? "" : ", ") + s.name;
+    fail(Errc::invalid_argument, "unknown shape '{}' (known: {})", name, list);
+}
+
+std::vector<std::string> synth_shape_names() {
+    std::vector<std::string> v;
+    for (const auto& s : kShapes) v.push_back(s.name);
+    return v;
+}
+
+uint64_t write_synthetic_model(const SynthOptions& opt, const std::function<void(size_t, size_t)>& progress) {
+    SynthShape sh = synth_shape(opt.shape);
+    const FileType ft = file_type_from_name(opt.type);
+    Vocab vocab = Vocab::from_hf_json(opt.vocab_json);
+    if (sh.n_vocab < vocab.n_tokens()) sh.n_vocab = vocab.n_tokens();
+    vocab.pad_to(sh.n_vocab);
+
+    gguf::Writer w;
+    const std::string a = sh.arch + ".";
+    w.set("general.architecture", gguf::Value::string(sh.arch));
+    w.set("general.name", gguf::Value::string("synthetic " + sh.name + " (random weights)"));
+    w.set("general.description",
+          gguf::Value::string("Written by kinglet synth: a real shape and vocabulary with random weights; its text is meaningless."));
+    w.set("general.file_type", gguf::Value::u32(ft.ggml_id));
+    w.set("general.alignment", gguf::Value::u32(32));
+    w.set(a + "context_length", gguf::Value::u32(uint32_t(sh.n_ctx)));
+    w.set(a + "embedding_length", gguf::Value::u32(uint32_t(sh.n_embd)));
+    w.set(a + "block_count", gguf::Value::u32(uint32_t(sh.n_layer)));
+    w.set(a + "feed_forward_length", gguf::Value::u32(uint32_t(sh.n_ff)));
+    w.set(a + "attention.head_count", gguf::Value::u32(uint32_t(sh.n_head)));
+    w.set(a + "attention.head_count_kv", gguf::Value::u32(uint32_t(sh.n_head_kv)));
+    w.set(a + "attention.key_length", gguf::Value::u32(uint32_t(sh.head_dim)));
+    w.set(a + "attention.value_length", gguf::Value::u32(uint32_t(sh.head_dim)));
+    w.set(a + "attention.layer_norm_rms_epsilon", gguf::Value::f32(sh.norm_eps));
+    w.set(a + "rope.freq_base", gguf::Value::f32(sh.rope_base));
+    w.set(a + "rope.dimension_count", gguf::Value::u32(uint32_t(sh.head_dim)));
+    w.set(a + "vocab_size", gguf::Value::u32(uint32_t(sh.n_vocab)));
+    vocab.to_gguf(w);
+
+    struct Spec {
+        std::string name;
+        std::vector<int64_t> ne;
+        float sigma;      // 0: constant `value`
+        float value;
+        const std::vector<float>* fixed;
+    };
+    std::vector<Spec> specs;
+    const int64_t d = sh.n_embd, qd = int64_t(sh.n_head) * sh.head_dim, kd = int64_t(sh.n_head_kv) * sh.head_dim;
+    const float s = 0.02f;
+    std::vector<float> rope_factors;
+    specs.push_back({"token_embd.weight", {d, sh.n_vocab}, s, 0, nullptr});
+    specs.push_back({"output_norm.weight", {d}, 0, 1.0f, nullptr});
+    if (!sh.tied_output) specs.push_back({"output.weight", {d, sh.n_vocab}, s, 0, nullptr});
+    if (sh.llama3_rope) {
+        rope_factors = llama3_rope_factors(sh.head_dim, sh.rope_base);
+        specs.push_back({"rope_freqs.weight", {sh.head_dim / 2}, 0, 0, &rope_factors});
+    }
+    for (int i = 0; i < sh.n_layer; ++i) {
+        const std::string b = "blk." + std::to_string(i) + ".";
+        specs.push_back({b + "attn_norm.weight", {d}, 0, 1.0f, nullptr});
+        specs.push_back({b + "attn_q.weight", {d, qd}, s, 0, nullptr});
+        specs.push_back({b + "attn_k.weight", {d, kd}, s, 0, nullptr});
+        specs.push_back({b + "attn_v.weight", {d, kd}, s, 0, nullptr});
+        if (sh.qkv_bias) {
+            specs.push_back({b + "attn_q.bias", {qd}, s, 0, nullptr});
+            specs.push_back({b + "attn_k.bias", {kd}, s, 0, nullptr});
+            specs.push_back({b + "attn_v.bias", {kd}, s, 0, nullptr});
+        }
+        if (sh.qk_norm) {
+            specs.push_back({b + "attn_q_norm.weight", {sh.head_dim}, 0, 1.0f, nullptr});
+            specs.push_back({b + "attn_k_norm.weight", {sh.head_dim}, 0, 1.0f, nullptr});
+        }
+        specs.push_back({b + "attn_output.weight", {qd, d}, s, 0, nullptr});
+        specs.push_back({b + "ffn_norm.weight", {d}, 0, 1.0f, nullptr});
+        specs.push_back({b + "ffn_gate.weight", {d, sh.n_ff}, s, 0, nullptr});
+        specs.push_back({b + "ffn_up.weight", {d, sh.n_ff}, s, 0, nullptr});
+        specs.push_back({b + "ffn_down.weight", {sh.n_ff, d}, s, 0, nullptr});
+    }
+
+    ThreadPool pool(opt.threads > 0 ? opt.threads : default_thread_count());
+    size_t done = 0;
+    for (const Spec& sp : specs) {
+        const DType t = tensor_type(ft, sp.name, sp.ne[0], int(sp.ne.size()), sh.n_layer, sh.tied_output);
+        const uint64_t key = hash_name(sp.name, opt.seed);
+        const Spec* spp = &sp;
+        w.add_tensor(sp.name, t, sp.ne, [spp, t, key, &pool, &done, &progress, total = specs.size()](uint8_t* dst, size_t) {
+            const int64_t cols = spp->ne[0];
+            int64_t rows = 1;
+            for (size_t k = 1; k < spp->ne.size(); ++k) rows *= spp->ne[k];
+            const size_t rb = row_bytes(t, cols);
+            pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+                std::vector<float> row(cols);
+                for (int64_t r = r0; r < r1; ++r) {
+                    for (int64_t c = 0; c < cols; ++c) {
+                        if (spp->fixed) row[c] = (*spp->fixed)[c];
+                        else if (spp->sigma == 0) row[c] = spp->value;
+                        else row[c] = gauss(key, uint64_t(r * cols + c), spp->sigma);
+                    }
+                    quantize_row(t, row.data(), dst + r * rb, cols);
+                }
+            });
+            if (progress) progress(++done, total);
+        });
+    }
+    w.write(opt.output);
+    struct stat st {};
+    ::stat(opt.output.c_str(), &st);
+    return uint64_t(st.st_size);
+}
+
+}  // namespace kinglet
