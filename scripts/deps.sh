@@ -9,8 +9,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libyaml-cpp-dev
   libcpp-httplib-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev
-  nodejs npm curl
+  curl
 )
+# Node.js and npm run the reference tools (Hugging Face tokenizers, @huggingface/jinja, the openai
+# client). Use the machine's if it has them (they may come from outside Debian's archive).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
