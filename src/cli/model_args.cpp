@@ -28,6 +28,8 @@ std::shared_ptr<const Model> ModelArgs::load(bool quiet) const {
         const HParams& hp = m->hparams();
         std::fprintf(stderr, "kinglet: loaded %s (%s, %d layers, %d-wide, vocab %d) in %.0f ms\n", path.c_str(),
                      hp.arch.c_str(), hp.n_layer, hp.n_embd, hp.n_vocab, ms);
+        if (m->file().get_string("general.description", "").find("random weights") != std::string::npos)
+            std::fprintf(stderr, "kinglet: this model was written by `kinglet synth` with RANDOM weights: its text is meaningless\n");
     }
     return m;
 }

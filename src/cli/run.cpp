@@ -102,6 +102,7 @@ int generate_once(const RunOptions& o, uint64_t seed) {
         std::fputc('\n', stdout);
     } else {
         std::fputc('\n', stdout);
+        std::fflush(stdout);
         double tps = c.tokens.size() > 1 && c.total_ms > c.ttft_ms
                          ? double(c.tokens.size() - 1) * 1000.0 / (c.total_ms - c.ttft_ms)
                          : 0.0;
