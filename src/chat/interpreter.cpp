@@ -229,18 +229,18 @@ void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out
         tick();
         auto iteration = std::make_shared<Scope>(scope);
         Object loop;
-        loop.set("index", Value(i + 1));
-        loop.set("index0", Value(i));
-        loop.set("revindex", Value(n - i));
-        loop.set("revindex0", Value(n - i - 1));
-        loop.set("first", Value(i == 0));
-        loop.set("last", Value(i == n - 1));
-        loop.set("length", Value(n));
-        loop.set("depth", Value(1));
-        loop.set("depth0", Value(0));
-        loop.set("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value());
-        loop.set("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value());
-        loop.set("cycle", Value::function("cycle", [i](Interpreter&, CallArgs& a) -> Value {
+        loop.append("index", Value(i + 1));
+        loop.append("index0", Value(i));
+        loop.append("revindex", Value(n - i));
+        loop.append("revindex0", Value(n - i - 1));
+        loop.append("first", Value(i == 0));
+        loop.append("last", Value(i == n - 1));
+        loop.append("length", Value(n));
+        loop.append("depth", Value(1));
+        loop.append("depth0", Value(0));
+        loop.append("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value());
+        loop.append("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value());
+        loop.append("cycle", Value::function("cycle", [i](Interpreter&, CallArgs& a) -> Value {
                      if (a.positional.empty()) template_error("loop.cycle() needs at least one argument");
                      return a.positional[static_cast<size_t>(i) % a.positional.size()];
                  }));

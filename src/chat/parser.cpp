@@ -41,6 +41,7 @@ private:
     const std::vector<Token>& t_;
     size_t pos_ = 0;
     int depth_ = 0;
+    std::vector<const char*> open_blocks_;  // the closers of the blocks being parsed, innermost last
 
     struct DepthGuard {
         Parser& p;
@@ -94,11 +95,13 @@ private:
     // Parses statements until one of `ends` (left unconsumed).
     Body block(std::initializer_list<std::string_view> ends, const char* closer) {
         DepthGuard g(*this);
+        open_blocks_.push_back(closer);
         Body body;
         while (!at_statement(ends)) {
             if (pos_ >= t_.size()) error(fmt::format("missing {}", closer));
             if (auto s = any()) body.push_back(std::move(s));
         }
+        open_blocks_.pop_back();
         return body;
     }
     void end_tag(std::string_view name) {
@@ -156,6 +159,13 @@ private:
             return node<Stmt>(at, name == "break" ? StmtKind::break_ : StmtKind::continue_);
         }
         --pos_;
+        static constexpr std::string_view closers[] = {"endif", "elif", "else", "endfor", "endset", "endmacro",
+                                                       "endfilter", "endcall"};
+        for (auto c : closers) {
+            if (name != c) continue;
+            if (open_blocks_.empty()) error(fmt::format("unexpected '{}' outside any block", name));
+            error(fmt::format("unexpected '{}' where {} was expected", name, open_blocks_.back()));
+        }
         error(fmt::format("unknown statement '{}'", name));
     }
 
@@ -427,7 +437,8 @@ private:
             if (is(Tok::open_paren)) {
                 t->args = arguments();
             } else if (test_takes_argument(t->name) &&
-                       (is(Tok::number) || is(Tok::string) || (is(Tok::identifier) && !is_keyword(t_[pos_].value)))) {
+                       (is(Tok::number) || is(Tok::string) || is(Tok::open_bracket) || is(Tok::open_brace) ||
+                        (is(Tok::identifier) && !is_keyword(t_[pos_].value)))) {
                 t->args.push_back(Arg{"", primary()});
             }
             operand = std::move(t);
@@ -601,7 +612,6 @@ private:
                 return n;
             }
             case Tok::open_paren: {
-                DepthGuard g(*this);
                 ++pos_;
                 if (is(Tok::close_paren)) {  // () is the empty tuple
                     ++pos_;
@@ -613,7 +623,6 @@ private:
                 return e;
             }
             case Tok::open_bracket: {
-                DepthGuard g(*this);
                 ++pos_;
                 auto l = node<Sequence>(tok.offset, ExprKind::list);
                 while (!is(Tok::close_bracket)) {
@@ -625,7 +634,6 @@ private:
                 return l;
             }
             case Tok::open_brace: {
-                DepthGuard g(*this);
                 ++pos_;
                 auto d = node<Dict>(tok.offset);
                 while (!is(Tok::close_brace)) {

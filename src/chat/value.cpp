@@ -74,6 +74,22 @@ const Value* CallArgs::get(std::string_view name, size_t index) const {
     return index < positional.size() ? &positional[index] : nullptr;
 }
 
+struct Value::ArrBox {
+    Array items;
+    uint32_t depth;
+};
+struct Value::ObjBox {
+    Object entries;
+    uint32_t depth;
+};
+struct Value::NsBox {
+    Object entries;
+};
+
+const Array& Value::as_array() const { return std::get<ArrPtr>(v_)->items; }
+Object& Value::namespace_entries() const { return std::get<NsPtr>(v_)->entries; }
+const Callable& Value::as_callable() const { return *std::get<FnPtr>(v_); }
+
 Value::Value(Array a) {
     uint32_t d = 0;
     for (const auto& x : a) d = std::max(d, x.depth());

@@ -23,34 +23,9 @@ class Value;
 class Interpreter;
 using Array = std::vector<Value>;
 
-// Insertion-ordered string-keyed map (Python dict semantics for what templates can observe).
-class Object {
-public:
-    const Value* find(std::string_view key) const;
-    void set(std::string key, Value value);
-    const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
-    size_t size() const { return items_.size(); }
-    bool empty() const { return items_.empty(); }
-
-private:
-    std::vector<std::pair<std::string, Value>> items_;
-    mutable std::unordered_map<std::string, size_t> index_;  // built once the dict is large
-};
-
-// Arguments of a call: positional, then keyword (in source order).
-struct CallArgs {
-    std::vector<Value> positional;
-    std::vector<std::pair<std::string, Value>> keyword;
-
-    // The argument named `name`, else the positional at `index`, else nullptr.
-    const Value* get(std::string_view name, size_t index) const;
-    const Value* kw(std::string_view name) const;
-};
-
-struct Callable {
-    std::string name;
-    std::function<Value(Interpreter&, CallArgs&)> fn;
-};
+class Object;
+struct CallArgs;
+struct Callable;
 
 struct NoneTag {};
 
@@ -116,11 +91,11 @@ public:
     double as_float() const { return std::get<double>(v_); }
     double as_number() const { return is_int() ? static_cast<double>(as_int()) : as_float(); }
     const std::string& as_string() const { return *std::get<StrPtr>(v_); }
-    const Array& as_array() const { return std::get<ArrPtr>(v_)->items; }
+    const Array& as_array() const;
     // Dicts and namespaces both expose their entries here.
     const Object& as_object() const;
-    Object& namespace_entries() const { return std::get<NsPtr>(v_)->entries; }
-    const Callable& as_callable() const { return *std::get<FnPtr>(v_); }
+    Object& namespace_entries() const;
+    const Callable& as_callable() const;
     const void* identity() const;  // the shared payload (sameas, cycle checks)
 
     // Nesting depth: 0 for scalars, 1 + deepest child for containers.
@@ -129,15 +104,49 @@ public:
     const char* type_name() const;
 
 private:
-    struct ArrBox { Array items; uint32_t depth; };
-    struct ObjBox { Object entries; uint32_t depth; };
-    struct NsBox { Object entries; };
+    struct ArrBox;
+    struct ObjBox;
+    struct NsBox;
     using StrPtr = std::shared_ptr<const std::string>;
     using ArrPtr = std::shared_ptr<const ArrBox>;
     using ObjPtr = std::shared_ptr<const ObjBox>;
     using NsPtr = std::shared_ptr<NsBox>;
     using FnPtr = std::shared_ptr<const Callable>;
     std::variant<std::monostate, NoneTag, bool, int64_t, double, StrPtr, ArrPtr, ObjPtr, NsPtr, FnPtr> v_;
+};
+
+// Insertion-ordered string-keyed map (Python dict semantics for what templates can observe).
+class Object {
+public:
+    const Value* find(std::string_view key) const;
+    void set(std::string key, Value value);
+    // Adds an entry whose key the caller knows is new.
+    void append(std::string key, Value value) {
+        index_.clear();
+        items_.emplace_back(std::move(key), std::move(value));
+    }
+    const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
+    size_t size() const { return items_.size(); }
+    bool empty() const { return items_.empty(); }
+
+private:
+    std::vector<std::pair<std::string, Value>> items_;
+    mutable std::unordered_map<std::string, size_t> index_;  // built once the dict is large
+};
+
+// Arguments of a call: positional, then keyword (in source order).
+struct CallArgs {
+    std::vector<Value> positional;
+    std::vector<std::pair<std::string, Value>> keyword;
+
+    // The argument named `name`, else the positional at `index`, else nullptr.
+    const Value* get(std::string_view name, size_t index) const;
+    const Value* kw(std::string_view name) const;
+};
+
+struct Callable {
+    std::string name;
+    std::function<Value(Interpreter&, CallArgs&)> fn;
 };
 
 // Python-style equality (numbers by value, containers element-wise, undefined equals undefined).
