@@ -27,10 +27,9 @@ constexpr std::array<Builtin, 9> kBuiltins = {{
 {%- set system = '<<SYS>>\n' + messages[0].content + '\n<</SYS>>\n\n' -%}{%- set turns = messages[1:] -%}
 {%- else -%}{%- set system = '' -%}{%- set turns = messages -%}{%- endif -%}
 {%- for message in turns -%}
-{%- if message.role == 'user' -%}
-{{- bos_token + '[INST] ' + (system if loop.first else '') + message.content | trim + ' [/INST]' -}}
-{%- elif message.role == 'assistant' -%}
-{{- ' ' + message.content | trim + ' ' + eos_token -}}
+{%- set text = ((system if loop.first else '') + message.content) | trim -%}
+{%- if message.role == 'user' -%}{{- bos_token + '[INST] ' + text + ' [/INST]' -}}
+{%- elif message.role == 'assistant' -%}{{- ' ' + text + ' ' + eos_token -}}
 {%- endif -%}
 {%- endfor -%})"},
     {"mistral", R"({{- bos_token -}}
@@ -39,7 +38,7 @@ constexpr std::array<Builtin, 9> kBuiltins = {{
 {%- else -%}{%- set system = '' -%}{%- set turns = messages -%}{%- endif -%}
 {%- for message in turns -%}
 {%- if message.role == 'user' -%}
-{{- '[INST] ' + (system if loop.first else '') + message.content + ' [/INST]' -}}
+{{- ' [INST] ' + (system if loop.first else '') + message.content + ' [/INST]' -}}
 {%- elif message.role == 'assistant' -%}
 {{- ' ' + message.content + eos_token -}}
 {%- endif -%}
@@ -65,8 +64,9 @@ constexpr std::array<Builtin, 9> kBuiltins = {{
 {{- '<|start_of_role|>' + message.role + '<|end_of_role|>' + message.content + '<|end_of_text|>\n' -}}
 {%- endfor -%}
 {%- if add_generation_prompt -%}{{- '<|start_of_role|>assistant<|end_of_role|>' -}}{%- endif -%})"},
-    {"deepseek-r1", R"({{- bos_token -}}
-{%- for message in messages if message.role == 'system' -%}{{- message.content -}}{%- endfor -%}
+    {"deepseek-r1", R"({%- set ns = namespace(system='') -%}
+{%- for message in messages if message.role == 'system' -%}{%- set ns.system = message.content -%}{%- endfor -%}
+{{- bos_token + ns.system -}}
 {%- for message in messages -%}
 {%- if message.role == 'user' -%}{{- '<｜User｜>' + message.content -}}
 {%- elif message.role == 'assistant' -%}

@@ -57,6 +57,13 @@ TEST(ChatLanguage, TrimAndLstripBlocks) {
     EXPECT_EQ(render("a\n  {# note #}\nb"), "a\nb");
 }
 
+TEST(ChatLanguage, GenerationMarkersRenderTheirContent) {
+    // transformers' {% generation %} marks assistant text for masks; it renders as plain content.
+    EXPECT_EQ(render("a{% generation %}b{% endgeneration %}c"), "abc");
+    EXPECT_EQ(render("a\n{% generation %}\nb\n{% endgeneration %}\nc"), "a\nb\nc");
+    EXPECT_EQ(render("a \n{%- generation -%}\n b {%- endgeneration %}c"), "abc");
+}
+
 TEST(ChatLanguage, WhitespaceControl) {
     EXPECT_EQ(render("a   {{- 'b' -}}   c"), "abc");
     EXPECT_EQ(render("a \n {%- if true -%} \n b \n {%- endif -%} \n c"), "abc");
