@@ -51,6 +51,22 @@ std::vector<int32_t> cut_at_bos(std::vector<int32_t> ids) {
     return ids;
 }
 
+// Submits every reference prompt at once and waits for all completions.
+std::vector<Completion> run_all(Engine& e, const std::vector<test::RefRun>& refs) {
+    std::vector<Completion> out(refs.size());
+    std::atomic<int> done{0};
+    for (size_t i = 0; i < refs.size(); ++i) {
+        Request r = greedy_request(refs[i].prompt_ids, int(refs[i].ids.size()));
+        r.on_done = [&, i](Completion&& c) {
+            out[i] = std::move(c);
+            done++;
+        };
+        e.submit(std::move(r));
+    }
+    while (done.load() < int(refs.size())) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return out;
+}
+
 }  // namespace
 
 TEST(Engine, TokenizesAndGeneratesLikeLlama2c) {
@@ -69,17 +85,7 @@ TEST(Engine, ContinuousBatchingChangesNothing) {
     auto m = stories();
     Engine e(m, m->tokenizer(), f32_options(4));
     auto refs = stories_refs();
-    std::vector<Completion> out(refs.size());
-    std::atomic<int> done{0};
-    for (size_t i = 0; i < refs.size(); ++i) {
-        Request r = greedy_request(refs[i].prompt_ids, int(refs[i].ids.size()));
-        r.on_done = [&, i](Completion&& c) {
-            out[i] = std::move(c);
-            done++;
-        };
-        e.submit(std::move(r));
-    }
-    while (done.load() < int(refs.size())) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::vector<Completion> out = run_all(e, refs);
     for (size_t i = 0; i < refs.size(); ++i) EXPECT_EQ(cut_at_bos(out[i].tokens), refs[i].ids) << refs[i].prompt;
     EngineStats st = e.stats();
     EXPECT_EQ(st.running, 0u);
@@ -94,17 +100,7 @@ TEST(Engine, PreemptionRecomputesWithoutChangingTokens) {
     o.prefix_cache = false;
     Engine e(m, m->tokenizer(), o);
     auto refs = stories_refs();
-    std::vector<Completion> out(refs.size());
-    std::atomic<int> done{0};
-    for (size_t i = 0; i < refs.size(); ++i) {
-        Request r = greedy_request(refs[i].prompt_ids, int(refs[i].ids.size()));
-        r.on_done = [&, i](Completion&& c) {
-            out[i] = std::move(c);
-            done++;
-        };
-        e.submit(std::move(r));
-    }
-    while (done.load() < int(refs.size())) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::vector<Completion> out = run_all(e, refs);
     for (size_t i = 0; i < refs.size(); ++i) EXPECT_EQ(cut_at_bos(out[i].tokens), refs[i].ids) << refs[i].prompt;
 }
 
