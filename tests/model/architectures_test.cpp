@@ -153,6 +153,51 @@ TEST(Architectures, ValueBiasEqualsOutputBias) {
     std::filesystem::remove(with_o);
 }
 
+// Llama 3's rope_freqs divide each rotation frequency; linear scaling (rope.scaling.factor f) divides
+// the position by f. With every factor equal to f the two must agree, and both must differ from the
+// unscaled model.
+TEST(Architectures, RopeFrequencyFactorsActLikeLinearScaling) {
+    const std::string src = (test::models_dir() / "stories260K" / "model-f32.gguf").string();
+    const std::string with_freqs = tmp("kinglet-rope-freqs.gguf"), with_linear = tmp("kinglet-rope-linear.gguf");
+    auto base = Model::load(src);
+    const int half = base->hparams().n_rot / 2;
+    auto r = gguf::Reader::open(src);
+    gguf::Writer wf, wl;
+    for (const auto& [k, v] : r->metadata()) {
+        wf.set(k, v);
+        wl.set(k, v);
+    }
+    wl.set("llama.rope.scaling.type", gguf::Value::string("linear"));
+    wl.set("llama.rope.scaling.factor", gguf::Value::f32(4.0f));
+    for (const auto& t : r->tensors()) {
+        std::vector<int64_t> ne(t.ne, t.ne + t.n_dims);
+        wf.add_tensor(t.name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
+        wl.add_tensor(t.name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
+    }
+    std::vector<float> fours(half, 4.0f);
+    std::vector<uint8_t> fb(fours.size() * 4);
+    std::memcpy(fb.data(), fours.data(), fb.size());
+    wf.add_tensor("rope_freqs.weight", DType::F32, {half}, fb);
+    wf.write(with_freqs);
+    wl.write(with_linear);
+    auto mf = Model::load(with_freqs);
+    auto ml = Model::load(with_linear);
+    ASSERT_NE(mf->weights().rope_freqs, nullptr);
+    EXPECT_FLOAT_EQ(ml->hparams().rope_freq_scale, 0.25f);
+    auto a = greedy_logits(*mf, {1, 403, 407, 261, 378, 432}, 6);
+    auto b = greedy_logits(*ml, {1, 403, 407, 261, 378, 432}, 6);
+    auto c = greedy_logits(*base, {1, 403, 407, 261, 378, 432}, 6);
+    double diff_from_base = 0;
+    for (size_t s = 0; s < a.size(); ++s)
+        for (size_t i = 0; i < a[s].size(); ++i) {
+            ASSERT_NEAR(a[s][i], b[s][i], 1e-4) << "step " << s;
+            diff_from_base = std::max(diff_from_base, double(std::abs(a[s][i] - c[s][i])));
+        }
+    EXPECT_GT(diff_from_base, 0.01);
+    std::filesystem::remove(with_freqs);
+    std::filesystem::remove(with_linear);
+}
+
 TEST(Architectures, UnsupportedTypeNamesTensorAndType) {
     const std::string src = (test::models_dir() / "stories260K" / "model-f32.gguf").string();
     const std::string dst = tmp("kinglet-iq.gguf");
