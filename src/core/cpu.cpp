@@ -29,6 +29,7 @@ CpuFeatures detect() {
         f.fma = f.f16c = false;
     } else if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
         f.avx2 = b & (1u << 5);
+        f.bmi2 = b & (1u << 8);
         if (os_avx512) {
             f.avx512f = b & (1u << 16);
             f.avx512dq = b & (1u << 17);
@@ -68,6 +69,7 @@ std::string CpuFeatures::summary() const {
     add(avx2, "avx2");
     add(fma, "fma");
     add(f16c, "f16c");
+    add(bmi2, "bmi2");
     add(avx512f, "avx512f");
     add(avx512bw, "avx512bw");
     add(avx512vl, "avx512vl");

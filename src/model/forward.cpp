@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "tensor/fp16.h"
+#include "tensor/ops.h"
 
 namespace kinglet {
 
@@ -57,17 +58,6 @@ void Forward::rope(float* v, int n_heads, int head_dim, int t) {
 
 namespace {
 
-inline float load_kv(const uint8_t* p, size_t i, bool f16) {
-    if (f16) {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * i, 2);
-        return fp16_to_fp32_fast(h);
-    }
-    float f;
-    std::memcpy(&f, p + 4 * i, 4);
-    return f;
-}
-
 inline void store_kv(uint8_t* p, const float* src, int n, bool f16) {
     if (f16) {
         auto* h = reinterpret_cast<uint16_t*>(p);
@@ -79,61 +69,33 @@ inline void store_kv(uint8_t* p, const float* src, int n, bool f16) {
 
 }  // namespace
 
-// Attention of one query row over its sequence's cache, with the online softmax (one pass over the
-// keys and values). With an F16 cache the query is rounded to F16 for the key dot products and the
-// weighted sum of values is accumulated in F16, as llama.cpp's CPU flash attention does: kinglet's
-// F16-cache results then agree with llama.cpp's to the rounding the reference tolerances assume.
+// Attention of every query row over its sequence's cache. The kernel (tensor/ops.h attention) runs the
+// online softmax in one pass; with an F16 cache it rounds as llama.cpp's CPU flash attention does, so
+// kinglet's F16-cache results agree with llama.cpp's to the rounding the reference tolerances assume.
 void Forward::attention(int layer, const Batch& b) {
     const int T = b.size();
     const int hd = hp_.head_dim, hdv = hp_.head_dim_v, gqa = hp_.n_gqa();
     const int BT = kv_.block_tokens();
-    const bool f16 = kv_.type() == DType::F16;
     const size_t es = kv_.elem_size();
     const float scale = hp_.attn_scale > 0 ? hp_.attn_scale : 1.0f / std::sqrt(float(hd));
-    const float softcap = hp_.attn_softcap;
     const size_t qd = size_t(hp_.n_head) * hd, ad = size_t(hp_.n_head) * hdv;
+    // KvCache's layout is [layer][block][kv head][slot][dim]: one block further is n_head_kv heads on.
+    const size_t k_block = size_t(hp_.n_head_kv) * BT * hd * es, v_block = size_t(hp_.n_head_kv) * BT * hdv * es;
 
     pool_.parallel_for(int64_t(T) * hp_.n_head, 1, [&](int64_t i0, int64_t i1) {
-        std::vector<float> qr(hd), acc(hdv);
-        std::vector<uint16_t> acc16(hdv);
         for (int64_t i = i0; i < i1; ++i) {
             const int t = int(i / hp_.n_head), h = int(i % hp_.n_head), g = h / gqa;
-            const float* q = &q_[size_t(t) * qd + size_t(h) * hd];
-            for (int j = 0; j < hd; ++j) qr[j] = f16 ? fp16_to_fp32(fp32_to_fp16(q[j])) : q[j];
             const BatchSeq& s = b.seqs[b.seq[t]];
-            const int n = b.pos[t] + 1;
-            float M = -INFINITY, S = 0.0f;
-            std::fill(acc.begin(), acc.end(), 0.0f);
-            std::fill(acc16.begin(), acc16.end(), uint16_t(0));
-            for (int p = 0; p < n; ++p) {
-                const uint8_t* kp = kv_.k(layer, s.blocks[p / BT], g) + size_t(p % BT) * hd * es;
-                const uint8_t* vp = kv_.v(layer, s.blocks[p / BT], g) + size_t(p % BT) * hdv * es;
-                double dot = 0;
-                for (int j = 0; j < hd; ++j) dot += double(qr[j] * load_kv(kp, j, f16));
-                float sc = float(dot) * scale;
-                if (softcap > 0) sc = softcap * std::tanh(sc / softcap);
-                float ms = 1.0f, vs = 1.0f;
-                if (sc > M) {
-                    const float m_old = M;
-                    M = sc;
-                    ms = std::exp(m_old - M);
-                    if (f16)
-                        for (int j = 0; j < hdv; ++j) acc16[j] = fp32_to_fp16(fp16_to_fp32(acc16[j]) * ms);
-                    else
-                        for (int j = 0; j < hdv; ++j) acc[j] *= ms;
-                } else {
-                    vs = std::exp(sc - M);
-                }
-                if (f16)
-                    for (int j = 0; j < hdv; ++j)
-                        acc16[j] = fp32_to_fp16(std::fma(load_kv(vp, j, true), vs, fp16_to_fp32(acc16[j])));
-                else
-                    for (int j = 0; j < hdv; ++j) acc[j] = std::fma(load_kv(vp, j, false), vs, acc[j]);
-                S = S * ms + vs;
-            }
-            const float inv = S == 0.0f ? 0.0f : 1.0f / S;
-            float* out = &att_[size_t(t) * ad + size_t(h) * hdv];
-            for (int j = 0; j < hdv; ++j) out[j] = (f16 ? fp16_to_fp32(acc16[j]) : acc[j]) * inv;
+            AttentionArgs args;
+            args.kv_type = kv_.type();
+            args.head_dim = hd;
+            args.head_dim_v = hdv;
+            args.n_pos = b.pos[t] + 1;
+            args.k = {kv_.k(layer, 0, g), s.blocks, k_block, BT};
+            args.v = {kv_.v(layer, 0, g), s.blocks, v_block, BT};
+            args.scale = scale;
+            args.softcap = hp_.attn_softcap;
+            kinglet::attention(args, &q_[size_t(t) * qd + size_t(h) * hd], &att_[size_t(t) * ad + size_t(h) * hdv]);
         }
     });
 }

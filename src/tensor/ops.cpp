@@ -3,26 +3,71 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "tensor/dot.h"
+#include "tensor/kernels/kernels.h"
 #include "tensor/quant.h"
 
 namespace kinglet {
+namespace {
+
+kernels::QuantizeFn quantizer(const kernels::Family& k, DType act) {
+    switch (act) {
+        case DType::Q8_0:
+            return k.quantize_q8_0;
+        case DType::Q8_1:
+            return k.quantize_q8_1;
+        case DType::Q8_K:
+            return k.quantize_q8_K;
+        case DType::F16:
+            return k.to_f16;
+        default:
+            return [](const float* x, void* y, int64_t n) { quantize_row(DType::BF16, x, y, n); };
+    }
+}
+
+// Rows are handed to threads in units of 16 (whole micro-kernel tiles); below this many multiply-adds
+// a product runs on the calling thread, where waking the pool would cost more than it saves.
+constexpr int64_t kRowUnit = 16;
+constexpr int64_t kSerialWork = 1 << 16;
+
+}  // namespace
 
 void matmul(const MatRef& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool) {
+    const kernels::Family& K = kernels::active();
     const DType act = vec_dot_type(w.type);
+    const int64_t bs = dtype_info(w.type).block_size;
+    if (w.cols % bs != 0 || w.cols % dtype_info(act).block_size != 0)
+        fail(Errc::invalid_argument, "matrix of {} with rows of {} elements: not a whole number of blocks",
+             dtype_name(w.type), w.cols);
+    if (n_tok <= 0 || w.rows <= 0) return;
     const size_t act_row = row_bytes(act, w.cols);
-    // Activations are converted once per call, not once per weight row.
-    thread_local std::vector<uint8_t> xq;
-    xq.resize(act_row * static_cast<size_t>(n_tok));
-    uint8_t* xq_data = xq.data();
-    pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
-        for (int64_t t = b; t < e; ++t) quantize_activation(act, x + t * w.cols, xq_data + t * act_row, w.cols);
-    });
-    pool.parallel_for(w.rows, 16, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-            const uint8_t* wr = w.row(r);
-            for (int64_t t = 0; t < n_tok; ++t) y[t * w.rows + r] = vec_dot_ref(w.type, w.cols, wr, xq_data + t * act_row);
+    const void* a = x;
+    if (act != DType::F32) {
+        // Activations are converted once per call, not once per weight row.
+        thread_local std::vector<uint8_t> xq;
+        xq.resize(act_row * static_cast<size_t>(n_tok));
+        uint8_t* xq_data = xq.data();
+        const kernels::QuantizeFn q = quantizer(K, act);
+        const int64_t cols = w.cols;
+        if (n_tok == 1) {
+            q(x, xq_data, cols);
+        } else {
+            pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
+                for (int64_t t = b; t < e; ++t) q(x + t * cols, xq_data + t * act_row, cols);
+            });
         }
+        a = xq_data;
+    }
+    const kernels::GemmFn gemm = K.gemm[static_cast<uint32_t>(w.type) < 40 ? int(w.type) : 0];
+    const int64_t units = (w.rows + kRowUnit - 1) / kRowUnit;
+    if (w.rows * w.cols * n_tok < kSerialWork) {
+        gemm(w, 0, w.rows, a, act_row, n_tok, y, w.rows);
+        return;
+    }
+    pool.parallel_for(units, 1, [&](int64_t u0, int64_t u1) {
+        const int64_t r1 = u1 * kRowUnit < w.rows ? u1 * kRowUnit : w.rows;
+        gemm(w, u0 * kRowUnit, r1, a, act_row, n_tok, y, w.rows);
     });
 }
 
@@ -50,38 +95,7 @@ void softmax(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-namespace {
-
-// exp(x) by range reduction to 2^n * p(b), |b| <= ln2/2, with a degree-5 polynomial (the
-// single-precision routine from Arm's optimized-routines, max error about 1.5 ulp). Every step is a
-// single fused multiply-add or an exact operation, so a SIMD lane computes the same bits.
-float exp_poly(float x) {
-    const float shift = 0x1.8p23f;
-    const float z = std::fma(x, 0x1.715476p+0f, shift);
-    const float n = z - shift;
-    const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
-    if (std::fabs(n) > 192.0f) return n > 0 ? INFINITY : 0.0f;
-    const float u = b * b;
-    const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-                             u, std::fma(0x1.ffffecp-1f, b, 1.0f));
-    return std::ldexp(j, static_cast<int>(n));
-}
-
-}  // namespace
-
-// SiLU(gate) * up. Whole groups of 16 use the polynomial exp, the tail the C library's expf: the
-// same split llama.cpp's AVX-512 build makes, so activations round identically.
-void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-    const int64_t bulk = n - n % 16;
-    for (int64_t i = 0; i < bulk; ++i) {
-        const float g = gate[i];
-        out[i] = g / (1.0f + exp_poly(-g)) * up[i];
-    }
-    for (int64_t i = bulk; i < n; ++i) {
-        const float g = gate[i];
-        out[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
-}
+void swiglu(const float* gate, const float* up, float* out, int64_t n) { kernels::active().swiglu(gate, up, out, n); }
 
 void geglu(const float* gate, const float* up, float* out, int64_t n) {
     constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
@@ -91,6 +105,8 @@ void geglu(const float* gate, const float* up, float* out, int64_t n) {
     }
 }
 
-const char* kernel_family() { return "scalar"; }
+void attention(const AttentionArgs& args, const float* q, float* out) { kernels::active().attention(args, q, out); }
+
+const char* kernel_family() { return kernels::active().name; }
 
 }  // namespace kinglet

@@ -1,25 +1,17 @@
 // The numeric operations the forward pass is made of. Matrix products take weights in their stored
 // type; activations are float rows, converted inside matmul to the weight type's companion format
-// (tensor/dot.h). This header is the one dispatch point: SIMD kernels plug in behind it.
+// (tensor/dot.h). This header is the one dispatch point: the kernel family (scalar, AVX2, AVX-512) is
+// chosen once, behind it (tensor/kernels/kernels.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 #include "core/thread_pool.h"
+#include "tensor/attention_args.h"
 #include "tensor/dtype.h"
+#include "tensor/mat_ref.h"
 
 namespace kinglet {
-
-// A row-major matrix of `rows` rows of `cols` elements in a stored type (a GGUF 2-D tensor with
-// ne = [cols, rows]).
-struct MatRef {
-    DType type = DType::F32;
-    const void* data = nullptr;
-    int64_t cols = 0;
-    int64_t rows = 0;
-    size_t row_bytes = 0;
-    const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + r * row_bytes; }
-};
 
 // y[t*rows + r] = sum_k W[r][k] * x[t*cols + k] for t < n_tok, r < rows.
 void matmul(const MatRef& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool);
@@ -37,7 +29,13 @@ void softmax(float* x, int64_t n);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void geglu(const float* gate, const float* up, float* out, int64_t n);
 
-// Which kernel family is in use ("scalar", "avx2", "avx512"); KINGLET_KERNELS=scalar forces scalar.
+// Attention of one query row (head_dim floats) over positions 0..n_pos-1 of one key/value head:
+// out (head_dim_v floats) = softmax(scale * q.k) . v, with llama.cpp's F16 flash-attention rounding
+// for an F16 cache (see tensor/kernels/scalar/attention.cpp).
+void attention(const AttentionArgs& args, const float* q, float* out);
+
+// Which kernel family is in use ("scalar", "avx2", "avx512"): the widest the CPU runs, or a lower one
+// forced by KINGLET_KERNELS=scalar|avx2|avx512.
 const char* kernel_family();
 
 }  // namespace kinglet

@@ -1,0 +1,32 @@
+// Arguments of the attention kernel: one query row against the keys and values of one head, stored
+// in a paged cache (blocks of positions, in the order a block table lists them).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace kinglet {
+
+// Rows of a paged cache: position p lives in block table[p / block_rows], row p % block_rows, at
+// base + table[p / block_rows] * block_stride + (p % block_rows) * row_bytes.
+struct PagedRows {
+    const uint8_t* base = nullptr;
+    const int32_t* table = nullptr;
+    size_t block_stride = 0;
+    int block_rows = 0;
+    const uint8_t* row(int p, size_t row_bytes) const {
+        return base + size_t(table[p / block_rows]) * block_stride + size_t(p % block_rows) * row_bytes;
+    }
+};
+
+struct AttentionArgs {
+    DType kv_type = DType::F16;  // F32 or F16
+    int head_dim = 0, head_dim_v = 0;
+    int n_pos = 0;  // the query attends to positions 0 .. n_pos - 1
+    PagedRows k, v;
+    float scale = 1.0f;
+    float softcap = 0.0f;  // > 0: scores become softcap * tanh(score / softcap)
+};
+
+}  // namespace kinglet

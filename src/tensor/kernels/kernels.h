@@ -1,0 +1,48 @@
+// Kernel families: one table of function pointers per instruction set (scalar, AVX2, AVX-512), chosen
+// once at start-up from the CPU's features (KINGLET_KERNELS=scalar|avx2|avx512 may force a lower one).
+// ops.h is the only caller outside tensor/ and the tests. Every entry of a SIMD family computes exactly
+// what the scalar family computes — bit for bit for the quantized types, the activation quantizers,
+// SiLU and attention; to float rounding for F32/F16/BF16 weights — which tests/tensor checks.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/attention_args.h"
+#include "tensor/dtype.h"
+#include "tensor/mat_ref.h"
+
+namespace kinglet::kernels {
+
+// Rows [r0, r1) of `w` times n_tok activation rows `a` (already in vec_dot_type(w.type); row t starts
+// at a + t * a_stride): y[t * ldy + r] for t < n_tok, r0 <= r < r1.
+using GemmFn = void (*)(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok,
+                        float* y, int64_t ldy);
+
+// Converts n floats to an activation format (n a multiple of its block size).
+using QuantizeFn = void (*)(const float* x, void* y, int64_t n);
+
+struct Family {
+    const char* name;
+    // Activation quantizers (bit-identical across families).
+    QuantizeFn quantize_q8_0, quantize_q8_1, quantize_q8_K, to_f16;
+    // Indexed by DType value (every entry set; gemm_ref where the family has nothing faster).
+    GemmFn gemm[40];
+    // out[i] = silu(gate[i]) * up[i] (bit-identical across families).
+    void (*swiglu)(const float* gate, const float* up, float* out, int64_t n);
+    // Attention of one query row: out[0..head_dim_v) (bit-identical across families).
+    void (*attention)(const AttentionArgs& args, const float* q, float* out);
+};
+
+// The family in use (chosen on first call, then fixed).
+const Family& active();
+// A family by name if this build has it and this CPU runs it, else nullptr ("scalar" always exists).
+const Family* family(const char* name);
+
+// The scalar family's pieces, which the SIMD families reuse for what they do not specialise.
+void gemm_ref(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok, float* y,
+              int64_t ldy);
+void swiglu_ref(const float* gate, const float* up, float* out, int64_t n);
+void attention_ref(const AttentionArgs& args, const float* q, float* out);
+float exp_poly_ref(float x);
+
+}  // namespace kinglet::kernels

@@ -1,0 +1,84 @@
+// The reference attention of one query over a paged key/value cache: llama.cpp's CPU flash attention
+// (ggml_compute_forward_flash_attn_ext_f16) step by step, so that an F16 cache gives llama.cpp's numbers:
+//   - with an F16 cache the query is rounded to F16 and every key dot product is ggml_vec_dot_f16 on
+//     AVX-512: for head_dim >= 64, 64-element chunks in 4 x 16 float lanes with one FMA per element,
+//     lanes reduced as (a0 + a2) + (a1 + a3) and then by halving (16 -> 8 -> 4 -> 2 -> 1), the
+//     remaining elements added in double; below 64 elements, a double sum of the (exact) products;
+//   - one pass with the online softmax; the weighted sum of values is kept in F16, each update
+//     f16(fma(v, vs, f32(acc))) and each rescale f16(f32(acc) * ms); the result is acc * (1 / S).
+// An F32 cache follows the same order in float (its products are rounded, its accumulator is float).
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "tensor/fp16.h"
+#include "tensor/kernels/kernels.h"
+
+namespace kinglet::kernels {
+namespace {
+
+inline float load(const uint8_t* p, int i, bool f16) {
+    if (f16) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * i, 2);
+        return fp16_to_fp32_fast(h);
+    }
+    float f;
+    std::memcpy(&f, p + 4 * i, 4);
+    return f;
+}
+
+float key_dot(const float* q, const uint8_t* k, int n, bool f16) {
+    double sum = 0;
+    const int bulk = n >= 64 ? n - n % 64 : 0;
+    if (bulk) {
+        float lanes[4][16] = {};
+        for (int i = 0; i < bulk; i += 64)
+            for (int j = 0; j < 4; ++j)
+                for (int l = 0; l < 16; ++l) {
+                    const int e = i + 16 * j + l;
+                    lanes[j][l] = std::fma(q[e], load(k, e, f16), lanes[j][l]);
+                }
+        float r[16];
+        for (int l = 0; l < 16; ++l) r[l] = (lanes[0][l] + lanes[2][l]) + (lanes[1][l] + lanes[3][l]);
+        for (int w = 8; w >= 1; w /= 2)
+            for (int l = 0; l < w; ++l) r[l] = r[l] + r[l + w];
+        sum = r[0];
+    }
+    for (int i = bulk; i < n; ++i) sum += double(q[i] * load(k, i, f16));
+    return float(sum);
+}
+
+}  // namespace
+
+void attention_ref(const AttentionArgs& a, const float* q, float* out) {
+    const bool f16 = a.kv_type == DType::F16;
+    const int hd = a.head_dim, hdv = a.head_dim_v;
+    const size_t k_row = size_t(hd) * (f16 ? 2 : 4), v_row = size_t(hdv) * (f16 ? 2 : 4);
+    thread_local std::vector<float> qr, acc;
+    qr.resize(hd);
+    acc.assign(hdv, 0.0f);  // with an F16 cache: values of halves, rounded after every step
+    for (int j = 0; j < hd; ++j) qr[j] = f16 ? fp16_to_fp32(fp32_to_fp16(q[j])) : q[j];
+    auto round = [f16](float x) { return f16 ? fp16_to_fp32(fp32_to_fp16(x)) : x; };
+    float M = -INFINITY, S = 0.0f;
+    for (int p = 0; p < a.n_pos; ++p) {
+        float sc = key_dot(qr.data(), a.k.row(p, k_row), hd, f16) * a.scale;
+        if (a.softcap > 0) sc = a.softcap * std::tanh(sc / a.softcap);
+        float ms = 1.0f, vs = 1.0f;
+        if (sc > M) {
+            const float m_old = M;
+            M = sc;
+            ms = std::exp(m_old - M);
+            for (int j = 0; j < hdv; ++j) acc[j] = round(acc[j] * ms);
+        } else {
+            vs = std::exp(sc - M);
+        }
+        const uint8_t* vp = a.v.row(p, v_row);
+        for (int j = 0; j < hdv; ++j) acc[j] = round(std::fma(load(vp, j, f16), vs, acc[j]));
+        S = S * ms + vs;
+    }
+    const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    for (int j = 0; j < hdv; ++j) out[j] = acc[j] * inv;
+}
+
+}  // namespace kinglet::kernels

@@ -1,0 +1,77 @@
+// Building blocks shared by the AVX2 and AVX-512 families. This header is compiled once per family
+// (from avx2/*.cpp with -mavx2 ..., from avx512/*.cpp with -mavx512...), so everything in it lives in a
+// namespace named after the family: an inline function compiled for AVX-512 must never be what the
+// linker picks for the AVX2 family. Kernel files include no standard-library templates for the same
+// reason (a template instantiated with AVX-512 instructions could replace the baseline copy).
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "tensor/dtype.h"
+
+#if defined(__AVX512F__)
+#define KINGLET_ISA avx512
+#else
+#define KINGLET_ISA avx2
+#endif
+
+#if !defined(__AVX2__) || !defined(__FMA__) || !defined(__F16C__)
+#error "x86 kernels need -mavx2 -mfma -mf16c"
+#endif
+
+namespace kinglet::kernels::KINGLET_ISA {
+
+inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+inline uint16_t to_f16(float f) { return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+
+// 8 float lanes summed as (l0+l4 + l2+l6) + (l1+l5 + l3+l7): the order of llama.cpp's hsum_float_8
+// and of the scalar reference (tensor/dot.cpp).
+inline float hsum_lanes(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Sums of 4 consecutive products of unsigned bytes u and signed bytes s, as 8 int32 lanes. Exact for
+// every operand pair kinglet produces: the AVX2 form goes through int16 pairs, which cannot saturate
+// while u <= 128 and |s| <= 127 (or u <= 63 and any s).
+inline __m256i dot4(__m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// The same for two signed operands: |w| times s with w's sign moved onto s.
+inline __m256i dot4_signed(__m256i w, __m256i s) { return dot4(_mm256_sign_epi8(w, w), _mm256_sign_epi8(s, w)); }
+
+// 32 bits to 32 bytes: byte j is 0xFF when bit j is set, else 0.
+inline __m256i bits_to_bytes(uint32_t bits) {
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)), shuf);
+    // Set every bit except bit (j % 8) of byte j; the byte is all ones exactly when that bit was set.
+    v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+}
+
+// 16 bytes of packed nibbles to 32 bytes: low nibbles first (elements 0..15), then high (16..31).
+inline __m256i nibbles_to_bytes(const uint8_t* p) {
+    const __m128i q = load128(p);
+    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+inline uint32_t load_u32(const void* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+}  // namespace kinglet::kernels::KINGLET_ISA

@@ -1,0 +1,31 @@
+// The entry points each x86 family defines (one set per family, in the family's namespace); family.inc
+// puts them in the family's table.
+#pragma once
+#include "tensor/kernels/kernels.h"
+#include "tensor/kernels/x86/common.h"
+
+namespace kinglet::kernels::KINGLET_ISA {
+
+#define KINGLET_GEMM_ENTRY(name)                                                                             \
+    void name(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok, float* y, \
+              int64_t ldy)
+KINGLET_GEMM_ENTRY(gemm_q4_0);
+KINGLET_GEMM_ENTRY(gemm_q4_1);
+KINGLET_GEMM_ENTRY(gemm_q5_0);
+KINGLET_GEMM_ENTRY(gemm_q5_1);
+KINGLET_GEMM_ENTRY(gemm_q8_0);
+KINGLET_GEMM_ENTRY(gemm_q4_K);
+KINGLET_GEMM_ENTRY(gemm_q5_K);
+KINGLET_GEMM_ENTRY(gemm_q6_K);
+KINGLET_GEMM_ENTRY(gemm_f32);
+KINGLET_GEMM_ENTRY(gemm_f16);
+KINGLET_GEMM_ENTRY(gemm_bf16);
+
+void quantize_q8_0(const float* x, void* y, int64_t n);
+void quantize_q8_1(const float* x, void* y, int64_t n);
+void quantize_q8_K(const float* x, void* y, int64_t n);
+void to_f16(const float* x, void* y, int64_t n);
+void swiglu(const float* gate, const float* up, float* out, int64_t n);
+void attention(const AttentionArgs& args, const float* q, float* out);
+
+}  // namespace kinglet::kernels::KINGLET_ISA

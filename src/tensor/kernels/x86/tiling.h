@@ -1,0 +1,60 @@
+// How the x86 matrix products walk a matrix: a thread's rows are cut into panels that stay in L2, each
+// panel is swept once per tile of tokens, and within a tile a micro-kernel computes R rows x C tokens
+// with every weight block unpacked once and used for all C tokens while it is in registers. Every
+// (row, token) result is still accumulated block by block in the reference's order, so the tiling
+// changes speed, never bits.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/kernels/x86/common.h"
+#include "tensor/mat_ref.h"
+
+namespace kinglet::kernels::KINGLET_ISA {
+
+// Tile::run<R, C>(w, w_stride, cols, a, y, ldy) computes rows w, w + w_stride, ... (R of them) against the
+// C activation rows a[0..C) into y[t * ldy + i]. Tile::kRows x Tile::kCols is the prefill shape,
+// Tile::kDecodeRows x 1 the shape for a single token.
+template <class Tile, int R, int NC>
+void sweep_rows(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int64_t r1, const uint8_t* const* ap, int nt,
+                float* y, int64_t ldy) {
+    if (nt == NC) {
+        int64_t r = r0;
+        for (; r + R <= r1; r += R) Tile::template run<R, NC>(w + r * w_stride, w_stride, cols, ap, y + r, ldy);
+        for (; r < r1; ++r) Tile::template run<1, NC>(w + r * w_stride, w_stride, cols, ap, y + r, ldy);
+    } else if constexpr (NC > 1) {
+        sweep_rows<Tile, R, NC - 1>(w, w_stride, cols, r0, r1, ap, nt, y, ldy);
+    }
+}
+
+template <class Tile>
+void tiled_gemm(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int64_t r1, const uint8_t* a, size_t a_stride,
+                int64_t n_tok, float* y, int64_t ldy) {
+    constexpr int R = Tile::kRows, C = Tile::kCols;
+    if (n_tok == 1) {
+        sweep_rows<Tile, Tile::kDecodeRows, 1>(w, w_stride, cols, r0, r1, &a, 1, y, ldy);
+        return;
+    }
+    // A panel of rows small enough to stay in L2 while every token tile sweeps it.
+    int64_t panel = int64_t(192 * 1024 / (w_stride ? w_stride : 1));
+    panel = panel < R ? R : panel - panel % R;
+    for (int64_t p0 = r0; p0 < r1; p0 += panel) {
+        const int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
+        for (int64_t t = 0; t < n_tok; t += C) {
+            const int nt = int(n_tok - t < C ? n_tok - t : C);
+            const uint8_t* ap[C];
+            for (int i = 0; i < C; ++i) ap[i] = a + (t + (i < nt ? i : 0)) * a_stride;
+            sweep_rows<Tile, R, C>(w, w_stride, cols, p0, p1, ap, nt, y + t * ldy, ldy);
+        }
+    }
+}
+
+// The GemmFn form of tiled_gemm.
+template <class Tile>
+void gemm_tiled(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok, float* y,
+                int64_t ldy) {
+    tiled_gemm<Tile>(static_cast<const uint8_t*>(w.data), w.row_bytes, w.cols, r0, r1,
+                     static_cast<const uint8_t*>(a), a_stride, n_tok, y, ldy);
+}
+
+}  // namespace kinglet::kernels::KINGLET_ISA

@@ -1,0 +1,396 @@
+// Every SIMD kernel family this CPU runs against the scalar family, on random and edge-case inputs:
+// bit-identical for the activation quantizers, the quantized and F16 matrix products, SiLU and
+// attention; to float rounding for F32/BF16 weights. Families the CPU lacks are skipped (the CI machines that
+// have them run these tests).
+#include "tensor/kernels/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tensor/dot.h"
+#include "tensor/fp16.h"
+#include "tensor/quant.h"
+
+using namespace kinglet;
+using kernels::Family;
+
+namespace {
+
+class Kernels : public testing::TestWithParam<const char*> {
+protected:
+    void SetUp() override {
+        simd = kernels::family(GetParam());
+        if (!simd) GTEST_SKIP() << "this CPU does not run the " << GetParam() << " family";
+        ref = kernels::family("scalar");
+    }
+    const Family* simd = nullptr;
+    const Family* ref = nullptr;
+};
+
+uint32_t bits(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+}
+
+// Floats with a mix of magnitudes per block: ordinary, tiny, huge, all-zero blocks, repeated values
+// (ties in the max) and exact halves (rounding ties).
+std::vector<float> random_row(std::mt19937& rng, int64_t n, int block = 32) {
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::uniform_int_distribution<int> kind(0, 9);
+    std::vector<float> x(static_cast<size_t>(n));
+    for (int64_t b = 0; b < n; b += block) {
+        const int k = kind(rng);
+        const float scale = k == 0 ? 1e-6f : k == 1 ? 3e4f : k == 2 ? 0.0f : 1.0f;
+        for (int64_t i = b; i < b + block && i < n; ++i) {
+            float v = g(rng) * scale;
+            if (k == 3) v = (i % 3 == 0) ? 2.5f : -2.5f;          // ties of |max| with both signs
+            if (k == 4) v = float(int(g(rng) * 8)) * 0.5f;        // many exact halves
+            x[i] = v;
+        }
+    }
+    return x;
+}
+
+size_t half_field_offsets(DType t, size_t offsets[2]) {
+    switch (t) {
+        case DType::Q4_0:
+        case DType::Q5_0:
+        case DType::Q8_0:
+            offsets[0] = 0;
+            return 1;
+        case DType::Q4_1:
+        case DType::Q5_1:
+        case DType::Q4_K:
+        case DType::Q5_K:
+            offsets[0] = 0;
+            offsets[1] = 2;
+            return 2;
+        case DType::Q6_K:
+            offsets[0] = 208;
+            return 1;
+        default:
+            return 0;
+    }
+}
+
+// A weight matrix: most rows quantized from random floats, some rows of random bytes (every level,
+// including Q8_0's -128, every scale bit pattern) with finite random block scales.
+std::vector<uint8_t> random_weights(std::mt19937& rng, DType t, int64_t rows, int64_t cols) {
+    const size_t rb = row_bytes(t, cols);
+    std::vector<uint8_t> w(rb * rows);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_real_distribution<float> sc(-0.05f, 0.05f);
+    for (int64_t r = 0; r < rows; ++r) {
+        uint8_t* row = w.data() + r * rb;
+        auto x = random_row(rng, cols, int(dtype_info(t).block_size));
+        if (t == DType::F16)
+            for (auto& v : x) v = std::max(-6e4f, std::min(6e4f, v));
+        quantize_row(t, x.data(), row, cols);
+        size_t off[2];
+        const size_t nf = half_field_offsets(t, off);
+        if (nf == 0 || r % 3 != 1) continue;
+        for (size_t i = 0; i < rb; ++i) row[i] = uint8_t(byte(rng));
+        const size_t bb = dtype_info(t).block_bytes;
+        for (size_t b = 0; b < rb / bb; ++b)
+            for (size_t f = 0; f < nf; ++f) {
+                const uint16_t h = fp32_to_fp16(sc(rng));
+                std::memcpy(row + b * bb + off[f], &h, 2);
+            }
+    }
+    return w;
+}
+
+const DType kQuantTypes[] = {DType::F16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                             DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+const DType kFloatTypes[] = {DType::F32, DType::BF16};
+
+struct Shape {
+    int64_t rows, cols, n_tok;
+};
+
+std::vector<Shape> shapes(DType t) {
+    const int64_t bs = dtype_info(t).block_size;
+    const int64_t unit = bs == 1 ? 1 : bs;
+    std::vector<Shape> s = {{1, unit * 1, 1},  {3, unit * 2, 1},  {5, unit * 3, 2}, {17, unit * 4, 3},
+                            {7, unit * 1, 4},  {9, unit * 2, 5},  {33, unit * 2, 7}, {6, unit * 8, 9},
+                            {64, unit * 4, 1}, {13, unit * 3, 16}};
+    if (bs == 1) {
+        // Float rows of any length: tails of 1..7 elements after whole groups of 8.
+        s.push_back({5, 172, 3});
+        s.push_back({4, 13, 1});
+        s.push_back({3, 1, 2});
+        s.push_back({3, 200, 2});  // whole 64-element chunks and a tail
+        s.push_back({2, 1024, 1});
+    } else if (bs == 32) {
+        s.push_back({130, 576, 1});  // a real width (SmolLM2) and an odd number of rows
+    }
+    return s;
+}
+
+std::vector<float> run_gemm(const Family& f, const MatRef& w, const std::vector<uint8_t>& act, size_t act_row,
+                            int64_t n_tok, bool split) {
+    std::vector<float> y(static_cast<size_t>(w.rows * n_tok), -1.0f);
+    const int64_t mid = split ? w.rows / 2 + 1 : w.rows;
+    f.gemm[int(w.type)](w, 0, mid < w.rows ? mid : w.rows, act.data(), act_row, n_tok, y.data(), w.rows);
+    if (mid < w.rows) f.gemm[int(w.type)](w, mid, w.rows, act.data(), act_row, n_tok, y.data(), w.rows);
+    return y;
+}
+
+// Keeps values inside F16's range (random_row's huge blocks would overflow it to infinity).
+std::vector<float> clamp_f16(std::vector<float> x) {
+    for (auto& v : x) v = std::max(-6e4f, std::min(6e4f, v));
+    return x;
+}
+
+std::vector<uint8_t> activations(std::mt19937& rng, DType wt, int64_t cols, int64_t n_tok, size_t* act_row) {
+    const DType at = vec_dot_type(wt);
+    *act_row = row_bytes(at, cols);
+    std::vector<uint8_t> a(*act_row * n_tok);
+    for (int64_t t = 0; t < n_tok; ++t) {
+        const auto x = clamp_f16(random_row(rng, cols, at == DType::Q8_K ? 256 : 32));
+        quantize_activation(at, x.data(), a.data() + t * *act_row, cols);
+    }
+    return a;
+}
+
+}  // namespace
+
+TEST_P(Kernels, ActivationQuantizersAreBitIdentical) {
+    std::mt19937 rng(7);
+    for (int64_t n : {32, 64, 256, 576, 2048}) {
+        for (int rep = 0; rep < 20; ++rep) {
+            const auto x = random_row(rng, n, rep % 2 ? 32 : 256);
+            struct Case {
+                DType t;
+                kernels::QuantizeFn mine, theirs;
+            };
+            std::vector<Case> cases = {{DType::Q8_0, simd->quantize_q8_0, ref->quantize_q8_0},
+                                       {DType::Q8_1, simd->quantize_q8_1, ref->quantize_q8_1},
+                                       {DType::F16, simd->to_f16, ref->to_f16}};
+            if (n % 256 == 0) cases.push_back({DType::Q8_K, simd->quantize_q8_K, ref->quantize_q8_K});
+            for (const auto& c : cases) {
+                std::vector<uint8_t> a(row_bytes(c.t, n), 0xAA), b(row_bytes(c.t, n), 0x55);
+                c.mine(x.data(), a.data(), n);
+                c.theirs(x.data(), b.data(), n);
+                ASSERT_EQ(a, b) << dtype_name(c.t) << " n=" << n << " rep " << rep;
+            }
+        }
+    }
+}
+
+TEST_P(Kernels, ToF16HandlesTails) {
+    std::mt19937 rng(3);
+    for (int64_t n = 1; n < 40; ++n) {
+        const auto x = random_row(rng, n);
+        std::vector<uint16_t> a(n), b(n);
+        simd->to_f16(x.data(), a.data(), n);
+        ref->to_f16(x.data(), b.data(), n);
+        ASSERT_EQ(a, b) << n;
+    }
+}
+
+TEST_P(Kernels, QuantizedAndF16ProductsAreBitIdentical) {
+    std::mt19937 rng(11);
+    for (DType t : kQuantTypes) {
+        for (const Shape& s : shapes(t)) {
+            const auto wdata = random_weights(rng, t, s.rows, s.cols);
+            const MatRef w{t, wdata.data(), s.cols, s.rows, row_bytes(t, s.cols)};
+            size_t act_row;
+            const auto act = activations(rng, t, s.cols, s.n_tok, &act_row);
+            const auto want = run_gemm(*ref, w, act, act_row, s.n_tok, false);
+            const auto got = run_gemm(*simd, w, act, act_row, s.n_tok, true);
+            for (size_t i = 0; i < want.size(); ++i)
+                ASSERT_EQ(bits(got[i]), bits(want[i]))
+                    << dtype_name(t) << " rows " << s.rows << " cols " << s.cols << " tokens " << s.n_tok << " at row "
+                    << i % s.rows << " token " << i / s.rows << ": " << got[i] << " vs " << want[i];
+        }
+    }
+}
+
+TEST_P(Kernels, FloatProductsAgreeToRounding) {
+    std::mt19937 rng(13);
+    for (DType t : kFloatTypes) {
+        for (const Shape& s : shapes(t)) {
+            std::vector<uint8_t> wdata(row_bytes(t, s.cols) * s.rows);
+            for (int64_t r = 0; r < s.rows; ++r) {
+                const auto x = clamp_f16(random_row(rng, s.cols));
+                quantize_row(t, x.data(), wdata.data() + r * row_bytes(t, s.cols), s.cols);
+            }
+            const MatRef w{t, wdata.data(), s.cols, s.rows, row_bytes(t, s.cols)};
+            size_t act_row;
+            const auto act = activations(rng, t, s.cols, s.n_tok, &act_row);
+            const auto want = run_gemm(*ref, w, act, act_row, s.n_tok, false);
+            const auto got = run_gemm(*simd, w, act, act_row, s.n_tok, true);
+            // Scale of the rounding error: the sum of |products| of the row and token.
+            std::vector<float> wf(s.cols), af(s.cols);
+            for (size_t i = 0; i < want.size(); ++i) {
+                const int64_t r = int64_t(i) % s.rows, tk = int64_t(i) / s.rows;
+                dequantize_row(t, wdata.data() + r * w.row_bytes, wf.data(), s.cols);
+                dequantize_row(t, act.data() + tk * act_row, af.data(), s.cols);
+                double mag = 0;
+                for (int64_t k = 0; k < s.cols; ++k) mag += std::fabs(double(wf[k]) * af[k]);
+                ASSERT_NEAR(got[i], want[i], 4e-7 * mag * std::sqrt(double(s.cols)) + 1e-30)
+                    << dtype_name(t) << " rows " << s.rows << " cols " << s.cols << " tokens " << s.n_tok;
+            }
+        }
+    }
+}
+
+TEST_P(Kernels, SwigluIsBitIdentical) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> g(0.0f, 4.0f);
+    for (int64_t n : {1, 7, 15, 16, 17, 31, 48, 172, 1536}) {
+        std::vector<float> gate(n), up(n), a(n), b(n);
+        for (int64_t i = 0; i < n; ++i) {
+            gate[i] = g(rng);
+            up[i] = g(rng);
+            // Saturating and subnormal exponents: exp(-g) for |g| up to 200.
+            if (i % 11 == 3) gate[i] = -87.0f - float(i % 113);
+            if (i % 13 == 5) gate[i] = 88.0f + float(i % 120);
+            if (i % 17 == 7) gate[i] = 0.0f;
+        }
+        simd->swiglu(gate.data(), up.data(), a.data(), n);
+        ref->swiglu(gate.data(), up.data(), b.data(), n);
+        for (int64_t i = 0; i < n; ++i)
+            ASSERT_EQ(bits(a[i]), bits(b[i])) << "n " << n << " i " << i << " gate " << gate[i];
+    }
+}
+
+TEST(ExpPoly, MatchesTheCLibraryAndSaturates) {
+    // The polynomial is accurate to a few ulp over the whole range, including subnormal results.
+    for (float x = -103.0f; x < 88.7f; x += 0.01337f) {
+        const float want = std::exp(x);
+        const float got = kernels::exp_poly_ref(x);
+        ASSERT_NEAR(got, want, 4e-7f * want + 1e-44f) << x;
+    }
+    EXPECT_EQ(kernels::exp_poly_ref(-200.0f), 0.0f);
+    EXPECT_EQ(kernels::exp_poly_ref(200.0f), INFINITY);
+}
+
+namespace {
+
+struct AttnCase {
+    DType kv;
+    int hd, hdv, n_pos, block_rows;
+    float softcap;
+};
+
+// Keys and values of one head in a paged layout with a shuffled block table and other data between
+// blocks, so that addressing mistakes show.
+struct PagedHead {
+    std::vector<uint8_t> k, v;
+    std::vector<int32_t> table;
+    AttentionArgs args;
+};
+
+PagedHead make_head(std::mt19937& rng, const AttnCase& c, float key_scale) {
+    PagedHead p;
+    const int n_blocks = (c.n_pos + c.block_rows - 1) / c.block_rows;
+    const size_t es = c.kv == DType::F16 ? 2 : 4;
+    const size_t kb = size_t(c.block_rows) * c.hd * es * 2, vb = size_t(c.block_rows) * c.hdv * es * 2;  // gaps
+    p.table.resize(n_blocks);
+    std::iota(p.table.begin(), p.table.end(), 0);
+    std::shuffle(p.table.begin(), p.table.end(), rng);
+    p.k.assign(kb * n_blocks, 0xFF);
+    p.v.assign(vb * n_blocks, 0xFF);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    auto put = [&](std::vector<uint8_t>& buf, size_t stride, int dim, float s) {
+        for (int pos = 0; pos < c.n_pos; ++pos)
+            for (int j = 0; j < dim; ++j) {
+                uint8_t* dst = buf.data() + size_t(p.table[pos / c.block_rows]) * stride +
+                               size_t(pos % c.block_rows) * dim * es + size_t(j) * es;
+                const float x = g(rng) * s;
+                if (es == 2) {
+                    const uint16_t h = fp32_to_fp16(x);
+                    std::memcpy(dst, &h, 2);
+                } else {
+                    std::memcpy(dst, &x, 4);
+                }
+            }
+    };
+    put(p.k, kb, c.hd, key_scale);
+    put(p.v, vb, c.hdv, 1.0f);
+    p.args.kv_type = c.kv;
+    p.args.head_dim = c.hd;
+    p.args.head_dim_v = c.hdv;
+    p.args.n_pos = c.n_pos;
+    p.args.k = {p.k.data(), p.table.data(), kb, c.block_rows};
+    p.args.v = {p.v.data(), p.table.data(), vb, c.block_rows};
+    p.args.scale = 1.0f / std::sqrt(float(c.hd));
+    p.args.softcap = c.softcap;
+    return p;
+}
+
+}  // namespace
+
+TEST_P(Kernels, AttentionIsBitIdentical) {
+    std::mt19937 rng(17);
+    const AttnCase cases[] = {
+        {DType::F16, 64, 64, 1, 32, 0},     {DType::F16, 64, 64, 33, 32, 0},    {DType::F16, 64, 64, 192, 32, 0},
+        {DType::F16, 128, 128, 70, 16, 0},  {DType::F16, 256, 256, 40, 32, 0},  {DType::F16, 80, 72, 50, 32, 0},
+        {DType::F16, 96, 64, 45, 8, 50.0f}, {DType::F32, 64, 64, 100, 32, 0},   {DType::F32, 128, 128, 9, 4, 0},
+        {DType::F16, 16, 16, 60, 32, 0},    {DType::F16, 8, 8, 20, 32, 0},      {DType::F32, 32, 32, 37, 32, 0},
+    };
+    for (const auto& c : cases) {
+        for (float key_scale : {1.0f, 8.0f}) {  // large scores: the running max changes often, weights underflow
+            PagedHead head = make_head(rng, c, key_scale);
+            std::normal_distribution<float> g(0.0f, 1.0f);
+            std::vector<float> q(c.hd);
+            for (auto& x : q) x = g(rng) * key_scale;
+            std::vector<float> a(c.hdv, -1.0f), b(c.hdv, -2.0f);
+            simd->attention(head.args, q.data(), a.data());
+            ref->attention(head.args, q.data(), b.data());
+            for (int j = 0; j < c.hdv; ++j)
+                ASSERT_EQ(bits(a[j]), bits(b[j])) << dtype_name(c.kv) << " hd " << c.hd << " n_pos " << c.n_pos
+                                                  << " dim " << j << ": " << a[j] << " vs " << b[j];
+        }
+    }
+}
+
+// The reference itself against a float64 attention over the same (F32) keys and values.
+TEST(AttentionReference, AgreesWithDoublePrecision) {
+    std::mt19937 rng(19);
+    for (const AttnCase& c : {AttnCase{DType::F32, 64, 64, 77, 32, 0}, AttnCase{DType::F32, 16, 16, 30, 32, 0},
+                              AttnCase{DType::F32, 128, 64, 5, 32, 0}}) {
+        PagedHead head = make_head(rng, c, 1.0f);
+        std::normal_distribution<float> g(0.0f, 1.0f);
+        std::vector<float> q(c.hd), out(c.hdv);
+        for (auto& x : q) x = g(rng);
+        kernels::attention_ref(head.args, q.data(), out.data());
+        std::vector<double> s(c.n_pos);
+        double mx = -1e300;
+        for (int p = 0; p < c.n_pos; ++p) {
+            const auto* k = reinterpret_cast<const float*>(head.args.k.row(p, size_t(c.hd) * 4));
+            double d = 0;
+            for (int j = 0; j < c.hd; ++j) d += double(q[j]) * k[j];
+            s[p] = d * head.args.scale;
+            mx = std::max(mx, s[p]);
+        }
+        double sum = 0;
+        for (auto& x : s) sum += (x = std::exp(x - mx));
+        for (int j = 0; j < c.hdv; ++j) {
+            double o = 0;
+            for (int p = 0; p < c.n_pos; ++p)
+                o += s[p] / sum * reinterpret_cast<const float*>(head.args.v.row(p, size_t(c.hdv) * 4))[j];
+            EXPECT_NEAR(out[j], o, 1e-5) << "hd " << c.hd << " dim " << j;
+        }
+    }
+}
+
+TEST(KernelFamily, ScalarAlwaysExistsAndUnknownNamesDoNot) {
+    ASSERT_NE(kernels::family("scalar"), nullptr);
+    EXPECT_STREQ(kernels::family("scalar")->name, "scalar");
+    EXPECT_EQ(kernels::family("sse9"), nullptr);
+    EXPECT_NE(kernels::active().name, nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(SimdFamilies, Kernels, testing::Values("avx2", "avx512"),
+                         [](const auto& info) { return std::string(info.param); });
