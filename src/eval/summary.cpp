@@ -1,0 +1,110 @@
+#include "eval/summary.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+namespace kinglet::eval {
+
+namespace {
+nlohmann::ordered_json interval_json(const Interval& i) {
+    auto num = [](double v) { return std::isnan(v) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v); };
+    return {{"estimate", num(i.estimate)}, {"lo", num(i.lo)}, {"hi", num(i.hi)}, {"level", i.level}};
+}
+}  // namespace
+
+nlohmann::ordered_json classification_summary(const std::vector<std::string>& labels,
+                                              const std::vector<CaseRecord>& recs, const BootstrapOptions& opt) {
+    std::vector<int> e, p;
+    for (const auto& r : recs) {
+        e.push_back(r.expected);
+        p.push_back(r.predicted);
+    }
+    const ClassMetrics m = classification_metrics(labels, e, p);
+    auto metric_on = [&](bool macro) {
+        return [&, macro](std::span<const size_t> idx) {
+            std::vector<int> ee, pp;
+            ee.reserve(idx.size());
+            pp.reserve(idx.size());
+            for (size_t i : idx) {
+                ee.push_back(e[i]);
+                pp.push_back(p[i]);
+            }
+            auto mm = classification_metrics(labels, ee, pp);
+            return macro ? mm.macro_f1 : mm.accuracy;
+        };
+    };
+    nlohmann::ordered_json s;
+    s["n"] = m.n;
+    s["accuracy"] = interval_json(bootstrap(recs.size(), metric_on(false), opt));
+    s["macro_f1"] = interval_json(bootstrap(recs.size(), metric_on(true), opt));
+    nlohmann::ordered_json per = nlohmann::ordered_json::array();
+    for (size_t c = 0; c < labels.size(); ++c)
+        per.push_back({{"label", labels[c]},
+                       {"precision", m.precision[c]},
+                       {"recall", m.recall[c]},
+                       {"f1", m.f1[c]},
+                       {"support", m.support[c]}});
+    s["per_class"] = per;
+    s["confusion"] = {{"rows", "expected"}, {"columns", "predicted, then (none)"}, {"matrix", m.confusion}};
+    // How well each signal separates correct from incorrect answers.
+    std::unique_ptr<bool[]> ok(new bool[recs.size()]);
+    for (size_t i = 0; i < recs.size(); ++i) ok[i] = recs[i].predicted == recs[i].expected;
+    const std::span<const bool> okv(ok.get(), recs.size());
+    nlohmann::ordered_json sig;
+    const std::pair<const char*, double CaseRecord::*> fields[] = {{"label_prob", &CaseRecord::label_prob},
+                                                                  {"margin", &CaseRecord::margin},
+                                                                  {"mean_logprob", &CaseRecord::mean_logprob},
+                                                                  {"min_logprob", &CaseRecord::min_logprob}};
+    for (const auto& [name, f] : fields) {
+        std::vector<double> v;
+        for (const auto& r : recs) v.push_back(r.*f);
+        const double a = auroc(v, okv);
+        sig[name] = {{"auroc", std::isnan(a) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a)}};
+    }
+    s["signals"] = sig;
+    double pt = 0, ct = 0, lat = 0;
+    for (const auto& r : recs) {
+        pt += r.prompt_tokens;
+        ct += r.completion_tokens;
+        lat += r.latency_ms;
+    }
+    s["tokens"] = {{"prompt", pt}, {"completion", ct}};
+    s["mean_latency_ms"] = recs.empty() ? 0.0 : lat / double(recs.size());
+    return s;
+}
+
+std::string format_summary(const nlohmann::ordered_json& s) {
+    auto ci = [](const nlohmann::ordered_json& i) {
+        if (i["estimate"].is_null()) return std::string("n/a");
+        return fmt::format("{:.3f}  [{:.3f}, {:.3f}]", i["estimate"].get<double>(), i["lo"].get<double>(),
+                           i["hi"].get<double>());
+    };
+    std::string out = fmt::format("cases     {}\naccuracy  {}   (95% bootstrap interval)\nmacro-F1  {}\n\n",
+                                  s["n"].get<int64_t>(), ci(s["accuracy"]), ci(s["macro_f1"]));
+    size_t w = 8;
+    for (const auto& c : s["per_class"]) w = std::max(w, c["label"].get<std::string>().size());
+    out += fmt::format("{:<{}}  precision  recall     f1  support\n", "label", w);
+    for (const auto& c : s["per_class"])
+        out += fmt::format("{:<{}}  {:9.3f}  {:6.3f}  {:5.3f}  {:7}\n", c["label"].get<std::string>(), w,
+                           c["precision"].get<double>(), c["recall"].get<double>(), c["f1"].get<double>(),
+                           c["support"].get<int64_t>());
+    out += fmt::format("\nconfusion (rows expected, columns predicted)\n{:<{}}", "", w);
+    for (const auto& c : s["per_class"]) out += fmt::format(" {:>{}}", c["label"].get<std::string>(), w);
+    out += fmt::format(" {:>{}}\n", "(none)", w);
+    const auto& mat = s["confusion"]["matrix"];
+    for (size_t r = 0; r < mat.size(); ++r) {
+        out += fmt::format("{:<{}}", s["per_class"][r]["label"].get<std::string>(), w);
+        for (const auto& v : mat[r]) out += fmt::format(" {:>{}}", v.get<int64_t>(), w);
+        out += '\n';
+    }
+    out += "\nsignal AUROC (separating correct from incorrect)\n";
+    for (const auto& [name, v] : s["signals"].items())
+        out += fmt::format("  {:<14} {}\n", name,
+                           v["auroc"].is_null() ? std::string("n/a") : fmt::format("{:.3f}", v["auroc"].get<double>()));
+    return out;
+}
+
+}  // namespace kinglet::eval
