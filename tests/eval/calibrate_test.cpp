@@ -2,9 +2,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "core/error.h"
 #include "eval/calibrate.h"
+#include "eval/cascade_report.h"
+
+#include <nlohmann/json.hpp>
+#include <tuple>
 
 using namespace kinglet;
 using namespace kinglet::eval;
@@ -78,4 +84,60 @@ TEST(Calibrate, EvaluateAndAuroc) {
     EXPECT_GE(r.accuracy.hi, 0.75);
     // Correct at .9, .6; wrong at .8, .3: .9>.8, .9>.3, .6<.8, .6>.3 -> 3/4.
     EXPECT_DOUBLE_EQ(signal_auroc(four()), 0.75);
+}
+
+namespace {
+void write_results(const std::filesystem::path& p, const std::vector<std::tuple<std::string, std::string, bool, double>>& rows,
+                   bool torn = false) {
+    std::ofstream f(p);
+    f << R"({"kinglet_eval":1,"model":"m"})" << "\n";
+    for (const auto& [id, split, ok, conf] : rows)
+        f << nlohmann::json{{"id", id}, {"split", split}, {"correct", ok}, {"label_prob", conf}, {"margin", conf / 2},
+                            {"mean_logprob", -1.0}, {"min_logprob", -2.0}, {"prompt_tokens", 100}, {"completion_tokens", 0}}
+                 .dump()
+          << "\n";
+    if (torn) f << R"({"id":"x","spl)";
+}
+}  // namespace
+
+TEST(Calibrate, CascadeFromResultsFilesByHand) {
+    auto dir = std::filesystem::temp_directory_path() / "kinglet_cascade_report_test";
+    std::filesystem::create_directories(dir);
+    write_results(dir / "small.jsonl", {{"c1", "calibration", true, 0.9}, {"c2", "calibration", false, 0.8},
+                                        {"c3", "calibration", true, 0.6}, {"c4", "calibration", false, 0.3},
+                                        {"t1", "test", true, 0.95}, {"t2", "test", false, 0.85},
+                                        {"t3", "test", true, 0.7}, {"t4", "test", false, 0.5}}, true);
+    write_results(dir / "large.jsonl", {{"c1", "calibration", true, 0.9}, {"c2", "calibration", true, 0.9},
+                                        {"c3", "calibration", true, 0.9}, {"c4", "calibration", true, 0.9},
+                                        {"t1", "test", true, 0.9}, {"t2", "test", true, 0.9},
+                                        {"t3", "test", true, 0.9}, {"t4", "test", true, 0.9}});
+    CascadeOptions o;
+    o.objective = parse_objective("escalation=50%");
+    o.small_price = {10, 0};   // 100 tokens -> 0.001
+    o.large_price = {100, 0};  // 100 tokens -> 0.01
+    o.bootstrap.resamples = 200;
+    auto small = read_results((dir / "small.jsonl").string());
+    ASSERT_EQ(small.size(), 8u);  // settings line and torn line skipped
+    auto rep = calibrate_cascade(small, read_results((dir / "large.jsonl").string()), o);
+    EXPECT_EQ(rep["chosen"]["threshold"], 0.8);
+    // Test split at 0.8: t3, t4 escalate; t1 right (small), t2 wrong (small), t3, t4 right (large).
+    EXPECT_DOUBLE_EQ(rep["test"]["escalation_rate"]["estimate"].get<double>(), 0.5);
+    EXPECT_DOUBLE_EQ(rep["test"]["accuracy"]["estimate"].get<double>(), 0.75);
+    EXPECT_NEAR(rep["test"]["mean_cost"]["estimate"].get<double>(), (4 * 0.001 + 2 * 0.01) / 4, 1e-12);
+    EXPECT_DOUBLE_EQ(rep["small_alone"]["accuracy"]["estimate"].get<double>(), 0.5);
+    EXPECT_DOUBLE_EQ(rep["large_alone"]["accuracy"]["estimate"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(rep["signal_auroc"]["label_prob"].get<double>(), 0.75);
+    EXPECT_DOUBLE_EQ(rep["signal_auroc"]["margin"].get<double>(), 0.75);   // same order as label_prob
+    EXPECT_DOUBLE_EQ(rep["signal_auroc"]["mean_logprob"].get<double>(), 0.5);  // constant: all ties
+    // Test split: small right on t1, t3; large on all: b = 2 discordant, p = 2 * (1/4) = 0.5.
+    EXPECT_EQ(rep["small_vs_large"]["large_only_correct"], 2);
+    EXPECT_DOUBLE_EQ(rep["small_vs_large"]["mcnemar_exact_p"].get<double>(), 0.5);
+    EXPECT_NE(rep["config"].get<std::string>().find("min_confidence: 0.8"), std::string::npos);
+    EXPECT_FALSE(format_cascade(rep).empty());
+    // A case the large target never ran is an error.
+    write_results(dir / "large_short.jsonl", {{"c1", "calibration", true, 0.9}});
+    EXPECT_THROW(calibrate_cascade(small, read_results((dir / "large_short.jsonl").string()), o), Error);
+    o.signal = "nope";
+    EXPECT_THROW(calibrate_cascade(small, small, o), Error);
+    std::filesystem::remove_all(dir);
 }

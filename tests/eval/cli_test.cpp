@@ -1,0 +1,106 @@
+// kinglet eval end to end on the trained tiny model: the summary agrees with the per-case results file
+// (recomputed here independently), and a run resumed from a cut results file ends with the same numbers.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/paths.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+struct CmdResult {
+    int status;
+    std::string out;
+};
+CmdResult run_eval(const std::string& args) {
+    const std::string cmd = kinglet::test::kinglet_binary() + " eval " + args + " 2>/dev/null";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    return {pclose(p), out};
+}
+std::vector<std::string> lines_of(const fs::path& f) {
+    std::ifstream in(f);
+    std::vector<std::string> v;
+    for (std::string l; std::getline(in, l);) v.push_back(l);
+    return v;
+}
+
+class EvalCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir = fs::temp_directory_path() / ("kinglet_eval_cli_" + std::to_string(::getpid()));
+        fs::create_directories(dir);
+        std::ofstream f(dir / "cases.csv");
+        f << "id,text,label\n";
+        const char* rows[][2] = {{"Once upon a time, there was a little", "girl"}, {"Tom was a happy little", "boy"},
+                                 {"The sun was shining and Lily was very", "happy"}, {"The toy broke and Tim was", "sad"},
+                                 {"She had a big red", "ball"}, {"One day, a little", "girl"},
+                                 {"\"He said, \"\"I am\"\"\"", "happy"}, {"The boy was very", "sad"}};
+        int i = 0;
+        for (auto& r : rows) f << "c" << i++ << "," << (r[0][0] == '"' ? r[0] : std::string("\"") + r[0] + "\"") << "," << r[1] << "\n";
+        f << "bad,row\n";
+    }
+    void TearDown() override { fs::remove_all(dir); }
+    std::string args(const fs::path& results) {
+        return "-m " + (kinglet::test::models_dir() / "stories260K" / "model-f32.gguf").string() + " -d " +
+               (dir / "cases.csv").string() +
+               " --labels girl,boy,happy,sad,ball --input-field text --expected-field label --template '{{ text }}'"
+               " --resamples 200 --json -q --results " + results.string();
+    }
+    fs::path dir;
+};
+}  // namespace
+
+TEST_F(EvalCli, SummaryMatchesResultsAndResumeGivesTheSameNumbers) {
+    const auto full = dir / "full.jsonl";
+    CmdResult a = run_eval(args(full));
+    ASSERT_EQ(a.status, 0) << a.out;
+    json s = json::parse(a.out)["summary"];
+    s.erase("mean_latency_ms");  // wall time differs between runs
+    EXPECT_EQ(s["n"], 8);
+    EXPECT_EQ(s["bad_rows"], 1);
+    // Independent recomputation from the per-case lines.
+    auto lines = lines_of(full);
+    ASSERT_EQ(lines.size(), 9u);  // header + 8 cases
+    int right = 0;
+    for (size_t i = 1; i < lines.size(); ++i) {
+        json c = json::parse(lines[i]);
+        double sum = 0;
+        for (auto& [k, v] : c["probs"].items()) sum += v.get<double>();
+        EXPECT_NEAR(sum, 1.0, 1e-9);
+        EXPECT_EQ(c["correct"], c["predicted"] == c["expected"]);
+        right += c["correct"].get<bool>();
+    }
+    EXPECT_DOUBLE_EQ(s["accuracy"]["estimate"].get<double>(), right / 8.0);
+
+    // Cut after three cases, with a torn fourth line, as a killed run leaves it.
+    const auto cut = dir / "cut.jsonl";
+    {
+        std::ofstream f(cut);
+        for (size_t i = 0; i < 4; ++i) f << lines[i] << "\n";
+        f << lines[4].substr(0, lines[4].size() / 2);
+    }
+    CmdResult b = run_eval(args(cut));
+    ASSERT_EQ(b.status, 0) << b.out;
+    json sb = json::parse(b.out)["summary"];
+    sb.erase("mean_latency_ms");
+    EXPECT_EQ(sb, s);
+    EXPECT_EQ(lines_of(cut).size(), 9u);
+
+    // Other settings are refused.
+    CmdResult c = run_eval(args(cut) + " --seed 5");
+    EXPECT_NE(c.status, 0);
+}
