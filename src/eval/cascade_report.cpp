@@ -148,7 +148,7 @@ std::string format_cascade(const ordered_json& r) {
         out += fmt::format("  {:<14} {}\n", k, v.is_null() ? std::string("n/a") : fmt::format("{:.3f}", v.get<double>()));
     out += "\ncurve (calibration split)\n  threshold   escalation  accuracy  mean cost\n";
     const auto& c = r["curve"];
-    const size_t step = std::max<size_t>(1, c.size() / 20);  // at most ~20 rows in the terminal
+    const size_t step = std::max<size_t>(1, (c.size() + 19) / 20);  // at most ~21 rows in the terminal
     std::vector<size_t> rows;
     for (size_t i = 0; i < c.size(); i += step) rows.push_back(i);
     if (!c.empty() && rows.back() != c.size() - 1) rows.push_back(c.size() - 1);
