@@ -17,7 +17,9 @@
 #include "cli/model_args.h"
 #include "core/error.h"
 #include "eval/dataset.h"
+#include "eval/json_grader.h"
 #include "eval/local_classifier.h"
+#include "eval/metrics.h"
 #include "eval/summary.h"
 
 namespace kinglet::cli {
@@ -34,7 +36,10 @@ struct Options {
     eval::FieldMap fields;
     uint64_t seed = 1;
     size_t limit = 0;
-    bool stratify = false, json = false, quiet = false;
+    bool stratify = false, json = false, quiet = false, ignore_case = false;
+    std::string grader = "exact";
+    int max_tokens = 64;
+    std::vector<std::string> stop;
     int resamples = 1000;
 };
 
@@ -71,9 +76,26 @@ std::string slurp(const std::string& path) {
 
 // The run's identity: a results file written under other settings is refused, not mixed in.
 ordered_json run_header(const Options& o, const std::vector<std::string>& labels, const std::string& tpl) {
-    return {{"kinglet_eval", 1},   {"model", o.model.path},  {"data", o.data}, {"labels", labels},
-            {"template", tpl},    {"split", o.split},       {"fractions", o.fractions},
-            {"seed", o.seed},     {"limit", o.limit},       {"stratify", o.stratify}};
+    ordered_json h = {{"kinglet_eval", 1},   {"model", o.model.path},  {"data", o.data}, {"labels", labels},
+                      {"template", tpl},    {"split", o.split},       {"fractions", o.fractions},
+                      {"seed", o.seed},     {"limit", o.limit},       {"stratify", o.stratify}};
+    if (labels.empty())
+        h.update({{"grader", o.grader}, {"ignore_case", o.ignore_case}, {"max_tokens", o.max_tokens}, {"stop", o.stop}});
+    return h;
+}
+
+eval::TextRecord text_record_from_json(const ordered_json& j) {
+    eval::TextRecord r;
+    r.correct = j.at("correct");
+    r.valid = j.value("json_valid", true);
+    r.fields = j.value("fields", 0);
+    r.fields_correct = j.value("fields_correct", 0);
+    r.mean_logprob = j.at("mean_logprob");
+    r.min_logprob = j.at("min_logprob");
+    r.prompt_tokens = j.value("prompt_tokens", 0);
+    r.completion_tokens = j.value("completion_tokens", 0);
+    r.latency_ms = j.value("latency_ms", 0.0);
+    return r;
 }
 
 eval::CaseRecord record_from_json(const ordered_json& j, const std::unordered_map<std::string, int>& index) {
@@ -93,12 +115,16 @@ eval::CaseRecord record_from_json(const ordered_json& j, const std::unordered_ma
 
 int run(const Options& o) {
     const auto labels = split_list(o.labels);
-    if (labels.empty()) fail(Errc::invalid_argument, "--labels needs at least one label");
+    const bool classify = !labels.empty();
+    if (!classify && o.grader != "exact" && o.grader != "contains" && o.grader != "regex" && o.grader != "json")
+        fail(Errc::invalid_argument, "--grader must be exact, contains, regex or json (is '{}')", o.grader);
+    if (o.max_tokens < 1) fail(Errc::invalid_argument, "--max-tokens must be at least 1");
     std::unordered_map<std::string, int> index;
     for (size_t i = 0; i < labels.size(); ++i) index[labels[i]] = int(i);
     const std::string tpl_src = !o.template_file.empty() ? slurp(o.template_file)
                                 : !o.template_text.empty() ? o.template_text
-                                                           : std::string(kDefaultTemplate);
+                                : classify                 ? std::string(kDefaultTemplate)
+                                                           : std::string("{{ input }}");
     const chat::ChatTemplate tpl(tpl_src);
     const auto spec = parse_fractions(o.fractions, o.seed);
     std::optional<eval::Split> only;
@@ -121,6 +147,7 @@ int run(const Options& o) {
     // Resume: the results file's header must match; cases it already holds are not run again.
     const ordered_json header = run_header(o, labels, tpl_src);
     std::vector<eval::CaseRecord> records;
+    std::vector<eval::TextRecord> text_records;
     std::unordered_set<std::string> done;
     std::ofstream out;
     if (!o.results.empty()) {
@@ -148,7 +175,9 @@ int run(const Options& o) {
                 have_header = true;
                 continue;
             }
-            if (done.insert(j.at("id").get<std::string>()).second) records.push_back(record_from_json(j, index));
+            if (!done.insert(j.at("id").get<std::string>()).second) continue;
+            if (classify) records.push_back(record_from_json(j, index));
+            else text_records.push_back(text_record_from_json(j));
         }
         prev.close();
         // Rewrite without a torn last line, then append.
@@ -164,25 +193,104 @@ int run(const Options& o) {
         if (keep_lines.empty()) out << header.dump() << '\n';
         for (const auto& l : keep_lines) out << l << '\n';
         out.flush();
-        if (!records.empty() && !o.quiet)
-            fmt::print(stderr, "kinglet: resuming: {} cases already in {}\n", records.size(), o.results);
+        if (!done.empty() && !o.quiet)
+            fmt::print(stderr, "kinglet: resuming: {} cases already in {}\n", done.size(), o.results);
     }
 
     auto model = o.model.load(o.quiet || o.json);
-    EngineOptions eo = o.model.engine_options(int(labels.size()) + 1);
+    EngineOptions eo = o.model.engine_options(classify ? int(labels.size()) + 1 : 1);
     Engine engine(model, model->tokenizer(), eo);
-    eval::LocalClassifier cls(engine, labels);
+    std::optional<eval::LocalClassifier> cls;
+    if (classify) cls.emplace(engine, labels);
+    std::optional<eval::RegexGrader> regex;
 
     eval::DatasetReader reader(o.data, o.fields, format);
     eval::Case c;
-    size_t taken = records.size(), ran = 0, unknown_label = 0;
+    size_t taken = done.size(), ran = 0, unknown_label = 0;
     const auto t0 = std::chrono::steady_clock::now();
     const bool tty = isatty(STDERR_FILENO);
+    auto progress = [&] {
+        if (o.quiet || !(tty || ran % 100 == 0)) return;
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double rate = secs > 0 ? double(ran) / secs : 0;
+        std::string eta;
+        if (o.limit && rate > 0) eta = fmt::format(", ETA {:.0f} s", double(o.limit - std::min(o.limit, taken)) / rate);
+        fmt::print(stderr, "{}kinglet: {} cases ({:.1f}/s{}){}", tty ? "\r" : "", taken, rate, eta, tty ? "" : "\n");
+    };
     while (reader.next(c)) {
         if (!keep(c)) continue;
         if (chosen && !chosen->count(c.line)) continue;
         if (!chosen && o.limit && taken >= o.limit) break;
         if (done.count(c.id)) continue;
+        if (!classify) {
+            ordered_json ctx = c.row;
+            ctx["input"] = c.input;
+            if (c.messages.is_array()) ctx["messages"] = c.messages;
+            Request q;
+            q.prompt = engine.tokenizer().encode(tpl.render(ctx), true, true);
+            q.max_tokens = o.max_tokens;
+            q.stop = o.stop;
+            q.logprobs = 0;
+            const Completion done_c = engine.generate(std::move(q));
+            eval::TextRecord rec;
+            ordered_json extra = ordered_json::object();
+            if (o.grader == "json") {
+                if (!c.expected.is_object()) {
+                    fmt::print(stderr, "kinglet: {}:{}: --grader json needs an expected JSON object; case skipped\n",
+                               o.data, c.line);
+                    continue;
+                }
+                const auto g = eval::grade_json(done_c.text, c.expected);
+                rec.correct = g.correct;
+                rec.valid = g.valid;
+                rec.fields = g.fields;
+                rec.fields_correct = g.fields_correct;
+                extra = {{"json_valid", g.valid}, {"fields", g.fields}, {"fields_correct", g.fields_correct}};
+            } else {
+                if (!c.expected.is_string()) {
+                    fmt::print(stderr, "kinglet: {}:{}: the expected output must be text for --grader {}; case skipped\n",
+                               o.data, c.line, o.grader);
+                    continue;
+                }
+                const std::string ref = c.expected.get<std::string>();
+                if (o.grader == "exact") rec.correct = eval::grade_exact(done_c.text, ref, o.ignore_case);
+                else if (o.grader == "contains") rec.correct = eval::grade_contains(done_c.text, ref, o.ignore_case);
+                else rec.correct = eval::RegexGrader(o.ignore_case ? "(?i)" + ref : ref)(done_c.text);
+            }
+            double sum = 0, mn = 0;
+            for (size_t i = 0; i < done_c.token_info.size(); ++i) {
+                sum += done_c.token_info[i].logprob;
+                mn = i == 0 ? double(done_c.token_info[i].logprob) : std::min(mn, double(done_c.token_info[i].logprob));
+            }
+            rec.mean_logprob = done_c.token_info.empty() ? 0 : sum / double(done_c.token_info.size());
+            rec.min_logprob = mn;
+            rec.prompt_tokens = int(done_c.prompt_tokens.size());
+            rec.completion_tokens = int(done_c.tokens.size());
+            rec.latency_ms = done_c.total_ms;
+            text_records.push_back(rec);
+            done.insert(c.id);
+            ++taken;
+            ++ran;
+            if (out.is_open()) {
+                ordered_json j = {{"id", c.id},
+                                  {"line", c.line},
+                                  {"split", eval::split_name(eval::assign_split(c.id, spec))},
+                                  {"expected", c.expected},
+                                  {"prediction", done_c.text},
+                                  {"correct", rec.correct},
+                                  {"finish", finish_reason_name(done_c.finish)},
+                                  {"mean_logprob", rec.mean_logprob},
+                                  {"min_logprob", rec.min_logprob},
+                                  {"prompt_tokens", rec.prompt_tokens},
+                                  {"completion_tokens", rec.completion_tokens},
+                                  {"latency_ms", rec.latency_ms}};
+                j.update(extra);
+                out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+                out.flush();
+            }
+            progress();
+            continue;
+        }
         const std::string expected = c.expected.is_string() ? c.expected.get<std::string>() : c.expected.dump();
         if (!index.count(expected)) {
             ++unknown_label;
@@ -195,7 +303,7 @@ int run(const Options& o) {
         if (c.messages.is_array()) ctx["messages"] = c.messages;
         ctx["labels"] = labels;
         const std::string prompt = tpl.render(ctx);
-        const auto r = cls.classify(prompt);
+        const auto r = cls->classify(prompt);
         eval::CaseRecord rec;
         rec.expected = index.at(expected);
         rec.predicted = r.predicted;
@@ -231,13 +339,7 @@ int run(const Options& o) {
             out << j.dump() << '\n';
             out.flush();  // a killed run loses at most the case in flight
         }
-        if (!o.quiet && (tty || ran % 100 == 0)) {
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double rate = s > 0 ? double(ran) / s : 0;
-            std::string eta;
-            if (o.limit && rate > 0) eta = fmt::format(", ETA {:.0f} s", double(o.limit - std::min(o.limit, taken)) / rate);
-            fmt::print(stderr, "{}kinglet: {} cases ({:.1f}/s{}){}", tty ? "\r" : "", taken, rate, eta, tty ? "" : "\n");
-        }
+        progress();
     }
     if (!o.quiet && tty && ran) fmt::print(stderr, "\n");
     for (const auto& b : reader.bad_rows()) fmt::print(stderr, "kinglet: {}:{}: bad row: {}\n", o.data, b.line, b.message);
@@ -247,7 +349,8 @@ int run(const Options& o) {
     eval::BootstrapOptions bo;
     bo.resamples = o.resamples;
     bo.seed = o.seed;
-    ordered_json summary = eval::classification_summary(labels, records, bo);
+    ordered_json summary = classify ? eval::classification_summary(labels, records, bo)
+                                    : eval::text_summary(text_records, o.grader == "json", bo);
     summary["bad_rows"] = reader.bad_count();
     summary["unknown_label_rows"] = unknown_label;
     if (o.json) {
@@ -267,8 +370,15 @@ const Registrar registrar{Command{
         auto o = std::make_shared<Options>();
         o->model.add(sub);
         sub.add_option("-d,--data", o->data, "Dataset: JSONL or CSV file of cases")->required();
-        sub.add_option("--labels", o->labels, "Comma-separated labels; generation is constrained to them")
-            ->required();
+        sub.add_option("--labels", o->labels,
+                       "Comma-separated labels: a classification task, generation constrained to them");
+        sub.add_option("--grader", o->grader, "Without --labels: exact, contains, regex (the expected field is the "
+                                              "pattern) or json (field-by-field against an expected object)")
+            ->capture_default_str();
+        sub.add_flag("--ignore-case", o->ignore_case, "Graders exact, contains and regex ignore case");
+        sub.add_option("--max-tokens", o->max_tokens, "Without --labels: tokens to generate per case")
+            ->capture_default_str();
+        sub.add_option("--stop", o->stop, "Without --labels: stop string (repeatable)");
         sub.add_option("--format", o->format, "jsonl or csv (default: from the file name)");
         sub.add_option("--template", o->template_text,
                        "Prompt template (Jinja; variables: the row's fields, input, messages, labels)");

@@ -34,8 +34,9 @@ std::vector<ResultRow> read_results(const std::string& path) {
             r.id = j.at("id").get<std::string>();
             r.split = j.at("split").get<std::string>();
             r.correct = j.at("correct").get<bool>();
-            r.label_prob = j.at("label_prob").get<double>();
-            r.margin = j.at("margin").get<double>();
+            // Text tasks have no label signals.
+            r.label_prob = j.value("label_prob", std::nan(""));
+            r.margin = j.value("margin", std::nan(""));
             r.mean_logprob = j.at("mean_logprob").get<double>();
             r.min_logprob = j.at("min_logprob").get<double>();
             r.prompt_tokens = j.value("prompt_tokens", 0);
@@ -78,11 +79,18 @@ ordered_json calibrate_cascade(const std::vector<ResultRow>& small, const std::v
             auto it = by_id.find(s.id);
             if (it == by_id.end())
                 fail(Errc::invalid_argument, "case '{}' is in the small target's results but not the large one's", s.id);
-            out.push_back({signal_value(s, signal), s.correct, it->second->correct, opt.small_price.cost(s),
+            const double v = signal_value(s, signal);
+            if (std::isnan(v)) return std::vector<CascadeCase>{};
+            out.push_back({v, s.correct, it->second->correct, opt.small_price.cost(s),
                            opt.large_price.cost(*it->second)});
         }
         return out;
     };
+    bool has_signal = true;
+    for (const auto& s : small) has_signal = has_signal && !std::isnan(signal_value(s, opt.signal));
+    if (!has_signal)
+        fail(Errc::invalid_argument, "the small target's results have no '{}' signal (text tasks have mean_logprob "
+             "and min_logprob only)", opt.signal);
     const auto cal = cases_of(opt.calibration_split, opt.signal);
     const auto test = cases_of(opt.test_split, opt.signal);
     if (cal.empty()) fail(Errc::invalid_argument, "no cases in the '{}' split to calibrate on", opt.calibration_split);
@@ -102,7 +110,10 @@ ordered_json calibrate_cascade(const std::vector<ResultRow>& small, const std::v
                       {"accuracy", p.accuracy}, {"mean_cost", p.mean_cost}});
     rep["curve"] = cj;
     ordered_json aucs;
-    for (const auto& s : signal_names()) aucs[s] = num(signal_auroc(cases_of(opt.calibration_split, s)));
+    for (const auto& s : signal_names()) {
+        const auto cs = cases_of(opt.calibration_split, s);
+        aucs[s] = cs.empty() ? ordered_json(nullptr) : num(signal_auroc(cs));
+    }
     rep["signal_auroc"] = aucs;
     const auto chosen = choose(curve, opt.objective, large_cal);
     // Alone: small = never escalate, large = always (small's cost not paid).

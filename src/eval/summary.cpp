@@ -76,14 +76,64 @@ nlohmann::ordered_json classification_summary(const std::vector<std::string>& la
     return s;
 }
 
+nlohmann::ordered_json text_summary(const std::vector<TextRecord>& recs, bool json_task, const BootstrapOptions& opt) {
+    nlohmann::ordered_json s;
+    s["n"] = recs.size();
+    std::vector<double> ok, valid;
+    std::unique_ptr<bool[]> okb(new bool[recs.size()]);
+    double fields = 0, fields_ok = 0, pt = 0, ct = 0, lat = 0;
+    for (size_t i = 0; i < recs.size(); ++i) {
+        ok.push_back(recs[i].correct);
+        okb[i] = recs[i].correct;
+        valid.push_back(recs[i].valid);
+        fields += recs[i].fields;
+        fields_ok += recs[i].fields_correct;
+        pt += recs[i].prompt_tokens;
+        ct += recs[i].completion_tokens;
+        lat += recs[i].latency_ms;
+    }
+    s["accuracy"] = interval_json(bootstrap_mean(ok, opt));
+    if (json_task) {
+        s["json_valid"] = interval_json(bootstrap_mean(valid, opt));
+        s["field_accuracy"] = fields > 0 ? nlohmann::ordered_json(fields_ok / fields) : nlohmann::ordered_json(nullptr);
+    }
+    const std::span<const bool> okv(okb.get(), recs.size());
+    nlohmann::ordered_json sig;
+    const std::pair<const char*, double TextRecord::*> fieldsp[] = {{"mean_logprob", &TextRecord::mean_logprob},
+                                                                   {"min_logprob", &TextRecord::min_logprob}};
+    for (const auto& [name, f] : fieldsp) {
+        std::vector<double> v;
+        for (const auto& r : recs) v.push_back(r.*f);
+        const double a = auroc(v, okv);
+        sig[name] = {{"auroc", std::isnan(a) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a)}};
+    }
+    s["signals"] = sig;
+    s["tokens"] = {{"prompt", pt}, {"completion", ct}};
+    s["mean_latency_ms"] = recs.empty() ? 0.0 : lat / double(recs.size());
+    return s;
+}
+
 std::string format_summary(const nlohmann::ordered_json& s) {
     auto ci = [](const nlohmann::ordered_json& i) {
         if (i["estimate"].is_null()) return std::string("n/a");
         return fmt::format("{:.3f}  [{:.3f}, {:.3f}]", i["estimate"].get<double>(), i["lo"].get<double>(),
                            i["hi"].get<double>());
     };
-    std::string out = fmt::format("cases     {}\naccuracy  {}   (95% bootstrap interval)\nmacro-F1  {}\n\n",
-                                  s["n"].get<int64_t>(), ci(s["accuracy"]), ci(s["macro_f1"]));
+    std::string out = fmt::format("cases     {}\naccuracy  {}   (95% bootstrap interval)\n", s["n"].get<int64_t>(),
+                                  ci(s["accuracy"]));
+    if (s.contains("json_valid"))
+        out += fmt::format("valid JSON {}\nfield accuracy {}\n", ci(s["json_valid"]),
+                           s["field_accuracy"].is_null() ? std::string("n/a")
+                                                         : fmt::format("{:.3f}", s["field_accuracy"].get<double>()));
+    auto signals = [&] {
+        std::string o = "\nsignal AUROC (separating correct from incorrect)\n";
+        for (const auto& [name, v] : s["signals"].items())
+            o += fmt::format("  {:<14} {}\n", name,
+                             v["auroc"].is_null() ? std::string("n/a") : fmt::format("{:.3f}", v["auroc"].get<double>()));
+        return o;
+    };
+    if (!s.contains("macro_f1")) return out + signals();
+    out += fmt::format("macro-F1  {}\n\n", ci(s["macro_f1"]));
     size_t w = 8;
     for (const auto& c : s["per_class"]) w = std::max(w, c["label"].get<std::string>().size());
     out += fmt::format("{:<{}}  precision  recall     f1  support\n", "label", w);
@@ -100,11 +150,7 @@ std::string format_summary(const nlohmann::ordered_json& s) {
         for (const auto& v : mat[r]) out += fmt::format(" {:>{}}", v.get<int64_t>(), w);
         out += '\n';
     }
-    out += "\nsignal AUROC (separating correct from incorrect)\n";
-    for (const auto& [name, v] : s["signals"].items())
-        out += fmt::format("  {:<14} {}\n", name,
-                           v["auroc"].is_null() ? std::string("n/a") : fmt::format("{:.3f}", v["auroc"].get<double>()));
-    return out;
+    return out + signals();
 }
 
 }  // namespace kinglet::eval

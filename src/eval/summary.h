@@ -19,6 +19,19 @@ struct CaseRecord {
     double latency_ms = 0;
 };
 
+// One free-text or JSON case.
+struct TextRecord {
+    bool correct = false;
+    bool valid = true;               // JSON tasks: the answer held a JSON object
+    int fields = 0, fields_correct = 0;  // JSON tasks
+    double mean_logprob = 0, min_logprob = 0;
+    int prompt_tokens = 0, completion_tokens = 0;
+    double latency_ms = 0;
+};
+
+nlohmann::ordered_json text_summary(const std::vector<TextRecord>& records, bool json_task,
+                                    const BootstrapOptions& opt = {});
+
 nlohmann::ordered_json classification_summary(const std::vector<std::string>& labels,
                                               const std::vector<CaseRecord>& records,
                                               const BootstrapOptions& opt = {});

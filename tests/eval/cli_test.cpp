@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -103,4 +104,37 @@ TEST_F(EvalCli, SummaryMatchesResultsAndResumeGivesTheSameNumbers) {
     // Other settings are refused.
     CmdResult c = run_eval(args(cut) + " --seed 5");
     EXPECT_NE(c.status, 0);
+}
+
+TEST_F(EvalCli, TextGradersAgreeWithAnIndependentCheckOfThePrediction) {
+    {
+        std::ofstream f(dir / "text.jsonl");
+        f << R"({"id": "a", "input": "Once upon a time, there was a little girl named", "expected": "Lily"})" << "\n"
+          << R"({"id": "b", "input": "One day, Lily went to the", "expected": "park"})" << "\n"
+          << R"({"id": "c", "input": "The cat was", "expected": "zebra"})" << "\n"
+          << R"({"id": "d", "input": "Tom saw a big", "expected": 5})" << "\n";  // not text: reported, skipped
+    }
+    const std::string model = (kinglet::test::models_dir() / "stories260K" / "model-f32.gguf").string();
+    for (const std::string grader : {"contains", "regex"}) {
+        SCOPED_TRACE(grader);
+        const auto res = dir / (grader + ".jsonl");
+        CmdResult r = run_eval("-m " + model + " -d " + (dir / "text.jsonl").string() + " --grader " + grader +
+                               (grader == "regex" ? " --ignore-case" : "") +
+                               " --max-tokens 8 -q --json --resamples 100 --results " + res.string());
+        ASSERT_EQ(r.status, 0) << r.out;
+        auto lines = lines_of(res);
+        ASSERT_EQ(lines.size(), 4u);
+        int right = 0;
+        for (size_t i = 1; i < lines.size(); ++i) {
+            json c = json::parse(lines[i]);
+            const std::string pred = c["prediction"], ref = c["expected"];
+            bool want = grader == "contains"
+                            ? pred.find(ref) != std::string::npos
+                            : std::regex_search(pred, std::regex(ref, std::regex::icase));
+            EXPECT_EQ(c["correct"].get<bool>(), want) << pred;
+            EXPECT_LE(c["min_logprob"].get<double>(), c["mean_logprob"].get<double>());
+            right += want;
+        }
+        EXPECT_DOUBLE_EQ(json::parse(r.out)["summary"]["accuracy"]["estimate"].get<double>(), right / 3.0);
+    }
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "eval/json_grader.h"
 #include "eval/metrics.h"
 
 using namespace kinglet;
@@ -132,4 +133,21 @@ TEST(Metrics, SplitMixBelowIsInRangeAndUniformish) {
     std::vector<int> counts(7, 0);
     for (int i = 0; i < 70000; ++i) ++counts[size_t(r.below(7))];
     for (int c : counts) EXPECT_NEAR(c, 10000, 500);
+}
+
+TEST(Metrics, JsonGraderFindsTheObjectAndComparesFields) {
+    const auto want = nlohmann::ordered_json::parse(R"({"name": "Ada", "age": 36})");
+    auto g = grade_json("Sure! ```json\n{\"age\": 36, \"name\": \"Ada\", \"extra\": \"}\"}\n```", want);
+    EXPECT_TRUE(g.valid);
+    EXPECT_EQ(g.fields, 2);
+    EXPECT_EQ(g.fields_correct, 2);
+    EXPECT_TRUE(g.correct);
+    auto h = grade_json("{\"name\": \"Ada\", \"age\": \"36\"}", want);  // a string is not the number 36
+    EXPECT_TRUE(h.valid);
+    EXPECT_EQ(h.fields_correct, 1);
+    EXPECT_FALSE(h.correct);
+    auto bad = grade_json("{name: Ada} and {\"name\": \"Ada\"", want);
+    EXPECT_FALSE(bad.valid);
+    EXPECT_FALSE(bad.correct);
+    EXPECT_THROW(grade_json("{}", nlohmann::ordered_json("x")), Error);
 }
