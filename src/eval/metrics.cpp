@@ -102,6 +102,30 @@ double auroc(std::span<const double> scores, std::span<const bool> positive) {
     return u / (double(n_pos) * double(n_neg));
 }
 
+Reliability reliability(std::span<const double> prob, std::span<const bool> correct, int bins) {
+    if (prob.size() != correct.size()) fail(Errc::internal, "reliability: {} vs {}", prob.size(), correct.size());
+    if (bins < 1) fail(Errc::invalid_argument, "reliability: need at least one bin");
+    Reliability r;
+    r.count.assign(size_t(bins), 0);
+    std::vector<double> conf(size_t(bins), 0), acc(size_t(bins), 0);
+    for (size_t i = 0; i < prob.size(); ++i) {
+        const double p = std::clamp(prob[i], 0.0, 1.0);
+        const size_t b = std::min(size_t(bins) - 1, size_t(p * bins));
+        ++r.count[b];
+        conf[b] += p;
+        acc[b] += correct[i];
+    }
+    r.confidence.resize(size_t(bins));
+    r.accuracy.resize(size_t(bins));
+    for (size_t b = 0; b < size_t(bins); ++b) {
+        const double n = double(r.count[b]);
+        r.confidence[b] = n ? conf[b] / n : std::nan("");
+        r.accuracy[b] = n ? acc[b] / n : std::nan("");
+        if (n) r.ece += n / double(prob.size()) * std::fabs(r.accuracy[b] - r.confidence[b]);
+    }
+    return r;
+}
+
 namespace {
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);

@@ -36,6 +36,16 @@ ClassMetrics classification_metrics(const std::vector<std::string>& labels, std:
 // (the Mann–Whitney U statistic / (n_pos * n_neg)). NaN when either class is empty.
 double auroc(std::span<const double> scores, std::span<const bool> positive);
 
+// Reliability diagram of probabilities in [0, 1]: `bins` equal-width bins ([0, 1/b), ..., [(b-1)/b, 1]);
+// per bin the count, mean confidence and accuracy (NaN when empty), and the expected calibration error
+// sum_b (n_b / n) |accuracy_b - confidence_b|.
+struct Reliability {
+    std::vector<int64_t> count;
+    std::vector<double> confidence, accuracy;
+    double ece = 0;
+};
+Reliability reliability(std::span<const double> probability, std::span<const bool> correct, int bins = 10);
+
 // Graders for free text. exact: equal after trimming ASCII whitespace (case-insensitive when asked).
 // contains: the reference occurs in the prediction. regex: the PCRE2 pattern matches somewhere in the
 // prediction (UTF-8); an invalid pattern throws Error(invalid_argument) naming it.

@@ -65,6 +65,18 @@ nlohmann::ordered_json classification_summary(const std::vector<std::string>& la
         sig[name] = {{"auroc", std::isnan(a) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a)}};
     }
     s["signals"] = sig;
+    {
+        std::vector<double> lp;
+        for (const auto& r : recs) lp.push_back(r.label_prob);
+        const auto rel = reliability(lp, okv, 10);
+        auto nums = [](const std::vector<double>& v) {
+            nlohmann::ordered_json a = nlohmann::ordered_json::array();
+            for (double x : v) a.push_back(std::isnan(x) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(x));
+            return a;
+        };
+        s["reliability"] = {{"signal", "label_prob"}, {"bins", 10}, {"count", rel.count},
+                            {"confidence", nums(rel.confidence)}, {"accuracy", nums(rel.accuracy)}, {"ece", rel.ece}};
+    }
     double pt = 0, ct = 0, lat = 0;
     for (const auto& r : recs) {
         pt += r.prompt_tokens;

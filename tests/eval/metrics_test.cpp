@@ -151,3 +151,17 @@ TEST(Metrics, JsonGraderFindsTheObjectAndComparesFields) {
     EXPECT_FALSE(bad.correct);
     EXPECT_THROW(grade_json("{}", nlohmann::ordered_json("x")), Error);
 }
+
+TEST(Metrics, ReliabilityBinsAndEceByHand) {
+    // Bin 0.0-0.1: none. 0.2 bin: {0.25 wrong}. 0.9 bin: {0.9 right, 0.95 right, 0.92 wrong}. 1.0 goes to the last bin.
+    std::vector<double> p = {0.25, 0.9, 0.95, 0.92, 1.0};
+    bool ok[5] = {false, true, true, false, true};
+    auto r = reliability(p, std::span<const bool>(ok, 5), 10);
+    EXPECT_EQ(r.count[2], 1);
+    EXPECT_EQ(r.count[9], 4);
+    EXPECT_TRUE(std::isnan(r.accuracy[0]));
+    EXPECT_DOUBLE_EQ(r.accuracy[9], 0.75);
+    EXPECT_NEAR(r.confidence[9], (0.9 + 0.95 + 0.92 + 1.0) / 4, 1e-12);
+    // ECE = 1/5 * |0 - 0.25| + 4/5 * |0.75 - 0.9425|.
+    EXPECT_NEAR(r.ece, 0.2 * 0.25 + 0.8 * std::fabs(0.75 - 0.9425), 1e-12);
+}
