@@ -24,7 +24,8 @@ namespace {
 // A readable name for an expression in error messages: `message.tool_calls[0]`, else "value".
 std::string describe(const Expr& e) {
     switch (e.kind) {
-        case ExprKind::name: return static_cast<const Name&>(e).name;
+        case ExprKind::name:
+            return static_cast<const Name&>(e).name;
         case ExprKind::member: {
             const auto& m = static_cast<const Member&>(e);
             return describe(*m.object) + "." + m.name;
@@ -38,8 +39,10 @@ std::string describe(const Expr& e) {
             }
             return describe(*ix.object) + "[" + key + "]";
         }
-        case ExprKind::call: return describe(*static_cast<const Call&>(e).callee) + "()";
-        default: return "value";
+        case ExprKind::call:
+            return describe(*static_cast<const Call&>(e).callee) + "()";
+        default:
+            return "value";
     }
 }
 
@@ -54,20 +57,24 @@ void check_no_namespace(const Value& v) {
 
 }  // namespace
 
-Interpreter::Interpreter(std::string_view source, const RenderOptions& options) : source_(source), opts_(options) {}
+Interpreter::Interpreter(std::string_view source, const RenderOptions& options)
+    : source_(source), opts_(options) {}
 
 std::chrono::system_clock::time_point Interpreter::now() const {
     return opts_.now ? *opts_.now : std::chrono::system_clock::now();
 }
 
-void Interpreter::tick(size_t steps) { spend(steps); }
+void Interpreter::tick(size_t steps) {
+    spend(steps);
+}
 
 void Interpreter::charge(size_t bytes) {
     if (bytes > opts_.limits.max_string_bytes)
         template_error(fmt::format("a string grew past {} bytes", opts_.limits.max_string_bytes));
     created_ += bytes;
     if (created_ > opts_.limits.max_created_bytes)
-        template_error(fmt::format("the template built more than {} bytes of strings", opts_.limits.max_created_bytes));
+        template_error(
+            fmt::format("the template built more than {} bytes of strings", opts_.limits.max_created_bytes));
     tick(bytes / 4096);
 }
 
@@ -130,10 +137,13 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
     tick();
     try {
         switch (s.kind) {
-            case StmtKind::text: append_output(out, static_cast<const Text&>(s).text); break;
+            case StmtKind::text:
+                append_output(out, static_cast<const Text&>(s).text);
+                break;
             case StmtKind::output: {
                 Value v = eval(*static_cast<const Output&>(s).expr, scope);
-                if (v.is_string()) append_output(out, v.as_string());
+                if (v.is_string())
+                    append_output(out, v.as_string());
                 else if (!v.is_undefined() && !v.is_none())
                     append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
                 break;
@@ -142,22 +152,29 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
                 const auto& i = static_cast<const If&>(s);
                 return exec_body(eval(*i.cond, scope).truthy() ? i.then_body : i.else_body, scope, out);
             }
-            case StmtKind::for_: exec_for(static_cast<const For&>(s), scope, out); break;
-            case StmtKind::set: exec_set(static_cast<const Set&>(s), scope); break;
+            case StmtKind::for_:
+                exec_for(static_cast<const For&>(s), scope, out);
+                break;
+            case StmtKind::set:
+                exec_set(static_cast<const Set&>(s), scope);
+                break;
             case StmtKind::macro: {
                 const auto& m = static_cast<const Macro&>(s);
                 scope->set(m.name, make_macro(m, scope));
                 break;
             }
-            case StmtKind::break_: return Flow::break_loop;
-            case StmtKind::continue_: return Flow::continue_loop;
+            case StmtKind::break_:
+                return Flow::break_loop;
+            case StmtKind::continue_:
+                return Flow::continue_loop;
             case StmtKind::filter_block: {
                 const auto& f = static_cast<const FilterBlock&>(s);
                 std::string body;
                 exec_body(f.body, scope, body);
                 CallArgs args = eval_args(f.filter->args, scope);
                 Value v = apply_filter(*this, f.filter->name, make_string(std::move(body)), args);
-                if (!v.is_undefined() && !v.is_none()) append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
+                if (!v.is_undefined() && !v.is_none())
+                    append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
                 break;
             }
             case StmtKind::call_block: {
@@ -172,7 +189,8 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
                 });
                 args.keyword.emplace_back("caller", caller);
                 Value v = call(callee, args);
-                if (!v.is_undefined() && !v.is_none()) append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
+                if (!v.is_undefined() && !v.is_none())
+                    append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
                 break;
             }
         }
@@ -190,7 +208,9 @@ void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out
     Value iterable = eval(*s.iterable, scope);
     Array items;
     switch (iterable.type()) {
-        case Value::Type::array: items = iterable.as_array(); break;
+        case Value::Type::array:
+            items = iterable.as_array();
+            break;
         case Value::Type::object:
             for (const auto& [k, v] : iterable.as_object().items()) items.emplace_back(k);
             break;
@@ -201,18 +221,23 @@ void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out
                 items.emplace_back(std::move(ch));
             }
             break;
-        case Value::Type::undefined: break;  // iterating an undefined value yields nothing
-        default: template_error(fmt::format("cannot loop over a {} value ({})", iterable.type_name(), describe(*s.iterable)));
+        case Value::Type::undefined:
+            break;  // iterating an undefined value yields nothing
+        default:
+            template_error(
+                fmt::format("cannot loop over a {} value ({})", iterable.type_name(), describe(*s.iterable)));
     }
     auto bind = [&](const ScopePtr& target, const Value& item) {
         if (!s.unpack) {
             target->set(s.targets[0], item);
             return;
         }
-        if (!item.is_array()) template_error(fmt::format("cannot unpack a {} value into loop variables", item.type_name()));
+        if (!item.is_array())
+            template_error(fmt::format("cannot unpack a {} value into loop variables", item.type_name()));
         const auto& parts = item.as_array();
         if (parts.size() != s.targets.size())
-            template_error(fmt::format("cannot unpack {} values into {} loop variables", parts.size(), s.targets.size()));
+            template_error(fmt::format("cannot unpack {} values into {} loop variables", parts.size(),
+                                       s.targets.size()));
         for (size_t i = 0; i < parts.size(); ++i) target->set(s.targets[i], parts[i]);
     };
     if (s.filter) {
@@ -241,9 +266,9 @@ void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out
         loop.append("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value());
         loop.append("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value());
         loop.append("cycle", Value::function("cycle", [i](Interpreter&, CallArgs& a) -> Value {
-                     if (a.positional.empty()) template_error("loop.cycle() needs at least one argument");
-                     return a.positional[static_cast<size_t>(i) % a.positional.size()];
-                 }));
+                        if (a.positional.empty()) template_error("loop.cycle() needs at least one argument");
+                        return a.positional[static_cast<size_t>(i) % a.positional.size()];
+                    }));
         iteration->set("loop", Value(std::move(loop)));
         bind(iteration, items[static_cast<size_t>(i)]);
         Flow f = exec_body(s.body, iteration, out);
@@ -264,8 +289,9 @@ void Interpreter::exec_set(const Set& s, const ScopePtr& scope) {
     if (!s.attr.empty()) {
         const Value* target = scope->lookup(s.targets[0]);
         if (!target || !target->is_namespace())
-            template_error(fmt::format("cannot set attribute '{}' of '{}': only a namespace() can be assigned to",
-                                       s.attr, s.targets[0]));
+            template_error(
+                fmt::format("cannot set attribute '{}' of '{}': only a namespace() can be assigned to",
+                            s.attr, s.targets[0]));
         check_no_namespace(v);
         target->namespace_entries().set(s.attr, std::move(v));
         return;
@@ -318,8 +344,10 @@ Value Interpreter::invoke_macro(const Macro* m, const std::vector<Param>& params
             }
         }
         if (!matched) {
-            if (k == "caller") local->set("caller", v);
-            else kwargs.set(k, v);
+            if (k == "caller")
+                local->set("caller", v);
+            else
+                kwargs.set(k, v);
         }
     }
     Array varargs;
@@ -353,15 +381,18 @@ Value Interpreter::eval(const Expr& e, const ScopePtr& scope) {
 CallArgs Interpreter::eval_args(const std::vector<Arg>& args, const ScopePtr& scope) {
     CallArgs out;
     for (const auto& a : args) {
-        if (a.keyword.empty()) out.positional.push_back(eval(*a.value, scope));
-        else out.keyword.emplace_back(a.keyword, eval(*a.value, scope));
+        if (a.keyword.empty())
+            out.positional.push_back(eval(*a.value, scope));
+        else
+            out.keyword.emplace_back(a.keyword, eval(*a.value, scope));
     }
     return out;
 }
 
 Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
     switch (e.kind) {
-        case ExprKind::literal: return static_cast<const Literal&>(e).value;
+        case ExprKind::literal:
+            return static_cast<const Literal&>(e).value;
         case ExprKind::name: {
             const Value* v = scope->lookup(static_cast<const Name&>(e).name);
             return v ? *v : Value();
@@ -376,7 +407,8 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
             Object o;
             for (const auto& [k, v] : static_cast<const Dict&>(e).entries) {
                 Value key = eval(*k, scope);
-                if (!key.is_string()) template_error(fmt::format("dict keys must be strings, not {}", key.type_name()));
+                if (!key.is_string())
+                    template_error(fmt::format("dict keys must be strings, not {}", key.type_name()));
                 o.set(key.as_string(), eval(*v, scope));
             }
             return Value(std::move(o));
@@ -392,9 +424,11 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
                 return Value(-v.as_int());
             }
             if (v.is_float()) return Value(-v.as_float());
-            template_error(fmt::format("cannot apply unary {} to a {} value", u.op == UnaryOp::plus ? '+' : '-', v.type_name()));
+            template_error(fmt::format("cannot apply unary {} to a {} value",
+                                       u.op == UnaryOp::plus ? '+' : '-', v.type_name()));
         }
-        case ExprKind::binary: return eval_binary(static_cast<const Binary&>(e), scope);
+        case ExprKind::binary:
+            return eval_binary(static_cast<const Binary&>(e), scope);
         case ExprKind::ternary: {
             const auto& t = static_cast<const Ternary&>(e);
             if (eval(*t.cond, scope).truthy()) return eval(*t.value, scope);
@@ -416,7 +450,8 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
             auto part = [&](const ExprPtr& p) { return p ? eval(*p, scope) : Value(); };
             return slice_value(*this, obj, part(s.start), part(s.stop), part(s.step));
         }
-        case ExprKind::call: return eval_call(static_cast<const Call&>(e), scope);
+        case ExprKind::call:
+            return eval_call(static_cast<const Call&>(e), scope);
         case ExprKind::filter: {
             const auto& f = static_cast<const Filter&>(e);
             Value operand = eval(*f.operand, scope);
@@ -450,14 +485,17 @@ Value Interpreter::eval_call(const Call& c, const ScopePtr& scope) {
         fn = eval(*c.callee, scope);
     }
     if (fn.is_undefined()) template_error(fmt::format("'{}' is undefined", describe(*c.callee)));
-    if (!fn.is_callable()) template_error(fmt::format("'{}' is a {} value, not a function", describe(*c.callee), fn.type_name()));
+    if (!fn.is_callable())
+        template_error(
+            fmt::format("'{}' is a {} value, not a function", describe(*c.callee), fn.type_name()));
     CallArgs args = eval_args(c.args, scope);
     return call(fn, args);
 }
 
 Value Interpreter::attribute(const Value& obj, const std::string& name, const Expr& obj_expr, bool for_call) {
     switch (obj.type()) {
-        case Value::Type::undefined: template_error(fmt::format("'{}' is undefined", describe(obj_expr)));
+        case Value::Type::undefined:
+            template_error(fmt::format("'{}' is undefined", describe(obj_expr)));
         case Value::Type::object: {
             if (for_call) {
                 Value m = bound_method(obj, name);
@@ -476,13 +514,15 @@ Value Interpreter::attribute(const Value& obj, const std::string& name, const Ex
         case Value::Type::array:
             if (name == "length") return Value(static_cast<int64_t>(obj.as_array().size()));
             return bound_method(obj, name);
-        default: return Value();
+        default:
+            return Value();
     }
 }
 
 Value Interpreter::subscript(const Value& obj, const Value& key, const Expr& obj_expr) {
     switch (obj.type()) {
-        case Value::Type::undefined: template_error(fmt::format("'{}' is undefined", describe(obj_expr)));
+        case Value::Type::undefined:
+            template_error(fmt::format("'{}' is undefined", describe(obj_expr)));
         case Value::Type::object:
         case Value::Type::ns: {
             if (!key.is_string()) return Value();
@@ -510,7 +550,8 @@ Value Interpreter::subscript(const Value& obj, const Value& key, const Expr& obj
             utf8::append(ch, cps[static_cast<size_t>(i)]);
             return Value(std::move(ch));
         }
-        default: return Value();
+        default:
+            return Value();
     }
 }
 

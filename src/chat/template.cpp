@@ -26,14 +26,16 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context) const {
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& context, const RenderOptions& options) const {
     if (!context.is_object() && !context.is_null())
-        fail(Errc::invalid_argument, "chat template context must be a JSON object, not {}", context.type_name());
+        fail(Errc::invalid_argument, "chat template context must be a JSON object, not {}",
+             context.type_name());
     auto globals = std::make_shared<Scope>();
     install_globals(*globals);
     auto vars = std::make_shared<Scope>(globals);
     try {
         if (context.is_object()) {
             WorkBudget budget(options.limits.max_steps);
-            for (auto it = context.begin(); it != context.end(); ++it) vars->set(it.key(), from_json(it.value()));
+            for (auto it = context.begin(); it != context.end(); ++it)
+                vars->set(it.key(), from_json(it.value()));
         }
     } catch (const TemplateError& e) {
         fail(Errc::invalid_argument, "chat template context: {}", e.message);
@@ -50,8 +52,8 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context, const Re
     }
 }
 
-std::string ChatTemplate::apply(const std::vector<Message>& msgs, bool add_generation_prompt, const std::string& bos,
-                                const std::string& eos) const {
+std::string ChatTemplate::apply(const std::vector<Message>& msgs, bool add_generation_prompt,
+                                const std::string& bos, const std::string& eos) const {
     nlohmann::ordered_json ctx = nlohmann::ordered_json::object();
     auto& list = ctx["messages"] = nlohmann::ordered_json::array();
     for (const auto& m : msgs) {

@@ -15,12 +15,11 @@
 // Every render is budgeted (see Limits): a template can fail, never hang or exhaust memory.
 #pragma once
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "chat/interpreter.h"
 
@@ -40,7 +39,7 @@ struct Message {
 };
 
 class ChatTemplate {
-public:
+  public:
     // Parses once; throws kinglet::Error(invalid_argument) naming the line and column of a syntax error.
     explicit ChatTemplate(std::string source);
     ~ChatTemplate();
@@ -60,7 +59,7 @@ public:
 
     const std::string& source() const { return source_; }
 
-private:
+  private:
     std::string source_;
     std::unique_ptr<ast::Program> program_;
 };
