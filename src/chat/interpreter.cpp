@@ -13,6 +13,7 @@ using namespace ast;
 
 const Value* Scope::lookup(std::string_view name) const {
     for (const Scope* s = this; s; s = s->parent_.get()) {
+        if (s->vars_.empty()) continue;
         auto it = s->vars_.find(std::string(name));
         if (it != s->vars_.end()) return &it->second;
     }
@@ -206,19 +207,20 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
 
 void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out) {
     Value iterable = eval(*s.iterable, scope);
-    Array items;
+    Array built;  // the items when they are not already a list
+    const Array* items = &built;
     switch (iterable.type()) {
         case Value::Type::array:
-            items = iterable.as_array();
+            items = &iterable.as_array();
             break;
         case Value::Type::object:
-            for (const auto& [k, v] : iterable.as_object().items()) items.emplace_back(k);
+            for (const auto& [k, v] : iterable.as_object().items()) built.emplace_back(k);
             break;
         case Value::Type::string:
             for (char32_t cp : utf8::code_points(iterable.as_string())) {
                 std::string ch;
                 utf8::append(ch, cp);
-                items.emplace_back(std::move(ch));
+                built.emplace_back(std::move(ch));
             }
             break;
         case Value::Type::undefined:
@@ -242,18 +244,27 @@ void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out
     };
     if (s.filter) {
         Array kept;
-        for (const auto& item : items) {
+        for (const auto& item : *items) {
             auto probe = std::make_shared<Scope>(scope);
             bind(probe, item);
             if (eval(*s.filter, probe).truthy()) kept.push_back(item);
         }
-        items = std::move(kept);
+        built = std::move(kept);
+        items = &built;
     }
-    const int64_t n = static_cast<int64_t>(items.size());
+    const int64_t n = static_cast<int64_t>(items->size());
+    // One loop.cycle per loop, reading the current iteration.
+    auto position = std::make_shared<int64_t>(0);
+    Value cycle = Value::function("cycle", [position](Interpreter&, CallArgs& a) -> Value {
+        if (a.positional.empty()) template_error("loop.cycle() needs at least one argument");
+        return a.positional[static_cast<size_t>(*position) % a.positional.size()];
+    });
     for (int64_t i = 0; i < n; ++i) {
         tick();
+        *position = i;
         auto iteration = std::make_shared<Scope>(scope);
         Object loop;
+        loop.reserve(12);
         loop.append("index", Value(i + 1));
         loop.append("index0", Value(i));
         loop.append("revindex", Value(n - i));
@@ -263,14 +274,11 @@ void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out
         loop.append("length", Value(n));
         loop.append("depth", Value(1));
         loop.append("depth0", Value(0));
-        loop.append("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value());
-        loop.append("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value());
-        loop.append("cycle", Value::function("cycle", [i](Interpreter&, CallArgs& a) -> Value {
-                        if (a.positional.empty()) template_error("loop.cycle() needs at least one argument");
-                        return a.positional[static_cast<size_t>(i) % a.positional.size()];
-                    }));
+        loop.append("previtem", i > 0 ? (*items)[static_cast<size_t>(i - 1)] : Value());
+        loop.append("nextitem", i + 1 < n ? (*items)[static_cast<size_t>(i + 1)] : Value());
+        loop.append("cycle", cycle);
         iteration->set("loop", Value(std::move(loop)));
-        bind(iteration, items[static_cast<size_t>(i)]);
+        bind(iteration, (*items)[static_cast<size_t>(i)]);
         Flow f = exec_body(s.body, iteration, out);
         if (f == Flow::break_loop) break;
     }

@@ -16,15 +16,11 @@ ChatTemplate::~ChatTemplate() = default;
 ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
 ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 
-std::string ChatTemplate::render(const nlohmann::json& context) const {
-    return render(nlohmann::ordered_json(context), RenderOptions{});
-}
+namespace {
 
-std::string ChatTemplate::render(const nlohmann::ordered_json& context) const {
-    return render(context, RenderOptions{});
-}
-
-std::string ChatTemplate::render(const nlohmann::ordered_json& context, const RenderOptions& options) const {
+// The template's variables: the globals, then the context's entries (which may shadow them).
+template <typename Json>
+ScopePtr variables(const Json& context, const RenderOptions& options) {
     if (!context.is_object() && !context.is_null())
         fail(Errc::invalid_argument, "chat template context must be a JSON object, not {}",
              context.type_name());
@@ -32,14 +28,32 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context, const Re
     install_globals(*globals);
     auto vars = std::make_shared<Scope>(globals);
     try {
-        if (context.is_object()) {
-            WorkBudget budget(options.limits.max_steps);
+        WorkBudget budget(options.limits.max_steps);
+        if (context.is_object())
             for (auto it = context.begin(); it != context.end(); ++it)
                 vars->set(it.key(), from_json(it.value()));
-        }
     } catch (const TemplateError& e) {
         fail(Errc::invalid_argument, "chat template context: {}", e.message);
     }
+    return vars;
+}
+
+}  // namespace
+
+std::string ChatTemplate::render(const nlohmann::json& context) const {
+    RenderOptions options;
+    return render_with(variables(context, options), options);
+}
+
+std::string ChatTemplate::render(const nlohmann::ordered_json& context) const {
+    return render(context, RenderOptions{});
+}
+
+std::string ChatTemplate::render(const nlohmann::ordered_json& context, const RenderOptions& options) const {
+    return render_with(variables(context, options), options);
+}
+
+std::string ChatTemplate::render_with(const ScopePtr& vars, const RenderOptions& options) const {
     Interpreter in(source_, options);
     try {
         return in.render(*program_, vars);

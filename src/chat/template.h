@@ -49,7 +49,9 @@ class ChatTemplate {
     // Renders with `context` as the template's variables (messages, add_generation_prompt, bos_token,
     // eos_token, tools, ...). raise_exception() and runtime errors throw kinglet::Error(invalid_argument):
     // raise_exception's message as the template wrote it, other errors with the line and column.
-    // Use ordered_json where key order matters (tojson prints keys in the order given).
+    // Use ordered_json where key order matters (tojson prints keys in the order given); a plain json
+    // context has its keys sorted. Note that nlohmann's ordered_json looks keys up linearly, so building
+    // or parsing one with a huge object is quadratic; this class converts either kind in linear time.
     std::string render(const nlohmann::json& context) const;
     std::string render(const nlohmann::ordered_json& context) const;
     std::string render(const nlohmann::ordered_json& context, const RenderOptions& options) const;
@@ -60,6 +62,8 @@ class ChatTemplate {
     const std::string& source() const { return source_; }
 
   private:
+    std::string render_with(const ScopePtr& vars, const RenderOptions& options) const;
+
     std::string source_;
     std::unique_ptr<ast::Program> program_;
 };

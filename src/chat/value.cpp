@@ -60,14 +60,11 @@ const Value* Object::find(std::string_view key) const {
 }
 
 void Object::set(std::string key, Value value) {
-    for (auto& [k, v] : items_) {
-        if (k == key) {
-            v = std::move(value);
-            return;
-        }
+    if (const Value* existing = find(key)) {
+        *const_cast<Value*>(existing) = std::move(value);  // find() only reads; this object is not const
+        return;
     }
-    index_.clear();
-    items_.emplace_back(std::move(key), std::move(value));
+    append(std::move(key), std::move(value));
 }
 
 const Value* CallArgs::kw(std::string_view name) const {
@@ -460,7 +457,8 @@ Value convert(const J& j, uint32_t depth) {
         }
         case nlohmann::json::value_t::object: {
             Object o;
-            for (auto it = j.begin(); it != j.end(); ++it) o.set(it.key(), convert(it.value(), depth + 1));
+            o.reserve(j.size());
+            for (auto it = j.begin(); it != j.end(); ++it) o.append(it.key(), convert(it.value(), depth + 1));
             return Value(std::move(o));
         }
         default:

@@ -130,9 +130,10 @@ class Object {
   public:
     const Value* find(std::string_view key) const;
     void set(std::string key, Value value);
+    void reserve(size_t n) { items_.reserve(n); }
     // Adds an entry whose key the caller knows is new.
     void append(std::string key, Value value) {
-        index_.clear();
+        if (!index_.empty()) index_.emplace(key, items_.size());
         items_.emplace_back(std::move(key), std::move(value));
     }
     const std::vector<std::pair<std::string, Value>>& items() const { return items_; }

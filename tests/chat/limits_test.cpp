@@ -136,6 +136,22 @@ TEST(ChatLimits, DeeplyNestedValuesStop) {
     }
 }
 
+TEST(ChatLimits, LargeContextObjectsStayCheap) {
+    // A request can carry big JSON objects (tool schemas): conversion and lookups must not be quadratic.
+    nlohmann::json big = nlohmann::json::object();  // ordered_json inserts in linear time per key
+    for (int i = 0; i < 200000; ++i) {
+        std::string key = std::to_string(i);
+        key.insert(key.begin(), 'k');
+        big[key] = i;
+    }
+    ChatTemplate t(
+        "{{ d | length }} {{ d.k199999 }} {{ d['k5'] }} {{ 'k7' in d }} {% set ns = namespace(x=d) %}{{ "
+        "ns.x.k3 }}");
+    nlohmann::json ctx = nlohmann::json::object();
+    ctx["d"] = std::move(big);
+    EXPECT_EQ(t.render(ctx), "200000 199999 5 true 3");
+}
+
 TEST(ChatLimits, RealTemplatesFitWellInsideTheDefaults) {
     // A long conversation through a loop-heavy template uses a small share of the budget.
     nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
