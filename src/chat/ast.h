@@ -17,7 +17,20 @@ struct Node {
 };
 
 enum class ExprKind : uint8_t {
-    literal, name, list, tuple, dict, unary, binary, ternary, member, index, slice, call, filter, test
+    literal,
+    name,
+    list,
+    tuple,
+    dict,
+    unary,
+    binary,
+    ternary,
+    member,
+    index,
+    slice,
+    call,
+    filter,
+    test
 };
 
 struct Expr : Node {
@@ -50,7 +63,24 @@ struct Unary : Expr {
     ExprPtr operand;
 };
 enum class BinaryOp : uint8_t {
-    logical_and, logical_or, eq, ne, lt, gt, le, ge, in, not_in, add, sub, concat, mul, div, floordiv, mod, pow
+    logical_and,
+    logical_or,
+    eq,
+    ne,
+    lt,
+    gt,
+    le,
+    ge,
+    in,
+    not_in,
+    add,
+    sub,
+    concat,
+    mul,
+    div,
+    floordiv,
+    mod,
+    pow
 };
 struct Binary : Expr {
     Binary() : Expr(ExprKind::binary) {}
@@ -97,7 +127,18 @@ struct Test : Expr {  // operand is [not] name(args)
     std::vector<Arg> args;
 };
 
-enum class StmtKind : uint8_t { text, output, if_, for_, set, macro, break_, continue_, filter_block, call_block };
+enum class StmtKind : uint8_t {
+    text,
+    output,
+    if_,
+    for_,
+    set,
+    macro,
+    break_,
+    continue_,
+    filter_block,
+    call_block
+};
 
 struct Stmt : Node {
     explicit Stmt(StmtKind k) : kind(k) {}

@@ -26,6 +26,7 @@ int compare_values(const Value& a, const Value& b, bool case_sensitive = true);
 Value binary_operator(Interpreter& in, ast::BinaryOp op, const Value& a, const Value& b);
 
 // Python slicing of a list or string; missing bounds are undefined or none.
-Value slice_value(Interpreter& in, const Value& obj, const Value& start, const Value& stop, const Value& step);
+Value slice_value(Interpreter& in, const Value& obj, const Value& start, const Value& stop,
+                  const Value& step);
 
 }  // namespace kinglet::chat

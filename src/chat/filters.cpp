@@ -1,11 +1,11 @@
 // Jinja's built-in filters, with Python jinja2's signatures and semantics, and Hugging Face's
 // `tojson` (json.dumps with ensure_ascii=False and the given indent, separators and sort_keys).
 // String filters given a non-string act on its display form, as jinja2's soft_str does.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 #include "chat/builtins.h"
 #include "chat/utf8.h"
@@ -28,8 +28,10 @@ bool flag(const CallArgs& a, std::string_view name, size_t index, bool dflt) {
 // The items a filter iterates: list items, string characters, dict keys; undefined is empty.
 Array iterate(const Value& v, const char* filter) {
     switch (v.type()) {
-        case Value::Type::array: return v.as_array();
-        case Value::Type::undefined: return {};
+        case Value::Type::array:
+            return v.as_array();
+        case Value::Type::undefined:
+            return {};
         case Value::Type::object: {
             Array keys;
             for (const auto& [k, x] : v.as_object().items()) keys.emplace_back(k);
@@ -44,7 +46,8 @@ Array iterate(const Value& v, const char* filter) {
             }
             return chars;
         }
-        default: template_error(fmt::format("the {} filter needs a list, not a {} value", filter, v.type_name()));
+        default:
+            template_error(fmt::format("the {} filter needs a list, not a {} value", filter, v.type_name()));
     }
 }
 
@@ -66,7 +69,8 @@ Value lookup_attribute(const Value& item, const Value& attribute) {
         if (cur.is_object() || cur.is_namespace()) {
             const Value* v = cur.as_object().find(part);
             cur = v ? *v : Value();
-        } else if (cur.is_array() && !part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos) {
+        } else if (cur.is_array() && !part.empty() &&
+                   part.find_first_not_of("0123456789") == std::string_view::npos) {
             size_t i = std::stoul(std::string(part));
             cur = i < cur.as_array().size() ? cur.as_array()[i] : Value();
         } else {
@@ -89,12 +93,17 @@ Value f_abs(Interpreter&, const Value& v, const CallArgs&) {
 
 Value f_length(Interpreter&, const Value& v, const CallArgs&) {
     switch (v.type()) {
-        case Value::Type::string: return Value(static_cast<int64_t>(utf8::length(v.as_string())));
-        case Value::Type::array: return Value(static_cast<int64_t>(v.as_array().size()));
+        case Value::Type::string:
+            return Value(static_cast<int64_t>(utf8::length(v.as_string())));
+        case Value::Type::array:
+            return Value(static_cast<int64_t>(v.as_array().size()));
         case Value::Type::object:
-        case Value::Type::ns: return Value(static_cast<int64_t>(v.as_object().size()));
-        case Value::Type::undefined: return Value(int64_t{0});
-        default: template_error(fmt::format("a {} value has no length", v.type_name()));
+        case Value::Type::ns:
+            return Value(static_cast<int64_t>(v.as_object().size()));
+        case Value::Type::undefined:
+            return Value(int64_t{0});
+        default:
+            template_error(fmt::format("a {} value has no length", v.type_name()));
     }
 }
 
@@ -105,8 +114,12 @@ Value f_default(Interpreter&, const Value& v, const CallArgs& a) {
     return v;
 }
 
-Value f_upper(Interpreter& in, const Value& v, const CallArgs&) { return in.make_string(utf8::to_upper(text(in, v))); }
-Value f_lower(Interpreter& in, const Value& v, const CallArgs&) { return in.make_string(utf8::to_lower(text(in, v))); }
+Value f_upper(Interpreter& in, const Value& v, const CallArgs&) {
+    return in.make_string(utf8::to_upper(text(in, v)));
+}
+Value f_lower(Interpreter& in, const Value& v, const CallArgs&) {
+    return in.make_string(utf8::to_lower(text(in, v)));
+}
 Value f_capitalize(Interpreter& in, const Value& v, const CallArgs&) {
     return in.make_string(utf8::capitalize(text(in, v)));
 }
@@ -129,7 +142,8 @@ Value f_title(Interpreter& in, const Value& v, const CallArgs&) {
 Value f_trim(Interpreter& in, const Value& v, const CallArgs& a) {
     const Value* chars = a.get("chars", 0);
     std::string s = text(in, v);
-    if (chars && chars->is_string()) return in.make_string(utf8::strip_chars(s, chars->as_string(), true, true));
+    if (chars && chars->is_string())
+        return in.make_string(utf8::strip_chars(s, chars->as_string(), true, true));
     return in.make_string(utf8::trim(s, true, true));
 }
 
@@ -137,18 +151,31 @@ Value f_string(Interpreter& in, const Value& v, const CallArgs&) {
     return v.is_string() ? v : in.make_string(text(in, v));
 }
 
-Value f_safe(Interpreter&, const Value& v, const CallArgs&) { return v; }
+Value f_safe(Interpreter&, const Value& v, const CallArgs&) {
+    return v;
+}
 
 Value f_escape(Interpreter& in, const Value& v, const CallArgs&) {
     std::string out;
     for (char c : text(in, v)) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&#34;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&#34;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return in.make_string(std::move(out));
@@ -165,9 +192,12 @@ Value f_tojson(Interpreter& in, const Value& v, const CallArgs& a) {
     o.max_bytes = in.limits().max_string_bytes;
     o.ensure_ascii = flag(a, "ensure_ascii", 0, false);
     if (const Value* ind = a.get("indent", 1); ind && !ind->is_none() && !ind->is_undefined()) {
-        if (ind->is_int()) o.indent = static_cast<int>(std::clamp<int64_t>(ind->as_int(), 0, 64));
-        else if (ind->is_string()) template_error("tojson: a string indent is not supported");
-        else template_error("tojson: indent must be an integer");
+        if (ind->is_int())
+            o.indent = static_cast<int>(std::clamp<int64_t>(ind->as_int(), 0, 64));
+        else if (ind->is_string())
+            template_error("tojson: a string indent is not supported");
+        else
+            template_error("tojson: indent must be an integer");
     }
     if (const Value* sep = a.get("separators", 2); sep && !sep->is_none() && !sep->is_undefined()) {
         if (!sep->is_array() || sep->as_array().size() != 2 || !sep->as_array()[0].is_string() ||
@@ -208,7 +238,9 @@ Value f_last(Interpreter&, const Value& v, const CallArgs&) {
     return items.empty() ? Value() : items.back();
 }
 
-Value f_list(Interpreter&, const Value& v, const CallArgs&) { return Value(iterate(v, "list")); }
+Value f_list(Interpreter&, const Value& v, const CallArgs&) {
+    return Value(iterate(v, "list"));
+}
 
 Value f_reverse(Interpreter& in, const Value& v, const CallArgs&) {
     if (v.is_string()) {
@@ -223,7 +255,8 @@ Value f_reverse(Interpreter& in, const Value& v, const CallArgs&) {
 
 Value f_items(Interpreter&, const Value& v, const CallArgs&) {
     if (v.is_undefined()) return Value(Array{});
-    if (!v.is_object() && !v.is_namespace()) template_error(fmt::format("items needs a dict, not a {} value", v.type_name()));
+    if (!v.is_object() && !v.is_namespace())
+        template_error(fmt::format("items needs a dict, not a {} value", v.type_name()));
     Array out;
     for (const auto& [k, x] : v.as_object().items()) out.emplace_back(Array{Value(k), x});
     return Value(std::move(out));
@@ -231,8 +264,10 @@ Value f_items(Interpreter&, const Value& v, const CallArgs&) {
 
 Value to_int(const Value& v, const Value& dflt, int base) {
     switch (v.type()) {
-        case Value::Type::integer: return v;
-        case Value::Type::boolean: return Value(int64_t{v.as_bool()});
+        case Value::Type::integer:
+            return v;
+        case Value::Type::boolean:
+            return Value(int64_t{v.as_bool()});
         case Value::Type::floating: {
             double d = v.as_float();
             if (!std::isfinite(d) || std::fabs(d) >= 9.2e18) return dflt;
@@ -250,11 +285,13 @@ Value to_int(const Value& v, const Value& dflt, int base) {
             if (*end == '\0' && errno == 0) return Value(static_cast<int64_t>(i));
             if (base == 10) {  // int(float(s)) as jinja2 falls back to
                 double d = std::strtod(digits.c_str(), &end);
-                if (*end == '\0' && std::isfinite(d) && std::fabs(d) < 9.2e18) return Value(static_cast<int64_t>(d));
+                if (*end == '\0' && std::isfinite(d) && std::fabs(d) < 9.2e18)
+                    return Value(static_cast<int64_t>(d));
             }
             return dflt;
         }
-        default: return dflt;
+        default:
+            return dflt;
     }
 }
 
@@ -280,14 +317,17 @@ Value f_float(Interpreter&, const Value& v, const CallArgs& a) {
     return dflt;
 }
 
-Value f_bool(Interpreter&, const Value& v, const CallArgs&) { return Value(v.truthy()); }
+Value f_bool(Interpreter&, const Value& v, const CallArgs&) {
+    return Value(v.truthy());
+}
 
 Value f_round(Interpreter&, const Value& v, const CallArgs& a) {
     const Value* p = a.get("precision", 0);
     const Value* m = a.get("method", 1);
     int64_t precision = p && p->is_int() ? std::clamp<int64_t>(p->as_int(), -300, 300) : 0;
     std::string method = m && m->is_string() ? m->as_string() : "common";
-    if (!v.is_number() && !v.is_bool()) template_error(fmt::format("round needs a number, not a {} value", v.type_name()));
+    if (!v.is_number() && !v.is_bool())
+        template_error(fmt::format("round needs a number, not a {} value", v.type_name()));
     double x = v.is_bool() ? double(v.as_bool()) : v.as_number();
     double scale = std::pow(10.0, static_cast<double>(precision));
     if (method == "ceil") return Value(std::ceil(x * scale) / scale);
@@ -305,8 +345,10 @@ Value f_round(Interpreter&, const Value& v, const CallArgs& a) {
 Value f_indent(Interpreter& in, const Value& v, const CallArgs& a) {
     const Value* w = a.get("width", 0);
     std::string pad = "    ";
-    if (w && w->is_int()) pad.assign(static_cast<size_t>(std::clamp<int64_t>(w->as_int(), 0, 256)), ' ');
-    else if (w && w->is_string()) pad = w->as_string();
+    if (w && w->is_int())
+        pad.assign(static_cast<size_t>(std::clamp<int64_t>(w->as_int(), 0, 256)), ' ');
+    else if (w && w->is_string())
+        pad = w->as_string();
     bool first = flag(a, "first", 1, false);
     bool blank = flag(a, "blank", 2, false);
     std::string s = text(in, v), out;
@@ -362,7 +404,9 @@ Value sorted(Interpreter& in, const Value& v, const CallArgs& a, const char* nam
     return Value(std::move(items));
 }
 
-Value f_sort(Interpreter& in, const Value& v, const CallArgs& a) { return sorted(in, v, a, "sort", false); }
+Value f_sort(Interpreter& in, const Value& v, const CallArgs& a) {
+    return sorted(in, v, a, "sort", false);
+}
 
 Value f_dictsort(Interpreter& in, const Value& v, const CallArgs& a) {
     if (!v.is_object()) template_error(fmt::format("dictsort needs a dict, not a {} value", v.type_name()));
@@ -371,8 +415,10 @@ Value f_dictsort(Interpreter& in, const Value& v, const CallArgs& a) {
     bool reverse = flag(a, "reverse", 2, false);
     size_t pos = 0;
     if (by && by->is_string()) {
-        if (by->as_string() == "value") pos = 1;
-        else if (by->as_string() != "key") template_error("dictsort: 'by' must be 'key' or 'value'");
+        if (by->as_string() == "value")
+            pos = 1;
+        else if (by->as_string() != "key")
+            template_error("dictsort: 'by' must be 'key' or 'value'");
     }
     Array items;
     for (const auto& [k, x] : v.as_object().items()) items.emplace_back(Array{Value(k), x});
@@ -422,15 +468,20 @@ Value extreme(Interpreter& in, const Value& v, const CallArgs& a, bool want_max)
     return items[best];
 }
 
-Value f_max(Interpreter& in, const Value& v, const CallArgs& a) { return extreme(in, v, a, true); }
-Value f_min(Interpreter& in, const Value& v, const CallArgs& a) { return extreme(in, v, a, false); }
+Value f_max(Interpreter& in, const Value& v, const CallArgs& a) {
+    return extreme(in, v, a, true);
+}
+Value f_min(Interpreter& in, const Value& v, const CallArgs& a) {
+    return extreme(in, v, a, false);
+}
 
 Value f_sum(Interpreter& in, const Value& v, const CallArgs& a) {
     const Value* attr = a.get("attribute", 0);
     const Value* start = a.get("start", 1);
     Value total = start ? *start : Value(int64_t{0});
     for (const auto& x : iterate(v, "sum"))
-        total = binary_operator(in, ast::BinaryOp::add, total, attr && !attr->is_undefined() ? lookup_attribute(x, *attr) : x);
+        total = binary_operator(in, ast::BinaryOp::add, total,
+                                attr && !attr->is_undefined() ? lookup_attribute(x, *attr) : x);
     return total;
 }
 
@@ -444,7 +495,8 @@ Value f_map(Interpreter& in, const Value& v, const CallArgs& a) {
         }
         return Value(std::move(out));
     }
-    if (a.positional.empty() || !a.positional[0].is_string()) template_error("map needs a filter name or attribute=");
+    if (a.positional.empty() || !a.positional[0].is_string())
+        template_error("map needs a filter name or attribute=");
     std::string name = a.positional[0].as_string();
     CallArgs rest;
     rest.positional.assign(a.positional.begin() + 1, a.positional.end());
@@ -460,7 +512,9 @@ Value select_items(Interpreter& in, const Value& v, const CallArgs& a, bool by_a
     const Value* test = first_test_arg < a.positional.size() ? &a.positional[first_test_arg] : nullptr;
     if (test && !test->is_string()) template_error("the test name must be a string");
     CallArgs test_args;
-    if (test) test_args.positional.assign(a.positional.begin() + static_cast<long>(first_test_arg) + 1, a.positional.end());
+    if (test)
+        test_args.positional.assign(a.positional.begin() + static_cast<long>(first_test_arg) + 1,
+                                    a.positional.end());
     Array out;
     for (const auto& x : iterate(v, by_attr ? "selectattr" : "select")) {
         Value subject = by_attr ? lookup_attribute(x, *attr) : x;
@@ -470,10 +524,18 @@ Value select_items(Interpreter& in, const Value& v, const CallArgs& a, bool by_a
     return Value(std::move(out));
 }
 
-Value f_select(Interpreter& in, const Value& v, const CallArgs& a) { return select_items(in, v, a, false, true); }
-Value f_reject(Interpreter& in, const Value& v, const CallArgs& a) { return select_items(in, v, a, false, false); }
-Value f_selectattr(Interpreter& in, const Value& v, const CallArgs& a) { return select_items(in, v, a, true, true); }
-Value f_rejectattr(Interpreter& in, const Value& v, const CallArgs& a) { return select_items(in, v, a, true, false); }
+Value f_select(Interpreter& in, const Value& v, const CallArgs& a) {
+    return select_items(in, v, a, false, true);
+}
+Value f_reject(Interpreter& in, const Value& v, const CallArgs& a) {
+    return select_items(in, v, a, false, false);
+}
+Value f_selectattr(Interpreter& in, const Value& v, const CallArgs& a) {
+    return select_items(in, v, a, true, true);
+}
+Value f_rejectattr(Interpreter& in, const Value& v, const CallArgs& a) {
+    return select_items(in, v, a, true, false);
+}
 
 Value f_format(Interpreter& in, const Value& v, const CallArgs& a) {
     // printf-style formatting: %s %d %i %f %r %% with optional width and precision.
@@ -486,7 +548,8 @@ Value f_format(Interpreter& in, const Value& v, const CallArgs& a) {
         }
         size_t j = i + 1;
         std::string spec = "%";
-        while (j < fmt_s.size() && std::string_view("-+ 0#.0123456789").find(fmt_s[j]) != std::string_view::npos)
+        while (j < fmt_s.size() &&
+               std::string_view("-+ 0#.0123456789").find(fmt_s[j]) != std::string_view::npos)
             spec += fmt_s[j++];
         if (j >= fmt_s.size()) template_error("format: incomplete format specifier");
         char conv = fmt_s[j];
@@ -501,7 +564,8 @@ Value f_format(Interpreter& in, const Value& v, const CallArgs& a) {
         char buf[512];
         if (conv == 's' || conv == 'r') {
             std::string s = text(in, x);
-            if (spec == "%") out += s;
+            if (spec == "%")
+                out += s;
             else {
                 std::snprintf(buf, sizeof buf, (spec + "s").c_str(), s.substr(0, 400).c_str());
                 out += buf;
@@ -513,7 +577,8 @@ Value f_format(Interpreter& in, const Value& v, const CallArgs& a) {
             out += buf;
         } else if (conv == 'f' || conv == 'e' || conv == 'g') {
             if (!x.is_number() && !x.is_bool()) template_error("format: %f needs a number");
-            std::snprintf(buf, sizeof buf, (spec + conv).c_str(), x.is_bool() ? double(x.as_bool()) : x.as_number());
+            std::snprintf(buf, sizeof buf, (spec + conv).c_str(),
+                          x.is_bool() ? double(x.as_bool()) : x.as_number());
             out += buf;
         } else {
             template_error(fmt::format("format: unsupported conversion '%{}'", conv));
@@ -529,15 +594,48 @@ struct Entry {
 };
 
 constexpr Entry kFilters[] = {
-    {"abs", f_abs}, {"bool", f_bool}, {"capitalize", f_capitalize}, {"center", f_center}, {"count", f_length},
-    {"d", f_default}, {"default", f_default}, {"dictsort", f_dictsort}, {"e", f_escape}, {"escape", f_escape},
-    {"first", f_first}, {"float", f_float}, {"forceescape", f_escape}, {"format", f_format}, {"indent", f_indent},
-    {"int", f_int}, {"items", f_items}, {"join", f_join}, {"last", f_last}, {"length", f_length}, {"list", f_list},
-    {"lower", f_lower}, {"map", f_map}, {"max", f_max}, {"min", f_min}, {"reject", f_reject},
-    {"rejectattr", f_rejectattr}, {"replace", f_replace}, {"reverse", f_reverse}, {"round", f_round},
-    {"safe", f_safe}, {"select", f_select}, {"selectattr", f_selectattr}, {"sort", f_sort}, {"string", f_string},
-    {"sum", f_sum}, {"title", f_title}, {"tojson", f_tojson}, {"trim", f_trim}, {"unique", f_unique},
-    {"upper", f_upper}, {"wordcount", f_wordcount},
+    {"abs", f_abs},
+    {"bool", f_bool},
+    {"capitalize", f_capitalize},
+    {"center", f_center},
+    {"count", f_length},
+    {"d", f_default},
+    {"default", f_default},
+    {"dictsort", f_dictsort},
+    {"e", f_escape},
+    {"escape", f_escape},
+    {"first", f_first},
+    {"float", f_float},
+    {"forceescape", f_escape},
+    {"format", f_format},
+    {"indent", f_indent},
+    {"int", f_int},
+    {"items", f_items},
+    {"join", f_join},
+    {"last", f_last},
+    {"length", f_length},
+    {"list", f_list},
+    {"lower", f_lower},
+    {"map", f_map},
+    {"max", f_max},
+    {"min", f_min},
+    {"reject", f_reject},
+    {"rejectattr", f_rejectattr},
+    {"replace", f_replace},
+    {"reverse", f_reverse},
+    {"round", f_round},
+    {"safe", f_safe},
+    {"select", f_select},
+    {"selectattr", f_selectattr},
+    {"sort", f_sort},
+    {"string", f_string},
+    {"sum", f_sum},
+    {"title", f_title},
+    {"tojson", f_tojson},
+    {"trim", f_trim},
+    {"unique", f_unique},
+    {"upper", f_upper},
+    {"wordcount", f_wordcount},
 };
 
 Fn find_filter(std::string_view name) {
@@ -548,7 +646,9 @@ Fn find_filter(std::string_view name) {
 
 }  // namespace
 
-bool has_filter(std::string_view name) { return find_filter(name) != nullptr; }
+bool has_filter(std::string_view name) {
+    return find_filter(name) != nullptr;
+}
 
 Value apply_filter(Interpreter& in, std::string_view name, const Value& operand, const CallArgs& args) {
     Fn fn = find_filter(name);

@@ -1,11 +1,11 @@
 // The global functions of Hugging Face's template environment: range, namespace, raise_exception,
 // strftime_now, and jinja2's dict.
+#include <fmt/format.h>
+
 #include <ctime>
 #include <iomanip>
 #include <locale>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "chat/builtins.h"
 
@@ -21,7 +21,8 @@ int64_t int_arg(const Value& v, const char* what) {
 
 Value range(Interpreter& in, CallArgs& a) {
     const auto& p = a.positional;
-    if (p.empty() || p.size() > 3 || !a.keyword.empty()) template_error("range() takes 1 to 3 integer arguments");
+    if (p.empty() || p.size() > 3 || !a.keyword.empty())
+        template_error("range() takes 1 to 3 integer arguments");
     int64_t start = 0, stop = 0, step = 1;
     if (p.size() == 1) {
         stop = int_arg(p[0], "stop");
@@ -70,7 +71,8 @@ Value make_namespace(Interpreter&, CallArgs& a) {
 Value make_dict(Interpreter&, CallArgs& a) {
     Object o;
     if (!a.positional.empty()) {
-        if (a.positional.size() != 1 || !a.positional[0].is_object()) template_error("dict() takes keyword arguments");
+        if (a.positional.size() != 1 || !a.positional[0].is_object())
+            template_error("dict() takes keyword arguments");
         for (const auto& [k, v] : a.positional[0].as_object().items()) o.set(k, v);
     }
     for (const auto& [k, v] : a.keyword) o.set(k, v);
@@ -84,7 +86,8 @@ Value raise_exception(Interpreter& in, CallArgs& a) {
 }
 
 Value strftime_now(Interpreter& in, CallArgs& a) {
-    if (a.positional.size() != 1 || !a.positional[0].is_string()) template_error("strftime_now() takes a format string");
+    if (a.positional.size() != 1 || !a.positional[0].is_string())
+        template_error("strftime_now() takes a format string");
     const std::string& f = a.positional[0].as_string();
     if (f.size() > 256) template_error("strftime_now() format is longer than 256 bytes");
     std::time_t t = std::chrono::system_clock::to_time_t(in.now());

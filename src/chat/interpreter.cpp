@@ -13,6 +13,7 @@ using namespace ast;
 
 const Value* Scope::lookup(std::string_view name) const {
     for (const Scope* s = this; s; s = s->parent_.get()) {
+        if (s->vars_.empty()) continue;
         auto it = s->vars_.find(std::string(name));
         if (it != s->vars_.end()) return &it->second;
     }
@@ -24,7 +25,8 @@ namespace {
 // A readable name for an expression in error messages: `message.tool_calls[0]`, else "value".
 std::string describe(const Expr& e) {
     switch (e.kind) {
-        case ExprKind::name: return static_cast<const Name&>(e).name;
+        case ExprKind::name:
+            return static_cast<const Name&>(e).name;
         case ExprKind::member: {
             const auto& m = static_cast<const Member&>(e);
             return describe(*m.object) + "." + m.name;
@@ -38,8 +40,10 @@ std::string describe(const Expr& e) {
             }
             return describe(*ix.object) + "[" + key + "]";
         }
-        case ExprKind::call: return describe(*static_cast<const Call&>(e).callee) + "()";
-        default: return "value";
+        case ExprKind::call:
+            return describe(*static_cast<const Call&>(e).callee) + "()";
+        default:
+            return "value";
     }
 }
 
@@ -54,20 +58,24 @@ void check_no_namespace(const Value& v) {
 
 }  // namespace
 
-Interpreter::Interpreter(std::string_view source, const RenderOptions& options) : source_(source), opts_(options) {}
+Interpreter::Interpreter(std::string_view source, const RenderOptions& options)
+    : source_(source), opts_(options) {}
 
 std::chrono::system_clock::time_point Interpreter::now() const {
     return opts_.now ? *opts_.now : std::chrono::system_clock::now();
 }
 
-void Interpreter::tick(size_t steps) { spend(steps); }
+void Interpreter::tick(size_t steps) {
+    spend(steps);
+}
 
 void Interpreter::charge(size_t bytes) {
     if (bytes > opts_.limits.max_string_bytes)
         template_error(fmt::format("a string grew past {} bytes", opts_.limits.max_string_bytes));
     created_ += bytes;
     if (created_ > opts_.limits.max_created_bytes)
-        template_error(fmt::format("the template built more than {} bytes of strings", opts_.limits.max_created_bytes));
+        template_error(
+            fmt::format("the template built more than {} bytes of strings", opts_.limits.max_created_bytes));
     tick(bytes / 4096);
 }
 
@@ -130,10 +138,13 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
     tick();
     try {
         switch (s.kind) {
-            case StmtKind::text: append_output(out, static_cast<const Text&>(s).text); break;
+            case StmtKind::text:
+                append_output(out, static_cast<const Text&>(s).text);
+                break;
             case StmtKind::output: {
                 Value v = eval(*static_cast<const Output&>(s).expr, scope);
-                if (v.is_string()) append_output(out, v.as_string());
+                if (v.is_string())
+                    append_output(out, v.as_string());
                 else if (!v.is_undefined() && !v.is_none())
                     append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
                 break;
@@ -142,22 +153,29 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
                 const auto& i = static_cast<const If&>(s);
                 return exec_body(eval(*i.cond, scope).truthy() ? i.then_body : i.else_body, scope, out);
             }
-            case StmtKind::for_: exec_for(static_cast<const For&>(s), scope, out); break;
-            case StmtKind::set: exec_set(static_cast<const Set&>(s), scope); break;
+            case StmtKind::for_:
+                exec_for(static_cast<const For&>(s), scope, out);
+                break;
+            case StmtKind::set:
+                exec_set(static_cast<const Set&>(s), scope);
+                break;
             case StmtKind::macro: {
                 const auto& m = static_cast<const Macro&>(s);
                 scope->set(m.name, make_macro(m, scope));
                 break;
             }
-            case StmtKind::break_: return Flow::break_loop;
-            case StmtKind::continue_: return Flow::continue_loop;
+            case StmtKind::break_:
+                return Flow::break_loop;
+            case StmtKind::continue_:
+                return Flow::continue_loop;
             case StmtKind::filter_block: {
                 const auto& f = static_cast<const FilterBlock&>(s);
                 std::string body;
                 exec_body(f.body, scope, body);
                 CallArgs args = eval_args(f.filter->args, scope);
                 Value v = apply_filter(*this, f.filter->name, make_string(std::move(body)), args);
-                if (!v.is_undefined() && !v.is_none()) append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
+                if (!v.is_undefined() && !v.is_none())
+                    append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
                 break;
             }
             case StmtKind::call_block: {
@@ -172,7 +190,8 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
                 });
                 args.keyword.emplace_back("caller", caller);
                 Value v = call(callee, args);
-                if (!v.is_undefined() && !v.is_none()) append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
+                if (!v.is_undefined() && !v.is_none())
+                    append_output(out, to_display_string(v, opts_.limits.max_output_bytes));
                 break;
             }
         }
@@ -188,47 +207,64 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
 
 void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out) {
     Value iterable = eval(*s.iterable, scope);
-    Array items;
+    Array built;  // the items when they are not already a list
+    const Array* items = &built;
     switch (iterable.type()) {
-        case Value::Type::array: items = iterable.as_array(); break;
+        case Value::Type::array:
+            items = &iterable.as_array();
+            break;
         case Value::Type::object:
-            for (const auto& [k, v] : iterable.as_object().items()) items.emplace_back(k);
+            for (const auto& [k, v] : iterable.as_object().items()) built.emplace_back(k);
             break;
         case Value::Type::string:
             for (char32_t cp : utf8::code_points(iterable.as_string())) {
                 std::string ch;
                 utf8::append(ch, cp);
-                items.emplace_back(std::move(ch));
+                built.emplace_back(std::move(ch));
             }
             break;
-        case Value::Type::undefined: break;  // iterating an undefined value yields nothing
-        default: template_error(fmt::format("cannot loop over a {} value ({})", iterable.type_name(), describe(*s.iterable)));
+        case Value::Type::undefined:
+            break;  // iterating an undefined value yields nothing
+        default:
+            template_error(
+                fmt::format("cannot loop over a {} value ({})", iterable.type_name(), describe(*s.iterable)));
     }
     auto bind = [&](const ScopePtr& target, const Value& item) {
         if (!s.unpack) {
             target->set(s.targets[0], item);
             return;
         }
-        if (!item.is_array()) template_error(fmt::format("cannot unpack a {} value into loop variables", item.type_name()));
+        if (!item.is_array())
+            template_error(fmt::format("cannot unpack a {} value into loop variables", item.type_name()));
         const auto& parts = item.as_array();
         if (parts.size() != s.targets.size())
-            template_error(fmt::format("cannot unpack {} values into {} loop variables", parts.size(), s.targets.size()));
+            template_error(fmt::format("cannot unpack {} values into {} loop variables", parts.size(),
+                                       s.targets.size()));
         for (size_t i = 0; i < parts.size(); ++i) target->set(s.targets[i], parts[i]);
     };
     if (s.filter) {
         Array kept;
-        for (const auto& item : items) {
+        for (const auto& item : *items) {
             auto probe = std::make_shared<Scope>(scope);
             bind(probe, item);
             if (eval(*s.filter, probe).truthy()) kept.push_back(item);
         }
-        items = std::move(kept);
+        built = std::move(kept);
+        items = &built;
     }
-    const int64_t n = static_cast<int64_t>(items.size());
+    const int64_t n = static_cast<int64_t>(items->size());
+    // One loop.cycle per loop, reading the current iteration.
+    auto position = std::make_shared<int64_t>(0);
+    Value cycle = Value::function("cycle", [position](Interpreter&, CallArgs& a) -> Value {
+        if (a.positional.empty()) template_error("loop.cycle() needs at least one argument");
+        return a.positional[static_cast<size_t>(*position) % a.positional.size()];
+    });
     for (int64_t i = 0; i < n; ++i) {
         tick();
+        *position = i;
         auto iteration = std::make_shared<Scope>(scope);
         Object loop;
+        loop.reserve(12);
         loop.append("index", Value(i + 1));
         loop.append("index0", Value(i));
         loop.append("revindex", Value(n - i));
@@ -238,14 +274,11 @@ void Interpreter::exec_for(const For& s, const ScopePtr& scope, std::string& out
         loop.append("length", Value(n));
         loop.append("depth", Value(1));
         loop.append("depth0", Value(0));
-        loop.append("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value());
-        loop.append("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value());
-        loop.append("cycle", Value::function("cycle", [i](Interpreter&, CallArgs& a) -> Value {
-                     if (a.positional.empty()) template_error("loop.cycle() needs at least one argument");
-                     return a.positional[static_cast<size_t>(i) % a.positional.size()];
-                 }));
+        loop.append("previtem", i > 0 ? (*items)[static_cast<size_t>(i - 1)] : Value());
+        loop.append("nextitem", i + 1 < n ? (*items)[static_cast<size_t>(i + 1)] : Value());
+        loop.append("cycle", cycle);
         iteration->set("loop", Value(std::move(loop)));
-        bind(iteration, items[static_cast<size_t>(i)]);
+        bind(iteration, (*items)[static_cast<size_t>(i)]);
         Flow f = exec_body(s.body, iteration, out);
         if (f == Flow::break_loop) break;
     }
@@ -264,8 +297,9 @@ void Interpreter::exec_set(const Set& s, const ScopePtr& scope) {
     if (!s.attr.empty()) {
         const Value* target = scope->lookup(s.targets[0]);
         if (!target || !target->is_namespace())
-            template_error(fmt::format("cannot set attribute '{}' of '{}': only a namespace() can be assigned to",
-                                       s.attr, s.targets[0]));
+            template_error(
+                fmt::format("cannot set attribute '{}' of '{}': only a namespace() can be assigned to",
+                            s.attr, s.targets[0]));
         check_no_namespace(v);
         target->namespace_entries().set(s.attr, std::move(v));
         return;
@@ -318,8 +352,10 @@ Value Interpreter::invoke_macro(const Macro* m, const std::vector<Param>& params
             }
         }
         if (!matched) {
-            if (k == "caller") local->set("caller", v);
-            else kwargs.set(k, v);
+            if (k == "caller")
+                local->set("caller", v);
+            else
+                kwargs.set(k, v);
         }
     }
     Array varargs;
@@ -353,15 +389,18 @@ Value Interpreter::eval(const Expr& e, const ScopePtr& scope) {
 CallArgs Interpreter::eval_args(const std::vector<Arg>& args, const ScopePtr& scope) {
     CallArgs out;
     for (const auto& a : args) {
-        if (a.keyword.empty()) out.positional.push_back(eval(*a.value, scope));
-        else out.keyword.emplace_back(a.keyword, eval(*a.value, scope));
+        if (a.keyword.empty())
+            out.positional.push_back(eval(*a.value, scope));
+        else
+            out.keyword.emplace_back(a.keyword, eval(*a.value, scope));
     }
     return out;
 }
 
 Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
     switch (e.kind) {
-        case ExprKind::literal: return static_cast<const Literal&>(e).value;
+        case ExprKind::literal:
+            return static_cast<const Literal&>(e).value;
         case ExprKind::name: {
             const Value* v = scope->lookup(static_cast<const Name&>(e).name);
             return v ? *v : Value();
@@ -376,7 +415,8 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
             Object o;
             for (const auto& [k, v] : static_cast<const Dict&>(e).entries) {
                 Value key = eval(*k, scope);
-                if (!key.is_string()) template_error(fmt::format("dict keys must be strings, not {}", key.type_name()));
+                if (!key.is_string())
+                    template_error(fmt::format("dict keys must be strings, not {}", key.type_name()));
                 o.set(key.as_string(), eval(*v, scope));
             }
             return Value(std::move(o));
@@ -392,9 +432,11 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
                 return Value(-v.as_int());
             }
             if (v.is_float()) return Value(-v.as_float());
-            template_error(fmt::format("cannot apply unary {} to a {} value", u.op == UnaryOp::plus ? '+' : '-', v.type_name()));
+            template_error(fmt::format("cannot apply unary {} to a {} value",
+                                       u.op == UnaryOp::plus ? '+' : '-', v.type_name()));
         }
-        case ExprKind::binary: return eval_binary(static_cast<const Binary&>(e), scope);
+        case ExprKind::binary:
+            return eval_binary(static_cast<const Binary&>(e), scope);
         case ExprKind::ternary: {
             const auto& t = static_cast<const Ternary&>(e);
             if (eval(*t.cond, scope).truthy()) return eval(*t.value, scope);
@@ -416,7 +458,8 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
             auto part = [&](const ExprPtr& p) { return p ? eval(*p, scope) : Value(); };
             return slice_value(*this, obj, part(s.start), part(s.stop), part(s.step));
         }
-        case ExprKind::call: return eval_call(static_cast<const Call&>(e), scope);
+        case ExprKind::call:
+            return eval_call(static_cast<const Call&>(e), scope);
         case ExprKind::filter: {
             const auto& f = static_cast<const Filter&>(e);
             Value operand = eval(*f.operand, scope);
@@ -450,14 +493,17 @@ Value Interpreter::eval_call(const Call& c, const ScopePtr& scope) {
         fn = eval(*c.callee, scope);
     }
     if (fn.is_undefined()) template_error(fmt::format("'{}' is undefined", describe(*c.callee)));
-    if (!fn.is_callable()) template_error(fmt::format("'{}' is a {} value, not a function", describe(*c.callee), fn.type_name()));
+    if (!fn.is_callable())
+        template_error(
+            fmt::format("'{}' is a {} value, not a function", describe(*c.callee), fn.type_name()));
     CallArgs args = eval_args(c.args, scope);
     return call(fn, args);
 }
 
 Value Interpreter::attribute(const Value& obj, const std::string& name, const Expr& obj_expr, bool for_call) {
     switch (obj.type()) {
-        case Value::Type::undefined: template_error(fmt::format("'{}' is undefined", describe(obj_expr)));
+        case Value::Type::undefined:
+            template_error(fmt::format("'{}' is undefined", describe(obj_expr)));
         case Value::Type::object: {
             if (for_call) {
                 Value m = bound_method(obj, name);
@@ -476,13 +522,15 @@ Value Interpreter::attribute(const Value& obj, const std::string& name, const Ex
         case Value::Type::array:
             if (name == "length") return Value(static_cast<int64_t>(obj.as_array().size()));
             return bound_method(obj, name);
-        default: return Value();
+        default:
+            return Value();
     }
 }
 
 Value Interpreter::subscript(const Value& obj, const Value& key, const Expr& obj_expr) {
     switch (obj.type()) {
-        case Value::Type::undefined: template_error(fmt::format("'{}' is undefined", describe(obj_expr)));
+        case Value::Type::undefined:
+            template_error(fmt::format("'{}' is undefined", describe(obj_expr)));
         case Value::Type::object:
         case Value::Type::ns: {
             if (!key.is_string()) return Value();
@@ -510,7 +558,8 @@ Value Interpreter::subscript(const Value& obj, const Value& key, const Expr& obj
             utf8::append(ch, cps[static_cast<size_t>(i)]);
             return Value(std::move(ch));
         }
-        default: return Value();
+        default:
+            return Value();
     }
 }
 

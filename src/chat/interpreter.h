@@ -41,21 +41,21 @@ struct RaisedException {
 };
 
 class Scope {
-public:
+  public:
     explicit Scope(std::shared_ptr<Scope> parent = nullptr) : parent_(std::move(parent)) {}
     const Value* lookup(std::string_view name) const;
     void set(const std::string& name, Value v) { vars_[name] = std::move(v); }
     // Drops the variables; breaks the reference cycles macros make with the scope they close over.
     void clear() { vars_.clear(); }
 
-private:
+  private:
     std::shared_ptr<Scope> parent_;
     std::unordered_map<std::string, Value> vars_;
 };
 using ScopePtr = std::shared_ptr<Scope>;
 
 class Interpreter {
-public:
+  public:
     Interpreter(std::string_view source, const RenderOptions& options);
 
     std::string render(const ast::Program& program, const ScopePtr& globals);
@@ -63,13 +63,13 @@ public:
     // For builtins.
     const Limits& limits() const { return opts_.limits; }
     std::chrono::system_clock::time_point now() const;
-    void tick(size_t steps = 1);                // charges evaluation steps
-    void charge(size_t string_bytes);           // charges a newly built string
-    Value make_string(std::string s);           // charges and wraps
+    void tick(size_t steps = 1);       // charges evaluation steps
+    void charge(size_t string_bytes);  // charges a newly built string
+    Value make_string(std::string s);  // charges and wraps
     void check_list_size(size_t n) const;
     Value call(const Value& fn, CallArgs& args);
 
-private:
+  private:
     enum class Flow { normal, break_loop, continue_loop };
 
     std::string_view source_;

@@ -25,10 +25,10 @@ bool line_start(const std::string& s, size_t i) {
     char p = s[i - 1];
     if (p == '\n' || p == '\r') return true;
     // U+2028 / U+2029 also end lines for JavaScript's multiline ^.
-    return i >= 3 && static_cast<unsigned char>(s[i - 3]) == 0xE2 && static_cast<unsigned char>(s[i - 2]) == 0x80 &&
+    return i >= 3 && static_cast<unsigned char>(s[i - 3]) == 0xE2 &&
+           static_cast<unsigned char>(s[i - 2]) == 0x80 &&
            (static_cast<unsigned char>(s[i - 1]) == 0xA8 || static_cast<unsigned char>(s[i - 1]) == 0xA9);
 }
-
 
 Mapped preprocess(std::string_view source) {
     Mapped in;
@@ -99,11 +99,15 @@ Mapped preprocess(std::string_view source) {
     return c;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_word(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_word(char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
 
 class Lexer {
-public:
+  public:
     Lexer(std::string_view original, Mapped m) : original_(original), m_(std::move(m)), s_(m_.text) {}
 
     std::vector<Token> run() {
@@ -111,7 +115,7 @@ public:
         return std::move(tokens_);
     }
 
-private:
+  private:
     std::string_view original_;
     Mapped m_;
     const std::string& s_;
@@ -121,7 +125,8 @@ private:
 
     [[noreturn]] void error(size_t at, const std::string& what) {
         uint32_t off = m_.origin[std::min(at, m_.origin.size() - 1)];
-        fail(Errc::invalid_argument, "chat template syntax error at {}: {}", describe_position(original_, off), what);
+        fail(Errc::invalid_argument, "chat template syntax error at {}: {}",
+             describe_position(original_, off), what);
     }
 
     bool at(std::string_view lit) const { return s_.compare(pos_, lit.size(), lit) == 0; }
@@ -141,10 +146,11 @@ private:
     }
 
     void step() {
-        if (tokens_.empty() || last_is(Tok::close_statement) || last_is(Tok::close_expression) || last_is(Tok::comment)) {
+        if (tokens_.empty() || last_is(Tok::close_statement) || last_is(Tok::close_expression) ||
+            last_is(Tok::comment)) {
             size_t start = pos_;
-            while (pos_ < s_.size() &&
-                   !(s_[pos_] == '{' && pos_ + 1 < s_.size() && (s_[pos_ + 1] == '%' || s_[pos_ + 1] == '{' || s_[pos_ + 1] == '#')))
+            while (pos_ < s_.size() && !(s_[pos_] == '{' && pos_ + 1 < s_.size() &&
+                                         (s_[pos_ + 1] == '%' || s_[pos_ + 1] == '{' || s_[pos_ + 1] == '#')))
                 ++pos_;
             if (pos_ > start) {
                 push(Tok::text, s_.substr(start, pos_ - start), start);
@@ -198,10 +204,11 @@ private:
         }
         char c = s_[pos_];
         if (c == '-' || c == '+') {
-            if (tokens_.empty() || last_is(Tok::text)) error(pos_, fmt::format("unexpected character '{}'", c));
+            if (tokens_.empty() || last_is(Tok::text))
+                error(pos_, fmt::format("unexpected character '{}'", c));
             Tok lt = tokens_.back().type;
-            bool binary = lt == Tok::identifier || lt == Tok::number || lt == Tok::string || lt == Tok::close_paren ||
-                          lt == Tok::close_bracket;
+            bool binary = lt == Tok::identifier || lt == Tok::number || lt == Tok::string ||
+                          lt == Tok::close_paren || lt == Tok::close_bracket;
             if (!binary) {
                 size_t start = pos_++;
                 std::string num = digits();
@@ -209,29 +216,54 @@ private:
                     ++pos_;
                     num += "." + digits();
                 }
-                if (num.empty()) push(Tok::unary, std::string(1, c), start);
-                else push(Tok::number, std::string(1, c) + num, start);
+                if (num.empty())
+                    push(Tok::unary, std::string(1, c), start);
+                else
+                    push(Tok::number, std::string(1, c) + num, start);
                 return;
             }
         }
         static const std::pair<std::string_view, Tok> table[] = {
-            {"{%", Tok::open_statement}, {"%}", Tok::close_statement}, {"{{", Tok::open_expression},
-            {"}}", Tok::close_expression}, {"(", Tok::open_paren}, {")", Tok::close_paren},
-            {"{", Tok::open_brace}, {"}", Tok::close_brace}, {"[", Tok::open_bracket},
-            {"]", Tok::close_bracket}, {",", Tok::comma}, {".", Tok::dot}, {":", Tok::colon},
-            {"|", Tok::pipe}, {"<=", Tok::comparison}, {">=", Tok::comparison}, {"==", Tok::comparison},
-            {"!=", Tok::comparison}, {"<", Tok::comparison}, {">", Tok::comparison}, {"+", Tok::additive},
-            {"-", Tok::additive}, {"~", Tok::additive}, {"**", Tok::power}, {"*", Tok::multiplicative},
-            {"//", Tok::multiplicative}, {"/", Tok::multiplicative}, {"%", Tok::multiplicative},
+            {"{%", Tok::open_statement},
+            {"%}", Tok::close_statement},
+            {"{{", Tok::open_expression},
+            {"}}", Tok::close_expression},
+            {"(", Tok::open_paren},
+            {")", Tok::close_paren},
+            {"{", Tok::open_brace},
+            {"}", Tok::close_brace},
+            {"[", Tok::open_bracket},
+            {"]", Tok::close_bracket},
+            {",", Tok::comma},
+            {".", Tok::dot},
+            {":", Tok::colon},
+            {"|", Tok::pipe},
+            {"<=", Tok::comparison},
+            {">=", Tok::comparison},
+            {"==", Tok::comparison},
+            {"!=", Tok::comparison},
+            {"<", Tok::comparison},
+            {">", Tok::comparison},
+            {"+", Tok::additive},
+            {"-", Tok::additive},
+            {"~", Tok::additive},
+            {"**", Tok::power},
+            {"*", Tok::multiplicative},
+            {"//", Tok::multiplicative},
+            {"/", Tok::multiplicative},
+            {"%", Tok::multiplicative},
             {"=", Tok::equals},
         };
         for (const auto& [seq, type] : table) {
             if (seq == "}}" && curly_ > 0) continue;
             if (at(seq)) {
                 push(type, std::string(seq), pos_);
-                if (type == Tok::open_expression) curly_ = 0;
-                else if (type == Tok::open_brace) ++curly_;
-                else if (type == Tok::close_brace) --curly_;
+                if (type == Tok::open_expression)
+                    curly_ = 0;
+                else if (type == Tok::open_brace)
+                    ++curly_;
+                else if (type == Tok::close_brace)
+                    --curly_;
                 pos_ += seq.size();
                 return;
             }
@@ -271,7 +303,10 @@ private:
         unsigned v = 0;
         for (size_t i = 0; i < len; ++i) {
             char h = s_[at + i];
-            int d = is_digit(h) ? h - '0' : (h >= 'a' && h <= 'f') ? h - 'a' + 10 : (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+            int d = is_digit(h)              ? h - '0'
+                    : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+                    : (h >= 'A' && h <= 'F') ? h - 'A' + 10
+                                             : -1;
             if (d < 0) error(at, "invalid hexadecimal escape sequence");
             v = v * 16 + static_cast<unsigned>(d);
         }
@@ -296,16 +331,37 @@ private:
             char e = s_[pos_ + 1];
             pos_ += 2;
             switch (e) {
-                case 'n': out += '\n'; break;
-                case 't': out += '\t'; break;
-                case 'r': out += '\r'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'v': out += '\v'; break;
-                case '\'': out += '\''; break;
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case 'x': utf8::append(out, hex(pos_, 2)); pos_ += 2; break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'v':
+                    out += '\v';
+                    break;
+                case '\'':
+                    out += '\'';
+                    break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case 'x':
+                    utf8::append(out, hex(pos_, 2));
+                    pos_ += 2;
+                    break;
                 case 'u': {
                     char32_t cp = hex(pos_, 4);
                     pos_ += 4;
@@ -334,8 +390,10 @@ private:
 std::string describe_position(std::string_view source, uint32_t offset) {
     size_t line = 1, col = 1;
     for (size_t i = 0; i < offset && i < source.size(); ++i) {
-        if (source[i] == '\n') ++line, col = 1;
-        else ++col;
+        if (source[i] == '\n')
+            ++line, col = 1;
+        else
+            ++col;
     }
     return fmt::format("line {}, column {}", line, col);
 }

@@ -1,9 +1,9 @@
 // Python methods templates call on values: str (strip, split, startswith, replace, format, ...),
 // dict (get, items, keys, values) and the non-mutating list methods. The sandbox HF renders in
 // refuses mutating methods (list.append, dict.update), so they are absent here too.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "chat/builtins.h"
 #include "chat/utf8.h"
@@ -23,17 +23,31 @@ const std::string& str_arg(const CallArgs& a, std::string_view name, size_t i, c
 // `chars` as Python's strip family takes it: none means whitespace.
 Value strip_family(Interpreter& in, const Value& self, const CallArgs& a, bool left, bool right) {
     const Value* chars = a.get("chars", 0);
-    if (chars && chars->is_string()) return in.make_string(utf8::strip_chars(self.as_string(), chars->as_string(), left, right));
-    if (chars && !chars->is_none() && !chars->is_undefined()) template_error("strip() argument must be a string or none");
+    if (chars && chars->is_string())
+        return in.make_string(utf8::strip_chars(self.as_string(), chars->as_string(), left, right));
+    if (chars && !chars->is_none() && !chars->is_undefined())
+        template_error("strip() argument must be a string or none");
     return in.make_string(utf8::trim(self.as_string(), left, right));
 }
 
-Value m_strip(Interpreter& in, const Value& s, CallArgs& a) { return strip_family(in, s, a, true, true); }
-Value m_lstrip(Interpreter& in, const Value& s, CallArgs& a) { return strip_family(in, s, a, true, false); }
-Value m_rstrip(Interpreter& in, const Value& s, CallArgs& a) { return strip_family(in, s, a, false, true); }
-Value m_upper(Interpreter& in, const Value& s, CallArgs&) { return in.make_string(utf8::to_upper(s.as_string())); }
-Value m_lower(Interpreter& in, const Value& s, CallArgs&) { return in.make_string(utf8::to_lower(s.as_string())); }
-Value m_title(Interpreter& in, const Value& s, CallArgs&) { return in.make_string(utf8::title(s.as_string())); }
+Value m_strip(Interpreter& in, const Value& s, CallArgs& a) {
+    return strip_family(in, s, a, true, true);
+}
+Value m_lstrip(Interpreter& in, const Value& s, CallArgs& a) {
+    return strip_family(in, s, a, true, false);
+}
+Value m_rstrip(Interpreter& in, const Value& s, CallArgs& a) {
+    return strip_family(in, s, a, false, true);
+}
+Value m_upper(Interpreter& in, const Value& s, CallArgs&) {
+    return in.make_string(utf8::to_upper(s.as_string()));
+}
+Value m_lower(Interpreter& in, const Value& s, CallArgs&) {
+    return in.make_string(utf8::to_lower(s.as_string()));
+}
+Value m_title(Interpreter& in, const Value& s, CallArgs&) {
+    return in.make_string(utf8::title(s.as_string()));
+}
 Value m_capitalize(Interpreter& in, const Value& s, CallArgs&) {
     return in.make_string(utf8::capitalize(s.as_string()));
 }
@@ -46,7 +60,8 @@ Value affix(const Value& s, const CallArgs& a, bool prefix) {
         if (!x.is_string()) template_error("startswith/endswith take a string or a tuple of strings");
         const std::string& t = x.as_string();
         if (t.size() > self.size()) return false;
-        return prefix ? self.compare(0, t.size(), t) == 0 : self.compare(self.size() - t.size(), t.size(), t) == 0;
+        return prefix ? self.compare(0, t.size(), t) == 0
+                      : self.compare(self.size() - t.size(), t.size(), t) == 0;
     };
     if (p->is_array()) {
         for (const auto& x : p->as_array())
@@ -55,8 +70,12 @@ Value affix(const Value& s, const CallArgs& a, bool prefix) {
     }
     return Value(test(*p));
 }
-Value m_startswith(Interpreter&, const Value& s, CallArgs& a) { return affix(s, a, true); }
-Value m_endswith(Interpreter&, const Value& s, CallArgs& a) { return affix(s, a, false); }
+Value m_startswith(Interpreter&, const Value& s, CallArgs& a) {
+    return affix(s, a, true);
+}
+Value m_endswith(Interpreter&, const Value& s, CallArgs& a) {
+    return affix(s, a, false);
+}
 
 Value m_split(Interpreter& in, const Value& s, CallArgs& a) {
     const Value* sep = a.get("sep", 0);
@@ -104,8 +123,10 @@ Value m_splitlines(Interpreter& in, const Value& s, CallArgs& a) {
     size_t start = 0, i = 0;
     while (i < self.size()) {
         size_t end = i;
-        if (self[i] == '\r' && i + 1 < self.size() && self[i + 1] == '\n') i += 2;
-        else if (self[i] == '\n' || self[i] == '\r' || self[i] == '\v' || self[i] == '\f') i += 1;
+        if (self[i] == '\r' && i + 1 < self.size() && self[i + 1] == '\n')
+            i += 2;
+        else if (self[i] == '\n' || self[i] == '\r' || self[i] == '\v' || self[i] == '\f')
+            i += 1;
         else {
             utf8::decode(self, i);
             continue;
@@ -216,7 +237,9 @@ Value all_chars(Interpreter&, const Value& s, CallArgs&) {
     if (cps.empty()) return Value(false);
     return Value(std::all_of(cps.begin(), cps.end(), Pred));
 }
-bool alnum(char32_t c) { return utf8::is_alpha(c) || utf8::is_digit(c); }
+bool alnum(char32_t c) {
+    return utf8::is_alpha(c) || utf8::is_digit(c);
+}
 
 Value m_isupper(Interpreter&, const Value& s, CallArgs&) {
     bool cased = false;
@@ -243,7 +266,8 @@ Value m_removeprefix(Interpreter& in, const Value& s, CallArgs& a) {
 Value m_removesuffix(Interpreter& in, const Value& s, CallArgs& a) {
     const std::string& p = str_arg(a, "suffix", 0, "removesuffix");
     const std::string& self = s.as_string();
-    if (p.empty() || p.size() > self.size() || self.compare(self.size() - p.size(), p.size(), p) != 0) return s;
+    if (p.empty() || p.size() > self.size() || self.compare(self.size() - p.size(), p.size(), p) != 0)
+        return s;
     return in.make_string(self.substr(0, self.size() - p.size()));
 }
 
@@ -271,7 +295,8 @@ Value m_format(Interpreter& in, const Value& s, CallArgs& a) {
         size_t close = f.find('}', i);
         if (close == std::string::npos) template_error("str.format(): single '{' in format string");
         std::string field = f.substr(i + 1, close - i - 1);
-        if (field.find_first_of(":!") != std::string::npos) template_error("str.format(): format specs are not supported");
+        if (field.find_first_of(":!") != std::string::npos)
+            template_error("str.format(): format specs are not supported");
         const Value* v = nullptr;
         if (field.empty()) {
             v = auto_index < a.positional.size() ? &a.positional[auto_index] : nullptr;
@@ -321,13 +346,31 @@ struct Entry {
 };
 
 constexpr Entry kStringMethods[] = {
-    {"strip", m_strip}, {"lstrip", m_lstrip}, {"rstrip", m_rstrip}, {"upper", m_upper}, {"lower", m_lower},
-    {"title", m_title}, {"capitalize", m_capitalize}, {"startswith", m_startswith}, {"endswith", m_endswith},
-    {"split", m_split}, {"splitlines", m_splitlines}, {"replace", m_replace}, {"find", m_find},
-    {"rfind", m_rfind}, {"count", m_count}, {"join", m_join}, {"format", m_format},
-    {"isdigit", all_chars<utf8::is_digit>}, {"isalpha", all_chars<utf8::is_alpha>},
-    {"isalnum", all_chars<alnum>}, {"isspace", all_chars<utf8::is_space>}, {"isupper", m_isupper},
-    {"islower", m_islower}, {"removeprefix", m_removeprefix}, {"removesuffix", m_removesuffix},
+    {"strip", m_strip},
+    {"lstrip", m_lstrip},
+    {"rstrip", m_rstrip},
+    {"upper", m_upper},
+    {"lower", m_lower},
+    {"title", m_title},
+    {"capitalize", m_capitalize},
+    {"startswith", m_startswith},
+    {"endswith", m_endswith},
+    {"split", m_split},
+    {"splitlines", m_splitlines},
+    {"replace", m_replace},
+    {"find", m_find},
+    {"rfind", m_rfind},
+    {"count", m_count},
+    {"join", m_join},
+    {"format", m_format},
+    {"isdigit", all_chars<utf8::is_digit>},
+    {"isalpha", all_chars<utf8::is_alpha>},
+    {"isalnum", all_chars<alnum>},
+    {"isspace", all_chars<utf8::is_space>},
+    {"isupper", m_isupper},
+    {"islower", m_islower},
+    {"removeprefix", m_removeprefix},
+    {"removesuffix", m_removesuffix},
 };
 constexpr Entry kDictMethods[] = {{"get", m_get}, {"items", m_items}, {"keys", m_keys}, {"values", m_values}};
 constexpr Entry kListMethods[] = {{"count", m_count}, {"index", m_index}};
@@ -343,11 +386,15 @@ Method find(const Entry (&table)[N], std::string_view name) {
 
 Value bound_method(const Value& object, std::string_view name) {
     Method m = nullptr;
-    if (object.is_string()) m = find(kStringMethods, name);
-    else if (object.is_object()) m = find(kDictMethods, name);
-    else if (object.is_array()) m = find(kListMethods, name);
+    if (object.is_string())
+        m = find(kStringMethods, name);
+    else if (object.is_object())
+        m = find(kDictMethods, name);
+    else if (object.is_array())
+        m = find(kListMethods, name);
     if (!m) return Value();
-    return Value::function(std::string(name), [m, object](Interpreter& in, CallArgs& a) { return m(in, object, a); });
+    return Value::function(std::string(name),
+                           [m, object](Interpreter& in, CallArgs& a) { return m(in, object, a); });
 }
 
 }  // namespace kinglet::chat

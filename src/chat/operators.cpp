@@ -1,10 +1,10 @@
 // Arithmetic, comparison, membership and slicing with Python's semantics (floor division and modulo,
 // int64 with overflow detection instead of big integers), plus @huggingface/jinja's leniency where
 // Python would fail but real templates rely on it: `'a' + 1` concatenates.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "chat/builtins.h"
 #include "chat/utf8.h"
@@ -15,30 +15,49 @@ using ast::BinaryOp;
 
 namespace {
 
-bool numeric(const Value& v) { return v.is_number() || v.is_bool(); }
-Value as_num(const Value& v) { return v.is_bool() ? Value(int64_t{v.as_bool()}) : v; }
+bool numeric(const Value& v) {
+    return v.is_number() || v.is_bool();
+}
+Value as_num(const Value& v) {
+    return v.is_bool() ? Value(int64_t{v.as_bool()}) : v;
+}
 
 const char* op_name(BinaryOp op) {
     switch (op) {
-        case BinaryOp::add: return "+";
-        case BinaryOp::sub: return "-";
-        case BinaryOp::mul: return "*";
-        case BinaryOp::div: return "/";
-        case BinaryOp::floordiv: return "//";
-        case BinaryOp::mod: return "%";
-        case BinaryOp::pow: return "**";
-        case BinaryOp::lt: return "<";
-        case BinaryOp::gt: return ">";
-        case BinaryOp::le: return "<=";
-        case BinaryOp::ge: return ">=";
-        case BinaryOp::in: return "in";
-        case BinaryOp::not_in: return "not in";
-        default: return "?";
+        case BinaryOp::add:
+            return "+";
+        case BinaryOp::sub:
+            return "-";
+        case BinaryOp::mul:
+            return "*";
+        case BinaryOp::div:
+            return "/";
+        case BinaryOp::floordiv:
+            return "//";
+        case BinaryOp::mod:
+            return "%";
+        case BinaryOp::pow:
+            return "**";
+        case BinaryOp::lt:
+            return "<";
+        case BinaryOp::gt:
+            return ">";
+        case BinaryOp::le:
+            return "<=";
+        case BinaryOp::ge:
+            return ">=";
+        case BinaryOp::in:
+            return "in";
+        case BinaryOp::not_in:
+            return "not in";
+        default:
+            return "?";
     }
 }
 
 [[noreturn]] void unsupported(BinaryOp op, const Value& a, const Value& b) {
-    template_error(fmt::format("unsupported operand types for {}: {} and {}", op_name(op), a.type_name(), b.type_name()));
+    template_error(fmt::format("unsupported operand types for {}: {} and {}", op_name(op), a.type_name(),
+                               b.type_name()));
 }
 
 Value int_pow(int64_t base, int64_t exp) {
@@ -90,14 +109,18 @@ Value arithmetic(BinaryOp op, const Value& x, const Value& y) {
                     return Value(std::pow(static_cast<double>(p), static_cast<double>(q)));
                 }
                 return int_pow(p, q);
-            default: break;
+            default:
+                break;
         }
     }
     double p = a.as_number(), q = b.as_number();
     switch (op) {
-        case BinaryOp::add: return Value(p + q);
-        case BinaryOp::sub: return Value(p - q);
-        case BinaryOp::mul: return Value(p * q);
+        case BinaryOp::add:
+            return Value(p + q);
+        case BinaryOp::sub:
+            return Value(p - q);
+        case BinaryOp::mul:
+            return Value(p * q);
         case BinaryOp::div:
             if (q == 0) template_error("float division by zero");
             return Value(p / q);
@@ -116,7 +139,8 @@ Value arithmetic(BinaryOp op, const Value& x, const Value& y) {
             if (std::isnan(r) || std::isinf(r)) template_error("** result is not a finite real number");
             return Value(r);
         }
-        default: break;
+        default:
+            break;
     }
     unsupported(op, x, y);
 }
@@ -146,16 +170,20 @@ bool contains(const Value& needle, const Value& hay) {
     switch (hay.type()) {
         case Value::Type::string:
             if (!needle.is_string())
-                template_error(fmt::format("'in <string>' requires a string on the left, not {}", needle.type_name()));
+                template_error(
+                    fmt::format("'in <string>' requires a string on the left, not {}", needle.type_name()));
             return hay.as_string().find(needle.as_string()) != std::string::npos;
         case Value::Type::array:
             for (const auto& x : hay.as_array())
                 if (values_equal(needle, x)) return true;
             return false;
         case Value::Type::object:
-        case Value::Type::ns: return needle.is_string() && hay.as_object().find(needle.as_string()) != nullptr;
-        case Value::Type::undefined: return false;
-        default: template_error(fmt::format("a {} value is not a container for 'in'", hay.type_name()));
+        case Value::Type::ns:
+            return needle.is_string() && hay.as_object().find(needle.as_string()) != nullptr;
+        case Value::Type::undefined:
+            return false;
+        default:
+            template_error(fmt::format("a {} value is not a container for 'in'", hay.type_name()));
     }
 }
 
@@ -187,14 +215,22 @@ int compare_values(const Value& a, const Value& b, bool case_sensitive) {
 
 Value binary_operator(Interpreter& in, BinaryOp op, const Value& a, const Value& b) {
     switch (op) {
-        case BinaryOp::eq: return Value(values_equal(a, b));
-        case BinaryOp::ne: return Value(!values_equal(a, b));
-        case BinaryOp::lt: return Value(compare_values(a, b) < 0);
-        case BinaryOp::gt: return Value(compare_values(a, b) > 0);
-        case BinaryOp::le: return Value(compare_values(a, b) <= 0);
-        case BinaryOp::ge: return Value(compare_values(a, b) >= 0);
-        case BinaryOp::in: return Value(contains(a, b));
-        case BinaryOp::not_in: return Value(!contains(a, b));
+        case BinaryOp::eq:
+            return Value(values_equal(a, b));
+        case BinaryOp::ne:
+            return Value(!values_equal(a, b));
+        case BinaryOp::lt:
+            return Value(compare_values(a, b) < 0);
+        case BinaryOp::gt:
+            return Value(compare_values(a, b) > 0);
+        case BinaryOp::le:
+            return Value(compare_values(a, b) <= 0);
+        case BinaryOp::ge:
+            return Value(compare_values(a, b) >= 0);
+        case BinaryOp::in:
+            return Value(contains(a, b));
+        case BinaryOp::not_in:
+            return Value(!contains(a, b));
         case BinaryOp::concat: {
             size_t cap = in.limits().max_string_bytes;
             return in.make_string(to_display_string(a, cap) + to_display_string(b, cap));
@@ -220,13 +256,15 @@ Value binary_operator(Interpreter& in, BinaryOp op, const Value& a, const Value&
             if ((a.is_string() || a.is_array()) && (b.is_int() || b.is_bool())) return repeat(in, a, b);
             if ((b.is_string() || b.is_array()) && (a.is_int() || a.is_bool())) return repeat(in, b, a);
             break;
-        default: break;
+        default:
+            break;
     }
     if (numeric(a) && numeric(b)) return arithmetic(op, a, b);
     unsupported(op, a, b);
 }
 
-Value slice_value(Interpreter& in, const Value& obj, const Value& start, const Value& stop, const Value& step) {
+Value slice_value(Interpreter& in, const Value& obj, const Value& start, const Value& stop,
+                  const Value& step) {
     auto bound = [](const Value& v, const char* what) -> std::optional<int64_t> {
         if (v.is_undefined() || v.is_none()) return std::nullopt;
         if (v.is_int()) return v.as_int();
@@ -240,7 +278,8 @@ Value slice_value(Interpreter& in, const Value& obj, const Value& start, const V
         template_error(fmt::format("cannot slice a {} value", obj.type_name()));
     std::vector<char32_t> cps;
     if (obj.is_string()) cps = utf8::code_points(obj.as_string());
-    const int64_t n = obj.is_array() ? static_cast<int64_t>(obj.as_array().size()) : static_cast<int64_t>(cps.size());
+    const int64_t n =
+        obj.is_array() ? static_cast<int64_t>(obj.as_array().size()) : static_cast<int64_t>(cps.size());
     // Python's slice index adjustment.
     auto adjust = [&](std::optional<int64_t> v, int64_t dflt) {
         if (!v) return dflt;

@@ -1,9 +1,9 @@
 #include "chat/parser.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <initializer_list>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -25,7 +25,7 @@ bool test_takes_argument(std::string_view t) {
 }
 
 class Parser {
-public:
+  public:
     Parser(std::string_view source, const std::vector<Token>& tokens) : source_(source), t_(tokens) {}
 
     Program program() {
@@ -36,7 +36,7 @@ public:
         return p;
     }
 
-private:
+  private:
     std::string_view source_;
     const std::vector<Token>& t_;
     size_t pos_ = 0;
@@ -62,10 +62,13 @@ private:
         return fmt::format("'{}'", tok.value);
     }
     [[noreturn]] void error(const std::string& what) const {
-        fail(Errc::invalid_argument, "chat template syntax error at {}: {}", describe_position(source_, here()), what);
+        fail(Errc::invalid_argument, "chat template syntax error at {}: {}",
+             describe_position(source_, here()), what);
     }
 
-    bool is(Tok type, size_t ahead = 0) const { return pos_ + ahead < t_.size() && t_[pos_ + ahead].type == type; }
+    bool is(Tok type, size_t ahead = 0) const {
+        return pos_ + ahead < t_.size() && t_[pos_ + ahead].type == type;
+    }
     bool is_ident(std::string_view name, size_t ahead = 0) const {
         return is(Tok::identifier, ahead) && t_[pos_ + ahead].value == name;
     }
@@ -113,14 +116,17 @@ private:
     StmtPtr any() {
         const Token& tok = t_[pos_];
         switch (tok.type) {
-            case Tok::comment: ++pos_; return nullptr;
+            case Tok::comment:
+                ++pos_;
+                return nullptr;
             case Tok::text: {
                 auto n = node<Text>(tok.offset);
                 n->text = tok.value;
                 ++pos_;
                 return n;
             }
-            case Tok::open_statement: return statement();
+            case Tok::open_statement:
+                return statement();
             case Tok::open_expression: {
                 auto n = node<Output>(tok.offset);
                 ++pos_;
@@ -128,7 +134,8 @@ private:
                 expect(Tok::close_expression, "'}}'");
                 return n;
             }
-            default: error(fmt::format("unexpected {}", found()));
+            default:
+                error(fmt::format("unexpected {}", found()));
         }
     }
 
@@ -159,8 +166,8 @@ private:
             return node<Stmt>(at, name == "break" ? StmtKind::break_ : StmtKind::continue_);
         }
         --pos_;
-        static constexpr std::string_view closers[] = {"endif", "elif", "else", "endfor", "endset", "endmacro",
-                                                       "endfilter", "endcall"};
+        static constexpr std::string_view closers[] = {"endif",  "elif",     "else",      "endfor",
+                                                       "endset", "endmacro", "endfilter", "endcall"};
         for (auto c : closers) {
             if (name != c) continue;
             if (open_blocks_.empty()) error(fmt::format("unexpected '{}' outside any block", name));
@@ -381,8 +388,12 @@ private:
                 op = BinaryOp::in;
             } else if (is(Tok::comparison)) {
                 const std::string& v = t_[pos_++].value;
-                op = v == "==" ? BinaryOp::eq : v == "!=" ? BinaryOp::ne : v == "<" ? BinaryOp::lt
-                   : v == ">" ? BinaryOp::gt : v == "<=" ? BinaryOp::le : BinaryOp::ge;
+                op = v == "=="   ? BinaryOp::eq
+                     : v == "!=" ? BinaryOp::ne
+                     : v == "<"  ? BinaryOp::lt
+                     : v == ">"  ? BinaryOp::gt
+                     : v == "<=" ? BinaryOp::le
+                                 : BinaryOp::ge;
             } else {
                 return left;
             }
@@ -406,7 +417,10 @@ private:
         auto left = power();
         while (is(Tok::multiplicative)) {
             const std::string& v = t_[pos_++].value;
-            BinaryOp op = v == "*" ? BinaryOp::mul : v == "/" ? BinaryOp::div : v == "//" ? BinaryOp::floordiv : BinaryOp::mod;
+            BinaryOp op = v == "*"    ? BinaryOp::mul
+                          : v == "/"  ? BinaryOp::div
+                          : v == "//" ? BinaryOp::floordiv
+                                      : BinaryOp::mod;
             left = binary(op, std::move(left), power(), at);
         }
         return left;
@@ -483,7 +497,8 @@ private:
         std::vector<Arg> args;
         bool keyword_seen = false;
         while (!is(Tok::close_paren)) {
-            if (is(Tok::multiplicative) || is(Tok::power)) error("argument unpacking (* and **) is not supported");
+            if (is(Tok::multiplicative) || is(Tok::power))
+                error("argument unpacking (* and **) is not supported");
             Arg a;
             if (is(Tok::identifier) && is(Tok::equals, 1)) {
                 a.keyword = t_[pos_].value;
@@ -590,7 +605,9 @@ private:
         if (pos_ >= t_.size()) error("unexpected end of the template in an expression");
         const Token& tok = t_[pos_];
         switch (tok.type) {
-            case Tok::number: ++pos_; return number(tok);
+            case Tok::number:
+                ++pos_;
+                return number(tok);
             case Tok::string: {
                 auto lit = node<Literal>(tok.offset);
                 std::string s = tok.value;
@@ -602,9 +619,11 @@ private:
             case Tok::identifier: {
                 ++pos_;
                 const std::string& v = tok.value;
-                if (v == "true" || v == "True" || v == "false" || v == "False" || v == "none" || v == "None") {
+                if (v == "true" || v == "True" || v == "false" || v == "False" || v == "none" ||
+                    v == "None") {
                     auto lit = node<Literal>(tok.offset);
-                    lit->value = (v == "none" || v == "None") ? Value::none() : Value(v[0] == 't' || v[0] == 'T');
+                    lit->value =
+                        (v == "none" || v == "None") ? Value::none() : Value(v[0] == 't' || v[0] == 'T');
                     return lit;
                 }
                 auto n = node<Name>(tok.offset);
@@ -646,7 +665,8 @@ private:
                 expect(Tok::close_brace, "'}'");
                 return d;
             }
-            default: error(fmt::format("expected an expression but found {}", found()));
+            default:
+                error(fmt::format("expected an expression but found {}", found()));
         }
     }
 };

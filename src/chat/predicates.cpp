@@ -1,7 +1,7 @@
 // Jinja's tests (`x is defined`, `n is divisibleby(3)`), with Python jinja2's semantics.
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "chat/builtins.h"
 #include "chat/utf8.h"
@@ -21,7 +21,8 @@ bool parity(const Value& v, bool odd) {
         return (i % 2 != 0) == odd;
     }
     if (v.is_float()) return (std::fmod(v.as_float(), 2.0) != 0) == odd;
-    template_error(fmt::format("the '{}' test needs a number, not a {} value", odd ? "odd" : "even", v.type_name()));
+    template_error(
+        fmt::format("the '{}' test needs a number, not a {} value", odd ? "odd" : "even", v.type_name()));
 }
 
 bool has_case(const Value& v, bool upper) {
@@ -36,7 +37,8 @@ bool has_case(const Value& v, bool upper) {
 
 bool same_as(const Value& a, const Value& b) {
     if (a.type() != b.type()) return false;
-    if (a.identity()) return a.identity() == b.identity() || (a.is_string() && a.as_string() == b.as_string());
+    if (a.identity())
+        return a.identity() == b.identity() || (a.is_string() && a.as_string() == b.as_string());
     return values_equal(a, b);
 }
 
@@ -44,10 +46,11 @@ bool same_as(const Value& a, const Value& b) {
 
 bool has_test(std::string_view n) {
     static constexpr std::string_view names[] = {
-        "boolean", "callable", "defined", "divisibleby", "eq", "equalto", "==", "escaped", "even", "false",
-        "filter", "float", "ge", ">=", "gt", ">", "greaterthan", "in", "integer", "iterable", "le", "<=",
-        "lower", "lt", "<", "lessthan", "mapping", "ne", "!=", "none", "number", "odd", "sameas", "sequence",
-        "string", "test", "true", "undefined", "upper"};
+        "boolean",     "callable", "defined", "divisibleby", "eq",   "equalto",   "==",     "escaped",
+        "even",        "false",    "filter",  "float",       "ge",   ">=",        "gt",     ">",
+        "greaterthan", "in",       "integer", "iterable",    "le",   "<=",        "lower",  "lt",
+        "<",           "lessthan", "mapping", "ne",          "!=",   "none",      "number", "odd",
+        "sameas",      "sequence", "string",  "test",        "true", "undefined", "upper"};
     for (auto x : names)
         if (x == n) return true;
     return false;

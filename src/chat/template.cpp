@@ -16,8 +16,33 @@ ChatTemplate::~ChatTemplate() = default;
 ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
 ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 
+namespace {
+
+// The template's variables: the globals, then the context's entries (which may shadow them).
+template <typename Json>
+ScopePtr variables(const Json& context, const RenderOptions& options) {
+    if (!context.is_object() && !context.is_null())
+        fail(Errc::invalid_argument, "chat template context must be a JSON object, not {}",
+             context.type_name());
+    auto globals = std::make_shared<Scope>();
+    install_globals(*globals);
+    auto vars = std::make_shared<Scope>(globals);
+    try {
+        WorkBudget budget(options.limits.max_steps);
+        if (context.is_object())
+            for (auto it = context.begin(); it != context.end(); ++it)
+                vars->set(it.key(), from_json(it.value()));
+    } catch (const TemplateError& e) {
+        fail(Errc::invalid_argument, "chat template context: {}", e.message);
+    }
+    return vars;
+}
+
+}  // namespace
+
 std::string ChatTemplate::render(const nlohmann::json& context) const {
-    return render(nlohmann::ordered_json(context), RenderOptions{});
+    RenderOptions options;
+    return render_with(variables(context, options), options);
 }
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& context) const {
@@ -25,19 +50,10 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context) const {
 }
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& context, const RenderOptions& options) const {
-    if (!context.is_object() && !context.is_null())
-        fail(Errc::invalid_argument, "chat template context must be a JSON object, not {}", context.type_name());
-    auto globals = std::make_shared<Scope>();
-    install_globals(*globals);
-    auto vars = std::make_shared<Scope>(globals);
-    try {
-        if (context.is_object()) {
-            WorkBudget budget(options.limits.max_steps);
-            for (auto it = context.begin(); it != context.end(); ++it) vars->set(it.key(), from_json(it.value()));
-        }
-    } catch (const TemplateError& e) {
-        fail(Errc::invalid_argument, "chat template context: {}", e.message);
-    }
+    return render_with(variables(context, options), options);
+}
+
+std::string ChatTemplate::render_with(const ScopePtr& vars, const RenderOptions& options) const {
     Interpreter in(source_, options);
     try {
         return in.render(*program_, vars);
@@ -50,8 +66,8 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context, const Re
     }
 }
 
-std::string ChatTemplate::apply(const std::vector<Message>& msgs, bool add_generation_prompt, const std::string& bos,
-                                const std::string& eos) const {
+std::string ChatTemplate::apply(const std::vector<Message>& msgs, bool add_generation_prompt,
+                                const std::string& bos, const std::string& eos) const {
     nlohmann::ordered_json ctx = nlohmann::ordered_json::object();
     auto& list = ctx["messages"] = nlohmann::ordered_json::array();
     for (const auto& m : msgs) {

@@ -15,12 +15,11 @@
 // Every render is budgeted (see Limits): a template can fail, never hang or exhaust memory.
 #pragma once
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "chat/interpreter.h"
 
@@ -40,7 +39,7 @@ struct Message {
 };
 
 class ChatTemplate {
-public:
+  public:
     // Parses once; throws kinglet::Error(invalid_argument) naming the line and column of a syntax error.
     explicit ChatTemplate(std::string source);
     ~ChatTemplate();
@@ -50,7 +49,9 @@ public:
     // Renders with `context` as the template's variables (messages, add_generation_prompt, bos_token,
     // eos_token, tools, ...). raise_exception() and runtime errors throw kinglet::Error(invalid_argument):
     // raise_exception's message as the template wrote it, other errors with the line and column.
-    // Use ordered_json where key order matters (tojson prints keys in the order given).
+    // Use ordered_json where key order matters (tojson prints keys in the order given); a plain json
+    // context has its keys sorted. Note that nlohmann's ordered_json looks keys up linearly, so building
+    // or parsing one with a huge object is quadratic; this class converts either kind in linear time.
     std::string render(const nlohmann::json& context) const;
     std::string render(const nlohmann::ordered_json& context) const;
     std::string render(const nlohmann::ordered_json& context, const RenderOptions& options) const;
@@ -60,7 +61,9 @@ public:
 
     const std::string& source() const { return source_; }
 
-private:
+  private:
+    std::string render_with(const ScopePtr& vars, const RenderOptions& options) const;
+
     std::string source_;
     std::unique_ptr<ast::Program> program_;
 };

@@ -111,15 +111,23 @@ std::string map_cps(std::string_view s, F f) {
 }  // namespace
 
 std::string to_upper(std::string_view s) {
-    return map_cps(s, [](char32_t c) { return static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c))); });
+    return map_cps(s, [](char32_t c) {
+        return static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c)));
+    });
 }
 
 std::string to_lower(std::string_view s) {
-    return map_cps(s, [](char32_t c) { return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))); });
+    return map_cps(s, [](char32_t c) {
+        return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
+    });
 }
 
-bool is_upper(char32_t c) { return utf8proc_isupper(static_cast<utf8proc_int32_t>(c)); }
-bool is_lower(char32_t c) { return utf8proc_islower(static_cast<utf8proc_int32_t>(c)); }
+bool is_upper(char32_t c) {
+    return utf8proc_isupper(static_cast<utf8proc_int32_t>(c));
+}
+bool is_lower(char32_t c) {
+    return utf8proc_islower(static_cast<utf8proc_int32_t>(c));
+}
 bool is_cased_letter(char32_t c) {
     auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
     return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT;
@@ -128,7 +136,9 @@ bool is_alpha(char32_t c) {
     auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
     return cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
 }
-bool is_digit(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)) == UTF8PROC_CATEGORY_ND; }
+bool is_digit(char32_t c) {
+    return utf8proc_category(static_cast<utf8proc_int32_t>(c)) == UTF8PROC_CATEGORY_ND;
+}
 
 std::string title(std::string_view s) {
     std::string out;

@@ -1,13 +1,13 @@
 #include "chat/value.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 
 #include "chat/utf8.h"
-#include <fmt/format.h>
-
 #include "core/error.h"
 
 namespace kinglet::chat {
@@ -26,16 +26,23 @@ thread_local WorkBudget* current_budget = nullptr;
 
 }  // namespace
 
-void template_error(std::string message) { throw TemplateError{std::move(message)}; }
+void template_error(std::string message) {
+    throw TemplateError{std::move(message)};
+}
 
-WorkBudget::WorkBudget(size_t max_steps) : max_(max_steps), prev_(current_budget) { current_budget = this; }
-WorkBudget::~WorkBudget() { current_budget = prev_; }
+WorkBudget::WorkBudget(size_t max_steps) : max_(max_steps), prev_(current_budget) {
+    current_budget = this;
+}
+WorkBudget::~WorkBudget() {
+    current_budget = prev_;
+}
 
 void spend(size_t steps) {
     WorkBudget* b = current_budget;
     if (!b) return;
     b->used_ += steps;
-    if (b->used_ > b->max_) template_error(fmt::format("the template took more than {} evaluation steps", b->max_));
+    if (b->used_ > b->max_)
+        template_error(fmt::format("the template took more than {} evaluation steps", b->max_));
 }
 
 const Value* Object::find(std::string_view key) const {
@@ -53,14 +60,11 @@ const Value* Object::find(std::string_view key) const {
 }
 
 void Object::set(std::string key, Value value) {
-    for (auto& [k, v] : items_) {
-        if (k == key) {
-            v = std::move(value);
-            return;
-        }
+    if (const Value* existing = find(key)) {
+        *const_cast<Value*>(existing) = std::move(value);  // find() only reads; this object is not const
+        return;
     }
-    index_.clear();
-    items_.emplace_back(std::move(key), std::move(value));
+    append(std::move(key), std::move(value));
 }
 
 const Value* CallArgs::kw(std::string_view name) const {
@@ -86,9 +90,15 @@ struct Value::NsBox {
     Object entries;
 };
 
-const Array& Value::as_array() const { return std::get<ArrPtr>(v_)->items; }
-Object& Value::namespace_entries() const { return std::get<NsPtr>(v_)->entries; }
-const Callable& Value::as_callable() const { return *std::get<FnPtr>(v_); }
+const Array& Value::as_array() const {
+    return std::get<ArrPtr>(v_)->items;
+}
+Object& Value::namespace_entries() const {
+    return std::get<NsPtr>(v_)->entries;
+}
+const Callable& Value::as_callable() const {
+    return *std::get<FnPtr>(v_);
+}
 
 Value::Value(Array a) {
     uint32_t d = 0;
@@ -121,57 +131,84 @@ const Object& Value::as_object() const {
 
 const void* Value::identity() const {
     switch (type()) {
-        case Type::string: return std::get<StrPtr>(v_).get();
-        case Type::array: return std::get<ArrPtr>(v_).get();
-        case Type::object: return std::get<ObjPtr>(v_).get();
-        case Type::ns: return std::get<NsPtr>(v_).get();
-        case Type::callable: return std::get<FnPtr>(v_).get();
-        default: return nullptr;
+        case Type::string:
+            return std::get<StrPtr>(v_).get();
+        case Type::array:
+            return std::get<ArrPtr>(v_).get();
+        case Type::object:
+            return std::get<ObjPtr>(v_).get();
+        case Type::ns:
+            return std::get<NsPtr>(v_).get();
+        case Type::callable:
+            return std::get<FnPtr>(v_).get();
+        default:
+            return nullptr;
     }
 }
 
 uint32_t Value::depth() const {
     switch (type()) {
-        case Type::array: return std::get<ArrPtr>(v_)->depth;
-        case Type::object: return std::get<ObjPtr>(v_)->depth;
+        case Type::array:
+            return std::get<ArrPtr>(v_)->depth;
+        case Type::object:
+            return std::get<ObjPtr>(v_)->depth;
         case Type::ns: {
             // Namespaces never hold namespaces (the interpreter refuses it), so this is shallow.
             uint32_t d = 0;
             for (const auto& [k, x] : namespace_entries().items()) d = std::max(d, x.depth());
             return d + 1;
         }
-        default: return 0;
+        default:
+            return 0;
     }
 }
 
 bool Value::truthy() const {
     switch (type()) {
         case Type::undefined:
-        case Type::none: return false;
-        case Type::boolean: return as_bool();
-        case Type::integer: return as_int() != 0;
-        case Type::floating: return as_float() != 0.0;
-        case Type::string: return !as_string().empty();
-        case Type::array: return !as_array().empty();
-        case Type::object: return !as_object().empty();
+        case Type::none:
+            return false;
+        case Type::boolean:
+            return as_bool();
+        case Type::integer:
+            return as_int() != 0;
+        case Type::floating:
+            return as_float() != 0.0;
+        case Type::string:
+            return !as_string().empty();
+        case Type::array:
+            return !as_array().empty();
+        case Type::object:
+            return !as_object().empty();
         case Type::ns:
-        case Type::callable: return true;
+        case Type::callable:
+            return true;
     }
     return false;
 }
 
 const char* Value::type_name() const {
     switch (type()) {
-        case Type::undefined: return "undefined";
-        case Type::none: return "none";
-        case Type::boolean: return "boolean";
-        case Type::integer: return "integer";
-        case Type::floating: return "float";
-        case Type::string: return "string";
-        case Type::array: return "list";
-        case Type::object: return "dict";
-        case Type::ns: return "namespace";
-        case Type::callable: return "function";
+        case Type::undefined:
+            return "undefined";
+        case Type::none:
+            return "none";
+        case Type::boolean:
+            return "boolean";
+        case Type::integer:
+            return "integer";
+        case Type::floating:
+            return "float";
+        case Type::string:
+            return "string";
+        case Type::array:
+            return "list";
+        case Type::object:
+            return "dict";
+        case Type::ns:
+            return "namespace";
+        case Type::callable:
+            return "function";
     }
     return "?";
 }
@@ -190,8 +227,10 @@ bool values_equal(const Value& a, const Value& b) {
     if (a.type() != b.type()) return false;
     switch (a.type()) {
         case Value::Type::undefined:
-        case Value::Type::none: return true;
-        case Value::Type::string: return a.as_string() == b.as_string();
+        case Value::Type::none:
+            return true;
+        case Value::Type::string:
+            return a.as_string() == b.as_string();
         case Value::Type::array: {
             const auto& x = a.as_array();
             const auto& y = b.as_array();
@@ -210,7 +249,8 @@ bool values_equal(const Value& a, const Value& b) {
             }
             return true;
         }
-        default: return a.identity() == b.identity();
+        default:
+            return a.identity() == b.identity();
     }
 }
 
@@ -251,14 +291,36 @@ void json_string(std::string& out, std::string_view s, bool ensure_ascii) {
     while (i < s.size()) {
         unsigned char c = static_cast<unsigned char>(s[i]);
         switch (c) {
-            case '"': out += "\\\""; ++i; continue;
-            case '\\': out += "\\\\"; ++i; continue;
-            case '\n': out += "\\n"; ++i; continue;
-            case '\r': out += "\\r"; ++i; continue;
-            case '\t': out += "\\t"; ++i; continue;
-            case '\b': out += "\\b"; ++i; continue;
-            case '\f': out += "\\f"; ++i; continue;
-            default: break;
+            case '"':
+                out += "\\\"";
+                ++i;
+                continue;
+            case '\\':
+                out += "\\\\";
+                ++i;
+                continue;
+            case '\n':
+                out += "\\n";
+                ++i;
+                continue;
+            case '\r':
+                out += "\\r";
+                ++i;
+                continue;
+            case '\t':
+                out += "\\t";
+                ++i;
+                continue;
+            case '\b':
+                out += "\\b";
+                ++i;
+                continue;
+            case '\f':
+                out += "\\f";
+                ++i;
+                continue;
+            default:
+                break;
         }
         if (c < 0x20 || (ensure_ascii && c >= 0x7f)) {
             char32_t cp = c < 0x80 ? c : utf8::decode(s, i);
@@ -294,18 +356,31 @@ void dump(std::string& out, const Value& v, const JsonOptions& o, int level, boo
         out.append(static_cast<size_t>(o.indent) * static_cast<size_t>(lvl), ' ');
     };
     switch (v.type()) {
-        case Value::Type::undefined: out += display ? "undefined" : "null"; return;
-        case Value::Type::none: out += "null"; return;
-        case Value::Type::boolean: out += v.as_bool() ? "true" : "false"; return;
-        case Value::Type::integer: out += std::to_string(v.as_int()); return;
+        case Value::Type::undefined:
+            out += display ? "undefined" : "null";
+            return;
+        case Value::Type::none:
+            out += "null";
+            return;
+        case Value::Type::boolean:
+            out += v.as_bool() ? "true" : "false";
+            return;
+        case Value::Type::integer:
+            out += std::to_string(v.as_int());
+            return;
         case Value::Type::floating: {
             double d = v.as_float();
-            if (std::isnan(d)) out += "NaN";
-            else if (std::isinf(d)) out += d < 0 ? "-Infinity" : "Infinity";
-            else out += format_float(d);
+            if (std::isnan(d))
+                out += "NaN";
+            else if (std::isinf(d))
+                out += d < 0 ? "-Infinity" : "Infinity";
+            else
+                out += format_float(d);
             return;
         }
-        case Value::Type::string: json_string(out, v.as_string(), o.ensure_ascii); return;
+        case Value::Type::string:
+            json_string(out, v.as_string(), o.ensure_ascii);
+            return;
         case Value::Type::array: {
             const auto& a = v.as_array();
             if (a.empty()) {
@@ -359,16 +434,21 @@ template <typename J>
 Value convert(const J& j, uint32_t depth) {
     if (depth > kMaxDepth) template_error(fmt::format("a value nested more than {} levels deep", kMaxDepth));
     switch (j.type()) {
-        case nlohmann::json::value_t::null: return Value::none();
-        case nlohmann::json::value_t::boolean: return Value(j.template get<bool>());
-        case nlohmann::json::value_t::number_integer: return Value(j.template get<int64_t>());
+        case nlohmann::json::value_t::null:
+            return Value::none();
+        case nlohmann::json::value_t::boolean:
+            return Value(j.template get<bool>());
+        case nlohmann::json::value_t::number_integer:
+            return Value(j.template get<int64_t>());
         case nlohmann::json::value_t::number_unsigned: {
             auto u = j.template get<uint64_t>();
             if (u > static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<double>(u));
             return Value(static_cast<int64_t>(u));
         }
-        case nlohmann::json::value_t::number_float: return Value(j.template get<double>());
-        case nlohmann::json::value_t::string: return Value(j.template get<std::string>());
+        case nlohmann::json::value_t::number_float:
+            return Value(j.template get<double>());
+        case nlohmann::json::value_t::string:
+            return Value(j.template get<std::string>());
         case nlohmann::json::value_t::array: {
             Array a;
             a.reserve(j.size());
@@ -377,10 +457,12 @@ Value convert(const J& j, uint32_t depth) {
         }
         case nlohmann::json::value_t::object: {
             Object o;
-            for (auto it = j.begin(); it != j.end(); ++it) o.set(it.key(), convert(it.value(), depth + 1));
+            o.reserve(j.size());
+            for (auto it = j.begin(); it != j.end(); ++it) o.append(it.key(), convert(it.value(), depth + 1));
             return Value(std::move(o));
         }
-        default: return Value();  // binary, discarded
+        default:
+            return Value();  // binary, discarded
     }
 }
 
@@ -389,18 +471,25 @@ Value convert(const J& j, uint32_t depth) {
 std::string to_json(const Value& v, const JsonOptions& opts) {
     std::string out;
     dump(out, v, opts, 0, false);
-    if (out.size() > opts.max_bytes) template_error(fmt::format("a string grew past {} bytes", opts.max_bytes));
+    if (out.size() > opts.max_bytes)
+        template_error(fmt::format("a string grew past {} bytes", opts.max_bytes));
     return out;
 }
 
 std::string to_display_string(const Value& v, size_t max_bytes) {
     switch (v.type()) {
-        case Value::Type::undefined: return "";
-        case Value::Type::none: return "None";
-        case Value::Type::boolean: return v.as_bool() ? "true" : "false";
-        case Value::Type::integer: return std::to_string(v.as_int());
-        case Value::Type::floating: return format_float(v.as_float());
-        case Value::Type::string: return v.as_string();
+        case Value::Type::undefined:
+            return "";
+        case Value::Type::none:
+            return "None";
+        case Value::Type::boolean:
+            return v.as_bool() ? "true" : "false";
+        case Value::Type::integer:
+            return std::to_string(v.as_int());
+        case Value::Type::floating:
+            return format_float(v.as_float());
+        case Value::Type::string:
+            return v.as_string();
         default: {
             std::string out;
             JsonOptions o;
@@ -412,7 +501,11 @@ std::string to_display_string(const Value& v, size_t max_bytes) {
     }
 }
 
-Value from_json(const nlohmann::ordered_json& j) { return convert(j, 0); }
-Value from_json(const nlohmann::json& j) { return convert(j, 0); }
+Value from_json(const nlohmann::ordered_json& j) {
+    return convert(j, 0);
+}
+Value from_json(const nlohmann::json& j) {
+    return convert(j, 0);
+}
 
 }  // namespace kinglet::chat

@@ -5,11 +5,10 @@
 // and a hostile template cannot make aliasing visible. Nesting depth is recorded at construction so
 // printing, comparing and destroying a value never recurses without bound.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,14 +38,14 @@ struct TemplateError {
 // The evaluation-step budget of the render running on this thread. Everything that walks values
 // (comparisons, sorting, printing) spends from it, so no operation is unbounded.
 class WorkBudget {
-public:
+  public:
     explicit WorkBudget(size_t max_steps);
     ~WorkBudget();
     WorkBudget(const WorkBudget&) = delete;
     WorkBudget& operator=(const WorkBudget&) = delete;
     size_t max_steps() const { return max_; }
 
-private:
+  private:
     size_t max_;
     size_t used_ = 0;
     WorkBudget* prev_;
@@ -56,8 +55,19 @@ private:
 void spend(size_t steps = 1);
 
 class Value {
-public:
-    enum class Type : uint8_t { undefined, none, boolean, integer, floating, string, array, object, ns, callable };
+  public:
+    enum class Type : uint8_t {
+        undefined,
+        none,
+        boolean,
+        integer,
+        floating,
+        string,
+        array,
+        object,
+        ns,
+        callable
+    };
 
     Value() = default;  // undefined
     Value(NoneTag) : v_(NoneTag{}) {}
@@ -103,7 +113,7 @@ public:
     bool truthy() const;
     const char* type_name() const;
 
-private:
+  private:
     struct ArrBox;
     struct ObjBox;
     struct NsBox;
@@ -117,19 +127,20 @@ private:
 
 // Insertion-ordered string-keyed map (Python dict semantics for what templates can observe).
 class Object {
-public:
+  public:
     const Value* find(std::string_view key) const;
     void set(std::string key, Value value);
+    void reserve(size_t n) { items_.reserve(n); }
     // Adds an entry whose key the caller knows is new.
     void append(std::string key, Value value) {
-        index_.clear();
+        if (!index_.empty()) index_.emplace(key, items_.size());
         items_.emplace_back(std::move(key), std::move(value));
     }
     const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
     size_t size() const { return items_.size(); }
     bool empty() const { return items_.empty(); }
 
-private:
+  private:
     std::vector<std::pair<std::string, Value>> items_;
     mutable std::unordered_map<std::string, size_t> index_;  // built once the dict is large
 };

@@ -68,7 +68,8 @@ TEST(ChatBuiltinTemplates, MatchThePublishedTemplatesTheyStandIn) {
 TEST(ChatBuiltinTemplates, ZephyrHasTheDocumentedFormat) {
     ChatTemplate t(*builtin_template("zephyr"));
     std::vector<kinglet::chat::Message> msgs = {{"system", "Be brief.", {}}, {"user", "Hi", {}}};
-    EXPECT_EQ(t.apply(msgs, true, "<s>", "</s>"), "<|system|>\nBe brief.</s>\n<|user|>\nHi</s>\n<|assistant|>\n");
+    EXPECT_EQ(t.apply(msgs, true, "<s>", "</s>"),
+              "<|system|>\nBe brief.</s>\n<|user|>\nHi</s>\n<|assistant|>\n");
 }
 
 TEST(ChatBuiltinTemplates, EveryNameParsesAndUnknownNamesAreAbsent) {

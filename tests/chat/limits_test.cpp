@@ -32,31 +32,39 @@ std::string failure(const std::string& src, const RenderOptions& o = RenderOptio
     return "(rendered)";
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
 
 TEST(ChatLimits, HugeRangeFailsBeforeAllocating) {
-    EXPECT_TRUE(contains(failure("{% for i in range(10**9) %}{% endfor %}"), "range() of more than 1048576 items"));
-    EXPECT_TRUE(contains(failure("{{ range(-9223372036854775807, 9223372036854775807) | length }}"), "range() of more than"));
+    EXPECT_TRUE(
+        contains(failure("{% for i in range(10**9) %}{% endfor %}"), "range() of more than 1048576 items"));
+    EXPECT_TRUE(contains(failure("{{ range(-9223372036854775807, 9223372036854775807) | length }}"),
+                         "range() of more than"));
 }
 
 TEST(ChatLimits, NestedLoopsRunOutOfSteps) {
-    auto e = failure("{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}"
-                     "{% endfor %}{% endfor %}",
-                     small_limits());
+    auto e = failure(
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}"
+        "{% endfor %}{% endfor %}",
+        small_limits());
     EXPECT_TRUE(contains(e, "more than 200000 evaluation steps")) << e;
 }
 
 TEST(ChatLimits, ExponentialStringsStop) {
-    auto e = failure("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-                     small_limits());
+    auto e = failure(
+        "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+        small_limits());
     EXPECT_TRUE(contains(e, "a string grew past 1000000 bytes")) << e;
     EXPECT_TRUE(contains(failure("{{ 'a' * 10**12 }}", small_limits()), "a string grew past"));
-    EXPECT_TRUE(contains(failure("{{ ('abc' * 100000) | replace('', 'xyz') }}", small_limits()), "grew past"));
+    EXPECT_TRUE(
+        contains(failure("{{ ('abc' * 100000) | replace('', 'xyz') }}", small_limits()), "grew past"));
 }
 
 TEST(ChatLimits, ExponentialListsStop) {
-    auto e = failure("{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}",
-                     small_limits());
+    auto e = failure(
+        "{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}",
+        small_limits());
     EXPECT_TRUE(contains(e, "a list grew past 100000 items")) << e;
     EXPECT_TRUE(contains(failure("{{ [1, 2] * 10**15 }}", small_limits()), "a list grew past"));
 }
@@ -77,10 +85,12 @@ TEST(ChatLimits, OutputIsBounded) {
 }
 
 TEST(ChatLimits, RecursiveMacrosStop) {
-    EXPECT_TRUE(contains(failure("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"), "macro calls nest more than 64 deep"));
+    EXPECT_TRUE(contains(failure("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"),
+                         "macro calls nest more than 64 deep"));
     // Exponential fan-out within the depth limit runs out of steps instead.
-    auto e = failure("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}",
-                     small_limits());
+    auto e = failure(
+        "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}",
+        small_limits());
     EXPECT_TRUE(contains(e, "evaluation steps")) << e;
 }
 
@@ -102,15 +112,19 @@ TEST(ChatLimits, DeepNestingIsASyntaxError) {
     };
     EXPECT_TRUE(contains(syntax("{{ " + deep("(", "1", ")", 100000) + " }}"), "nests more than 128 levels"));
     EXPECT_TRUE(contains(syntax("{{ " + deep("[", "1", "]", 100000) + " }}"), "nests more than 128 levels"));
-    EXPECT_TRUE(contains(syntax("{{ " + deep("not ", "1", "", 100000) + " }}"), "nests more than 128 levels"));
+    EXPECT_TRUE(
+        contains(syntax("{{ " + deep("not ", "1", "", 100000) + " }}"), "nests more than 128 levels"));
     EXPECT_TRUE(contains(syntax("{{ " + deep("-", "1", "", 100000) + " }}"), "nests more than 128 levels"));
-    EXPECT_TRUE(contains(syntax(deep("{% if x %}", "", "{% endif %}", 100000)), "nests more than 128 levels"));
-    EXPECT_TRUE(contains(syntax("{{ " + deep("1 if x else ", "1", "", 100000) + " }}"), "nests more than 128 levels"));
+    EXPECT_TRUE(
+        contains(syntax(deep("{% if x %}", "", "{% endif %}", 100000)), "nests more than 128 levels"));
+    EXPECT_TRUE(contains(syntax("{{ " + deep("1 if x else ", "1", "", 100000) + " }}"),
+                         "nests more than 128 levels"));
     EXPECT_EQ(syntax("{{ " + deep("(", "1", ")", 100) + " }}"), "(parsed)");
 }
 
 TEST(ChatLimits, DeeplyNestedValuesStop) {
-    auto e = failure("{% set ns = namespace(v=[]) %}{% for i in range(10000) %}{% set ns.v = [ns.v] %}{% endfor %}");
+    auto e = failure(
+        "{% set ns = namespace(v=[]) %}{% for i in range(10000) %}{% set ns.v = [ns.v] %}{% endfor %}");
     EXPECT_TRUE(contains(e, "nested more than 256 levels")) << e;
     nlohmann::ordered_json deep = nlohmann::ordered_json::array();
     for (int i = 0; i < 1000; ++i) deep = nlohmann::ordered_json::array({deep});
@@ -120,6 +134,22 @@ TEST(ChatLimits, DeeplyNestedValuesStop) {
     } catch (const kinglet::Error& err) {
         EXPECT_TRUE(contains(err.what(), "nested more than 256 levels")) << err.what();
     }
+}
+
+TEST(ChatLimits, LargeContextObjectsStayCheap) {
+    // A request can carry big JSON objects (tool schemas): conversion and lookups must not be quadratic.
+    nlohmann::json big = nlohmann::json::object();  // ordered_json inserts in linear time per key
+    for (int i = 0; i < 200000; ++i) {
+        std::string key = std::to_string(i);
+        key.insert(key.begin(), 'k');
+        big[key] = i;
+    }
+    ChatTemplate t(
+        "{{ d | length }} {{ d.k199999 }} {{ d['k5'] }} {{ 'k7' in d }} {% set ns = namespace(x=d) %}{{ "
+        "ns.x.k3 }}");
+    nlohmann::json ctx = nlohmann::json::object();
+    ctx["d"] = std::move(big);
+    EXPECT_EQ(t.render(ctx), "200000 199999 5 true 3");
 }
 
 TEST(ChatLimits, RealTemplatesFitWellInsideTheDefaults) {

@@ -25,9 +25,13 @@ std::string read_file(const std::filesystem::path& p) {
     return ss.str();
 }
 
-std::filesystem::path data_dir() { return kinglet::test::source_dir() / "tests/data/chat"; }
+std::filesystem::path data_dir() {
+    return kinglet::test::source_dir() / "tests/data/chat";
+}
 
-ordered_json load_vectors() { return ordered_json::parse(read_file(data_dir() / "vectors.json")); }
+ordered_json load_vectors() {
+    return ordered_json::parse(read_file(data_dir() / "vectors.json"));
+}
 
 // The vectors pin strftime_now() to 2024-07-26 12:00 UTC.
 kinglet::chat::RenderOptions fixed_clock() {
@@ -79,12 +83,14 @@ TEST(ChatReferenceVectors, ApplyBuildsTheSameContextAsRender) {
     ordered_json doc = load_vectors();
     fixed_clock();
     for (const auto& v : doc.at("vectors")) {
-        if (v.at("template") != "llama3-8b-instruct.jinja" || v.at("case") != "system_multi_turn/gen") continue;
+        if (v.at("template") != "llama3-8b-instruct.jinja" || v.at("case") != "system_multi_turn/gen")
+            continue;
         ChatTemplate tpl(read_file(data_dir() / "templates/llama3-8b-instruct.jinja"));
         std::vector<kinglet::chat::Message> msgs;
         for (const auto& m : v.at("context").at("messages"))
             msgs.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>(), {}});
-        EXPECT_EQ(tpl.apply(msgs, true, "<|begin_of_text|>", "<|eot_id|>"), v.at("expected").get<std::string>());
+        EXPECT_EQ(tpl.apply(msgs, true, "<|begin_of_text|>", "<|eot_id|>"),
+                  v.at("expected").get<std::string>());
         return;
     }
     FAIL() << "vector not found";
