@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -156,6 +157,13 @@ int run(const Options& o) {
     std::fprintf(stderr, "kinglet serve: %s received, finishing requests in flight (up to %.0f s)\n",
                  sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.server.shutdown_timeout_s);
     http.begin_drain();
+    // A second signal means "now": exit without waiting for requests in flight.
+    std::thread([signals] {
+        int again = 0;
+        sigwait(&signals, &again);
+        std::fprintf(stderr, "kinglet serve: second signal, exiting now\n");
+        std::_Exit(1);
+    }).detach();
     loader.join();  // a model still loading finishes first (loading cannot be interrupted)
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(

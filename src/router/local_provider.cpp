@@ -1,5 +1,6 @@
 #include "router/local_provider.h"
 
+#include <algorithm>
 #include <ctime>
 #include <random>
 
@@ -105,11 +106,9 @@ std::string LocalProvider::render_chat(const std::vector<chat::Message>& message
 std::vector<int32_t> LocalProvider::prompt_tokens(const GenerationRequest& req) const {
     if (!req.prompt_tokens.empty()) return req.prompt_tokens;
     if (req.kind == GenerationRequest::Kind::chat) {
-        const std::string text = render_chat(req.messages);
-        // A template that writes BOS itself must not get a second one.
-        const bool has_bos = !bos_text_.empty() && text.compare(0, bos_text_.size(), bos_text_) == 0;
-        std::vector<int32_t> ids = tok_->encode(text, /*add_bos=*/!has_bos, /*parse_special=*/true);
-        return ids;
+        // As Hugging Face's apply_chat_template(tokenize=True): the template writes BOS where the model
+        // wants it, so none is added; special-token text in the rendered prompt becomes those tokens.
+        return tok_->encode(render_chat(req.messages), /*add_bos=*/false, /*parse_special=*/true);
     }
     return tok_->encode(req.prompt, /*add_bos=*/true, /*parse_special=*/true);
 }
@@ -153,6 +152,7 @@ std::unique_ptr<Generation> LocalProvider::start(GenerationRequest req, Generati
             r.max_tokens = *req.max_tokens;
         } else {
             r.max_tokens = n_ctx - int(r.prompt.size());
+            if (req.default_max_tokens > 0) r.max_tokens = std::min(r.max_tokens, req.default_max_tokens);
         }
         SamplingParams& s = r.sampling;
         s.temperature = req.temperature;

@@ -1,8 +1,9 @@
 // A model loaded in this process, served by its own Engine (continuous batching, prefix cache).
 // Chat requests are rendered with the model's chat template — or, for a file without one, a built-in
-// template chosen from its vocabulary (see fallback_template_name) — and tokenized the way
-// Hugging Face does: special-token text in the rendered prompt becomes those tokens, and BOS is added
-// only when the vocabulary asks for it and the template did not already write it.
+// template chosen from its vocabulary (see fallback_template_name) — and tokenized the way Hugging
+// Face's apply_chat_template does: special-token text in the rendered prompt becomes those tokens and
+// no BOS is added (templates write it). Text prompts get BOS when the vocabulary asks for it, and their
+// special-token text is parsed too (as Hugging Face tokenizers, vLLM and llama-server do).
 #pragma once
 #include <memory>
 #include <string>

@@ -28,7 +28,9 @@ struct GenerationRequest {
     std::string prompt;                   // text and embedding input (when prompt_tokens is empty)
     std::vector<int32_t> prompt_tokens;   // text given as token ids (local providers only)
 
-    std::optional<int> max_tokens;        // unset: until end of generation or the context is full
+    std::optional<int> max_tokens;        // a prompt + max_tokens over the context is an error
+    // When max_tokens is unset: at most this many (clamped to the context), 0 = until the context is full.
+    int default_max_tokens = 0;
     // OpenAI's defaults: plain sampling at temperature 1, no truncation.
     float temperature = 1.0f;             // 0: greedy
     float top_p = 1.0f;

@@ -108,6 +108,9 @@ void HttpServer::start() {
         port_ = opt_.port;
     }
     thread_ = std::thread([this] { http_->listen_after_bind(); });
+    // stop() only works once the accept loop runs: wait for it, so a stop() right after start()
+    // (a model that fails to load at once) cannot be lost.
+    for (int i = 0; i < 5000 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void HttpServer::stop() {
@@ -181,7 +184,8 @@ void HttpServer::install_routes() {
             return httplib::Server::HandlerResponse::Handled;
         }
         if (keys_.enabled()) {
-            const std::string_view key = bearer_token(req.get_header_value("Authorization"));
+            const std::string header = req.get_header_value("Authorization");
+            const std::string_view key = bearer_token(header);
             if (key.empty()) {
                 send_error(res, ApiError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer KEY'.",
                                          {}, "missing_api_key"));

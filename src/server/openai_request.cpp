@@ -429,6 +429,7 @@ router::GenerationRequest to_generation(const CompletionRequest& r, size_t promp
     if (p.is_tokens) g.prompt_tokens = p.tokens;
     else g.prompt = p.text;
     copy_sampling(r.sampling, index, g);
+    g.default_max_tokens = 16;  // OpenAI's default for completions
     g.logprobs = r.logprobs;
     return g;
 }

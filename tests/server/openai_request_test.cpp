@@ -269,6 +269,9 @@ TEST(OpenAIRequest, GenerationRequestsDifferBySeedPerChoice) {
     auto t = to_generation(c, 1, 0);
     EXPECT_EQ(t.prompt_tokens, std::vector<int32_t>{7});
     EXPECT_EQ(t.logprobs, 0);
+    EXPECT_FALSE(t.max_tokens.has_value());
+    EXPECT_EQ(t.default_max_tokens, 16);  // OpenAI's completions default
+    EXPECT_EQ(g0.default_max_tokens, 0);  // chat: until the context is full
 }
 
 TEST(ApiErrorShape, MatchesOpenAIErrorObject) {
