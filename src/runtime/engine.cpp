@@ -376,6 +376,7 @@ bool Engine::step() {
         std::lock_guard<std::mutex> lock(mu_);
         stats_.running = 0;
         stats_.waiting = waiting_.size();
+        stats_.kv_blocks_used = blocks_.in_use();  // cancelled sequences may just have freed theirs
         return false;
     }
     while (!build_batch()) preempt_newest(running_.empty() ? nullptr : running_.front().get());

@@ -1,0 +1,132 @@
+// Providers: where a generation runs. The server translates an OpenAI request into a
+// GenerationRequest and hands it to the provider that the request's model name resolves to; the
+// provider streams text deltas back and ends with exactly one GenerationResult. A local engine is
+// the first kind (router/local_provider.h); remote OpenAI-compatible APIs and routes (virtual model
+// names whose policy picks among providers) implement the same interface, so the HTTP layer never
+// knows which one answered.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/template.h"
+#include "core/error.h"
+#include "runtime/engine.h"
+
+namespace kinglet::router {
+
+// One generation (or one embedding), in terms any provider understands: messages or text, not ids.
+struct GenerationRequest {
+    enum class Kind { chat, text, embedding };
+    Kind kind = Kind::chat;
+    std::vector<chat::Message> messages;  // chat
+    std::string prompt;                   // text and embedding input (when prompt_tokens is empty)
+    std::vector<int32_t> prompt_tokens;   // text given as token ids (local providers only)
+
+    std::optional<int> max_tokens;        // a prompt + max_tokens over the context is an error
+    // When max_tokens is unset: at most this many (clamped to the context), 0 = until the context is full.
+    int default_max_tokens = 0;
+    // OpenAI's defaults: plain sampling at temperature 1, no truncation.
+    float temperature = 1.0f;             // 0: greedy
+    float top_p = 1.0f;
+    int top_k = 0;                        // 0: off
+    float min_p = 0.0f;
+    float presence_penalty = 0.0f;
+    float frequency_penalty = 0.0f;
+    std::optional<uint64_t> seed;         // unset: a fresh random seed
+    std::map<int32_t, float> logit_bias;  // token id -> bias added to the logit
+    std::vector<std::string> stop;
+    int logprobs = -1;                    // -1: none; k >= 0: the chosen token's and the k most likely
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    std::string caller;                   // id of the authenticated API key ("" when auth is off)
+};
+
+// A token as clients see it: text (valid UTF-8; bytes of a partial character become U+FFFD) and the
+// exact bytes it stands for.
+struct TokenText {
+    std::string token;
+    std::string bytes;
+    float logprob = 0;
+};
+
+struct TokenLogprob : TokenText {
+    std::vector<TokenText> top;  // most likely first
+};
+
+// Text released since the previous delta (never a partial UTF-8 character, never a stop string) and
+// the log-probabilities of the tokens generated since then (when asked for).
+struct GenerationDelta {
+    std::string text;
+    std::vector<TokenLogprob> logprobs;
+};
+
+enum class Finish { stop, length, cancelled, timeout, error };
+const char* finish_name(Finish f);
+
+struct GenerationResult {
+    Finish finish = Finish::stop;
+    std::string text;                      // the whole generated text
+    std::vector<TokenLogprob> logprobs;    // every token's (when asked for)
+    int prompt_tokens = 0;
+    int completion_tokens = 0;             // generated tokens, an end-of-generation token included
+    int cached_prompt_tokens = 0;          // prompt tokens whose KV was reused
+    std::vector<float> embedding;          // embedding requests
+    double ttft_ms = 0;                    // from start() to the first generated token
+    double total_ms = 0;
+    Errc error_code = Errc::internal;      // when finish == error
+    std::string error;                     // when finish == error or timeout
+};
+
+struct GenerationCallbacks {
+    // Called as text is released (may be empty for non-streaming use). Runs on the provider's
+    // thread: must be quick. Returning false cancels the generation (e.g. the client went away).
+    std::function<bool(GenerationDelta&&)> on_delta;
+    // Called exactly once when start() returned, on the provider's thread.
+    std::function<void(GenerationResult&&)> on_done;
+};
+
+// A running generation. Destroying the handle does not cancel it.
+class Generation {
+public:
+    virtual ~Generation() = default;
+    virtual void cancel() = 0;
+};
+
+struct ProviderInfo {
+    std::string kind;          // "local", later "remote", "route"
+    std::string owned_by = "kinglet";
+    int64_t created = 0;       // Unix time the provider became available
+    int context_length = 0;    // 0 when unknown
+    int parallel = 0;          // sequences decoded together (local)
+    bool embeddings = false;
+    std::string chat_template; // which template renders chat prompts (local: "model", or a built-in name)
+};
+
+class Provider {
+public:
+    virtual ~Provider() = default;
+    virtual ProviderInfo info() const = 0;
+
+    // Starts a generation. Throws kinglet::Error, before any work is done, for a request this provider
+    // refuses: invalid_argument (bad input; a prompt longer than the context, with both lengths),
+    // unsupported (a feature it lacks), overloaded (its queue is full).
+    virtual std::unique_ptr<Generation> start(GenerationRequest req, GenerationCallbacks cb) = 0;
+
+    // Providers that own a tokenizer (local models) expose it for /tokenize and /detokenize.
+    virtual const Tokenizer* tokenizer() const { return nullptr; }
+    // The prompt ids a chat or text request would be given to the model as (local models only).
+    virtual std::vector<int32_t> prompt_tokens(const GenerationRequest&) const {
+        fail(Errc::unsupported, "this model does not expose its tokenizer");
+    }
+    // Scheduler statistics, for /metrics (local models only).
+    virtual std::optional<EngineStats> stats() const { return std::nullopt; }
+    // Finishes what is running by `deadline`, cancels the rest, then refuses new work.
+    virtual void shutdown(std::chrono::steady_clock::time_point deadline) {}
+};
+
+}  // namespace kinglet::router

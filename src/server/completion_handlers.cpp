@@ -1,0 +1,285 @@
+// /v1/chat/completions and /v1/completions: start one generation per choice, then answer whole or
+// stream server-sent events as deltas arrive.
+#include <httplib.h>
+
+#include <ctime>
+
+#include "core/log.h"
+#include "server/api_error.h"
+#include "server/connection.h"
+#include "server/generation_job.h"
+#include "server/http_server.h"
+#include "server/openai_response.h"
+
+namespace kinglet::server {
+
+using nlohmann::json;
+using router::Finish;
+
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+
+struct Plan {
+    bool chat = true;
+    std::vector<router::GenerationRequest> gens;  // one per choice
+    std::vector<size_t> prompt_of;                // the prompt each choice continues
+    std::vector<std::string> echo;                // text put before each choice's answer (completions echo)
+    bool stream = false, include_usage = false, logprobs = false;
+};
+
+// Counts tokens and latencies of finished choices; a prompt is counted once however many choices it has.
+Usage account(Metrics& metrics, const std::string& model, const Plan& plan,
+              const std::vector<std::optional<router::GenerationResult>>& results) {
+    Usage u;
+    std::vector<bool> counted;
+    for (size_t i = 0; i < results.size(); ++i) {
+        if (!results[i]) continue;
+        const auto& r = *results[i];
+        const size_t p = plan.prompt_of[i];
+        if (counted.size() <= p) counted.resize(p + 1, false);
+        if (!counted[p]) {
+            counted[p] = true;
+            u.prompt_tokens += r.prompt_tokens;
+            u.cached_tokens += r.cached_prompt_tokens;
+        }
+        u.completion_tokens += r.completion_tokens;
+        if (r.completion_tokens > 0) metrics.observe_ttft(model, r.ttft_ms / 1000.0);
+        if (r.completion_tokens > 1)
+            metrics.observe_token_latency(model, (r.total_ms - r.ttft_ms) / 1000.0 / (r.completion_tokens - 1));
+        if (r.finish == Finish::timeout) metrics.count_cancel(model, "timeout");
+        else if (r.finish == Finish::cancelled) metrics.count_cancel(model, "cancelled");
+    }
+    metrics.add_tokens(model, u.prompt_tokens, u.completion_tokens, u.cached_tokens);
+    return u;
+}
+
+// The error a choice that did not finish normally turns the response into.
+std::optional<ApiError> failure(const router::GenerationResult& r) {
+    switch (r.finish) {
+        case Finish::stop:
+        case Finish::length: return std::nullopt;
+        case Finish::timeout:
+            return ApiError(504, fmt::format("The request timed out after generating {} tokens.", r.completion_tokens),
+                            {}, "timeout");
+        case Finish::cancelled:
+            return ApiError(503, r.error.empty() ? "The request was cancelled." : r.error, {}, "cancelled")
+                .with_retry_after(1);
+        case Finish::error:
+            return ApiError(500, r.error.empty() ? "generation failed" : r.error, {}, "internal_error");
+    }
+    return std::nullopt;
+}
+
+std::string sse(const json& j) { return "data: " + dump_json(j) + "\n\n"; }
+
+// The streaming state a response's content provider owns.
+struct Stream {
+    std::shared_ptr<Job> job;
+    Plan plan;
+    ResponseMeta meta;
+    Metrics* metrics = nullptr;
+    std::shared_ptr<void> in_flight;  // released with the response
+    std::vector<size_t> offset;       // completions: text_offset of each choice's next token
+    bool started = false, finished = false;
+    std::optional<ApiError> error;
+
+    std::string start_chunks() {
+        std::string out;
+        for (size_t i = 0; i < plan.gens.size(); ++i) {
+            if (plan.chat) {
+                const std::string empty;
+                out += sse(chat_chunk_json(meta, int(i), &empty, true, nullptr, std::nullopt, plan.include_usage));
+            } else if (!plan.echo[i].empty()) {
+                out += sse(text_chunk_json(meta, int(i), plan.echo[i], nullptr, 0, std::nullopt, plan.include_usage));
+            }
+        }
+        return out;
+    }
+
+    std::string event_chunk(JobEvent& e) {
+        const int i = e.choice;
+        if (e.done) {
+            const auto& r = *job->results()[size_t(i)];
+            if (auto err = failure(r)) {
+                if (!error) error = err;
+                job->cancel();  // one failed choice fails the response
+                return {};
+            }
+            if (plan.chat) return sse(chat_chunk_json(meta, i, nullptr, false, nullptr, r.finish, plan.include_usage));
+            return sse(text_chunk_json(meta, i, "", nullptr, 0, r.finish, plan.include_usage));
+        }
+        if (e.text.empty() && e.logprobs.empty()) return {};
+        const auto* lp = plan.logprobs ? &e.logprobs : nullptr;
+        if (plan.chat) return sse(chat_chunk_json(meta, i, &e.text, false, lp, std::nullopt, plan.include_usage));
+        std::string s = sse(text_chunk_json(meta, i, e.text, lp, offset[size_t(i)], std::nullopt, plan.include_usage));
+        for (const auto& t : e.logprobs) offset[size_t(i)] += code_points(t.token);
+        return s;
+    }
+
+    std::string end_chunks() {
+        std::string out;
+        Usage u = account(*metrics, meta.model, plan, job->results());
+        if (error) out += sse(error->body());
+        else if (plan.include_usage) out += sse(usage_chunk_json(meta, plan.chat ? "chat.completion.chunk" : "text_completion", u));
+        out += "data: [DONE]\n\n";
+        return out;
+    }
+
+    // One turn of cpp-httplib's chunked-content loop: wait briefly for deltas and write them. Returning
+    // regularly lets the loop check that the client is still connected.
+    bool step(httplib::DataSink& sink) {
+        std::string out;
+        if (!started) {
+            started = true;
+            out = start_chunks();
+        }
+        std::vector<JobEvent> events;
+        const bool all_done = job->wait(events, kPollInterval);
+        for (auto& e : events) out += event_chunk(e);
+        if (all_done) out += end_chunks();
+        if (!out.empty() && !sink.write(out.data(), out.size())) {
+            job->cancel();  // the client went away
+            return false;
+        }
+        if (all_done) {
+            finished = true;
+            sink.done();
+        }
+        return true;
+    }
+};
+
+struct InFlight {
+    explicit InFlight(std::atomic<int>& n) : n_(n) { n_++; }
+    ~InFlight() { n_--; }
+    std::atomic<int>& n_;
+};
+
+}  // namespace
+
+namespace detail {
+
+// Shared by both endpoints.
+void run_plan(HttpServer& server, Metrics& metrics, std::atomic<int>& in_flight, const httplib::Request& req,
+              httplib::Response& res, const std::shared_ptr<router::Provider>& provider, const std::string& model,
+              Plan plan, std::chrono::steady_clock::time_point deadline, const std::string& caller) {
+    auto guard = std::make_shared<InFlight>(in_flight);
+    auto job = std::make_shared<Job>(plan.gens.size());
+    try {
+        for (size_t i = 0; i < plan.gens.size(); ++i) {
+            router::GenerationRequest g = plan.gens[i];
+            g.deadline = deadline;
+            g.caller = caller;
+            job->add(provider->start(std::move(g), job->callbacks(int(i), plan.stream)));
+        }
+    } catch (...) {
+        job->cancel();
+        job->abandon_unstarted();
+        throw;
+    }
+    ResponseMeta meta{new_response_id(plan.chat ? "chatcmpl-" : "cmpl-"), model, int64_t(std::time(nullptr))};
+
+    if (!plan.stream) {
+        ConnectionWatch watch(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
+        job->wait_all([&] { return !watch.closed(); }, kPollInterval * 2);
+        auto& results = job->results();
+        const Usage u = account(metrics, model, plan, results);
+        if (job->cancelled()) {
+            metrics.count_cancel(model, "disconnect");
+            res.status = 499;  // nginx's "client closed request": nobody reads this answer
+            return;
+        }
+        for (const auto& r : results)
+            if (auto err = failure(*r)) throw *err;
+        std::vector<ChoiceResult> choices;
+        for (size_t i = 0; i < results.size(); ++i) {
+            ChoiceResult c;
+            c.index = int(i);
+            c.text = plan.echo[i] + results[i]->text;
+            c.finish = results[i]->finish;
+            c.with_logprobs = plan.logprobs;
+            c.logprobs = std::move(results[i]->logprobs);
+            choices.push_back(std::move(c));
+        }
+        json body = plan.chat ? chat_completion_json(meta, choices, u) : text_completion_json(meta, choices, u);
+        if (!plan.chat && plan.logprobs)
+            for (size_t i = 0; i < choices.size(); ++i)
+                body["choices"][i]["logprobs"] = completion_logprobs_json(choices[i].logprobs, code_points(plan.echo[i]));
+        res.set_content(dump_json(body), "application/json");
+        return;
+    }
+
+    auto st = std::make_shared<Stream>();
+    st->job = job;
+    st->meta = std::move(meta);
+    st->metrics = &metrics;
+    st->in_flight = guard;
+    st->offset.resize(plan.gens.size(), 0);
+    for (size_t i = 0; i < plan.gens.size(); ++i) st->offset[i] = code_points(plan.echo[i]);
+    st->plan = std::move(plan);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider(
+        "text/event-stream", [st](size_t, httplib::DataSink& sink) { return st->step(sink); },
+        [st, &metrics, model](bool ok) {
+            if (!st->finished) {
+                st->job->cancel();
+                metrics.count_cancel(model, "disconnect");
+            }
+        });
+    (void)server;
+}
+
+}  // namespace detail
+
+void HttpServer::handle_chat(const httplib::Request& req, httplib::Response& res) {
+    if (!ready_ && registry_->size() == 0) throw ApiError(503, "The models are still loading.", {}, "loading").with_retry_after(5);
+    const json body = parse_json_body(req.body);
+    ChatCompletionRequest cr = parse_chat_request(body, opt_.limits);
+    std::string model;
+    auto provider = resolve(cr.model, model);
+    Plan plan;
+    plan.chat = true;
+    plan.stream = cr.sampling.stream;
+    plan.include_usage = cr.sampling.include_usage;
+    plan.logprobs = cr.logprobs;
+    for (int i = 0; i < cr.sampling.n; ++i) {
+        plan.gens.push_back(to_generation(cr, i));
+        plan.prompt_of.push_back(0);
+        plan.echo.emplace_back();
+    }
+    detail::run_plan(*this, metrics_, in_flight_, req, res, provider, model, std::move(plan), deadline(), caller(req));
+}
+
+void HttpServer::handle_completion(const httplib::Request& req, httplib::Response& res) {
+    if (!ready_ && registry_->size() == 0) throw ApiError(503, "The models are still loading.", {}, "loading").with_retry_after(5);
+    const json body = parse_json_body(req.body);
+    CompletionRequest cr = parse_completion_request(body, opt_.limits);
+    std::string model;
+    auto provider = resolve(cr.model, model);
+    if (cr.prompts.size() * size_t(cr.sampling.n) > size_t(opt_.limits.max_prompts))
+        bad_param("n", "Invalid 'n': {} prompts x n = {} choices; at most {} are allowed in one request.", cr.prompts.size(),
+                  cr.prompts.size() * size_t(cr.sampling.n), opt_.limits.max_prompts);
+    Plan plan;
+    plan.chat = false;
+    plan.stream = cr.sampling.stream;
+    plan.include_usage = cr.sampling.include_usage;
+    plan.logprobs = cr.logprobs >= 0;
+    for (size_t p = 0; p < cr.prompts.size(); ++p) {
+        std::string echo;
+        if (cr.echo) {
+            const PromptInput& in = cr.prompts[p];
+            if (!in.is_tokens) echo = in.text;
+            else if (const Tokenizer* tok = provider->tokenizer()) echo = tok->decode(in.tokens);
+        }
+        for (int i = 0; i < cr.sampling.n; ++i) {
+            plan.gens.push_back(to_generation(cr, p, i));
+            plan.prompt_of.push_back(p);
+            plan.echo.push_back(echo);
+        }
+    }
+    detail::run_plan(*this, metrics_, in_flight_, req, res, provider, model, std::move(plan), deadline(), caller(req));
+}
+
+}  // namespace kinglet::server
