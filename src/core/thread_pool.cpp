@@ -10,10 +10,11 @@
 namespace kinglet {
 namespace {
 constexpr int kSpinIterations = 4096;  // pause, then yield, then sleep on the condition variable
-}
+constexpr uint64_t kIndexMask = 0xffffffffu;
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads) {
-    for (int i = 1; i < n_; ++i) threads_.emplace_back([this, i] { worker(i); });
+    for (int i = 1; i < n_; ++i) threads_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -26,30 +27,53 @@ ThreadPool::~ThreadPool() {
     for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn) {
-    if (n_ == 1) {
-        fn(0, 1);
+void ThreadPool::work() {
+    uint64_t v = claim_.load(std::memory_order_acquire);
+    for (;;) {
+        const uint64_t n = v >> 32, i = v & kIndexMask;
+        if (i >= n) return;
+        if (!claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        // The chunk is ours: the job cannot finish (nor its function change) before done_ counts it.
+        const auto* fn = fn_.load(std::memory_order_acquire);
+        try {
+            (*fn)(int64_t(i));
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mu_);
+            if (!error_) error_ = std::current_exception();
+        }
+        done_.fetch_add(1, std::memory_order_acq_rel);
+        v = claim_.load(std::memory_order_acquire);
+    }
+}
+
+void ThreadPool::parallel_chunks(int64_t n_chunks, const std::function<void(int64_t)>& fn) {
+    if (n_chunks <= 0) return;
+    if (n_ == 1 || n_chunks == 1) {
+        for (int64_t i = 0; i < n_chunks; ++i) fn(i);
         return;
     }
-    job_ = &fn;
-    pending_.store(n_ - 1, std::memory_order_relaxed);
+    fn_.store(&fn, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
     {
-        // The lock orders the generation bump with a worker deciding to sleep.
+        // The lock orders the new job with a worker deciding to sleep.
         std::lock_guard<std::mutex> lock(mu_);
+        claim_.store(uint64_t(n_chunks) << 32, std::memory_order_release);
         generation_.fetch_add(1, std::memory_order_release);
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) cv_.notify_all();
-    fn(0, n_);
-    // Spin briefly, then yield: when the machine is oversubscribed a pure spin would burn the time
-    // slice the worker needs to finish.
-    for (int spins = 0; pending_.load(std::memory_order_acquire) > 0; ++spins) {
+    work();
+    // Only chunks other threads have already claimed remain: spin briefly, then yield (when the machine
+    // is oversubscribed a pure spin would burn the time slice the other thread needs to finish).
+    for (int spins = 0; done_.load(std::memory_order_acquire) < n_chunks; ++spins) {
         if (spins < kSpinIterations / 16) _mm_pause();
         else std::this_thread::yield();
     }
-    job_ = nullptr;
+    claim_.store(0, std::memory_order_relaxed);
+    if (error_) std::rethrow_exception(error_);
 }
 
-void ThreadPool::worker(int ith) {
+void ThreadPool::worker() {
     uint64_t seen = 0;
     for (;;) {
         uint64_t g;
@@ -68,23 +92,31 @@ void ThreadPool::worker(int ith) {
         }
         seen = g;
         if (stop_.load()) return;
-        (*job_)(ith, n_);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+        work();
     }
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& fn) {
+    const int n = n_;
+    parallel_chunks(n, [&](int64_t i) { fn(int(i), n); });
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
-    int64_t max_chunks = (n + grain - 1) / grain;
-    if (n_ == 1 || max_chunks == 1) {
+    // A few ranges per thread, so that a thread that starts late finds work and one that is held up
+    // leaves little behind.
+    int64_t chunks = (n + grain - 1) / grain;
+    const int64_t most = int64_t(n_) * 4;
+    if (chunks > most) chunks = most;
+    if (n_ == 1 || chunks == 1) {
         fn(0, n);
         return;
     }
-    run([&](int ith, int nth) {
-        int64_t per = (n + nth - 1) / nth;
-        int64_t b = ith * per, e = std::min(n, b + per);
-        if (b < e) fn(b, e);
+    const int64_t per = n / chunks, extra = n % chunks;
+    parallel_chunks(chunks, [&](int64_t c) {
+        const int64_t b = c * per + (c < extra ? c : extra);
+        fn(b, b + per + (c < extra ? 1 : 0));
     });
 }
 

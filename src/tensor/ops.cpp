@@ -26,9 +26,11 @@ kernels::QuantizeFn quantizer(const kernels::Family& k, DType act) {
     }
 }
 
-// Rows are handed to threads in units of 16 (whole micro-kernel tiles); below this many multiply-adds
-// a product runs on the calling thread, where waking the pool would cost more than it saves.
-constexpr int64_t kRowUnit = 16;
+// Rows are claimed by threads in chunks: small ones for one token (a GEMV chunk of 16 rows is a few
+// microseconds of streaming, fine-grained enough to balance), larger ones for many tokens (each chunk
+// re-reads the activations, so fewer, bigger chunks). Below kSerialWork multiply-adds a product runs on
+// the calling thread, where waking the pool would cost more than it saves.
+constexpr int64_t kDecodeChunkRows = 16, kPrefillChunkRows = 64;
 constexpr int64_t kSerialWork = 1 << 16;
 
 }  // namespace
@@ -60,14 +62,14 @@ void matmul(const MatRef& w, const float* x, int64_t n_tok, float* y, ThreadPool
         a = xq_data;
     }
     const kernels::GemmFn gemm = K.gemm[static_cast<uint32_t>(w.type) < 40 ? int(w.type) : 0];
-    const int64_t units = (w.rows + kRowUnit - 1) / kRowUnit;
     if (w.rows * w.cols * n_tok < kSerialWork) {
         gemm(w, 0, w.rows, a, act_row, n_tok, y, w.rows);
         return;
     }
-    pool.parallel_for(units, 1, [&](int64_t u0, int64_t u1) {
-        const int64_t r1 = u1 * kRowUnit < w.rows ? u1 * kRowUnit : w.rows;
-        gemm(w, u0 * kRowUnit, r1, a, act_row, n_tok, y, w.rows);
+    const int64_t unit = n_tok == 1 ? kDecodeChunkRows : kPrefillChunkRows;
+    pool.parallel_chunks((w.rows + unit - 1) / unit, [&](int64_t c) {
+        const int64_t r0 = c * unit, r1 = r0 + unit < w.rows ? r0 + unit : w.rows;
+        gemm(w, r0, r1, a, act_row, n_tok, y, w.rows);
     });
 }
 

@@ -68,6 +68,13 @@ inline __m256i nibbles_to_bytes(const uint8_t* p) {
     return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
 }
 
+// Software prefetch of [p, p + bytes) into L1. The GEMV kernels read several rows at once, each too
+// short a stream for the hardware prefetcher to ramp up on, so they fetch the next tile's rows ahead.
+inline void prefetch(const void* p, size_t bytes) {
+    const char* c = static_cast<const char*>(p);
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
+}
+
 inline uint32_t load_u32(const void* p) {
     uint32_t v;
     std::memcpy(&v, p, 4);

@@ -34,10 +34,14 @@ struct BF16Elems {
 template <class E, int Rows, int Cols, int DecodeRows>
 struct TileFloat {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
+    static constexpr int kBlock = 1, kScales = 0;
+    static void scales(const uint8_t*, int64_t, float*, float*) {}
     using T = typename E::T;
 
-    template <int R, int C>
-    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const uint8_t* const* a, float* y, int64_t ldy) {
+    template <int R, int C, int CMAX>
+    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
+                    int64_t ldy) {
+        const uint8_t* const* a = tt.a;
         const T* wr[R];
         const T* ar[C];
         for (int i = 0; i < R; ++i) wr[i] = reinterpret_cast<const T*>(w + i * w_stride);
@@ -68,9 +72,12 @@ struct TileFloat {
 // rest in double. One row and one token at a time: a pair already has 8 accumulators in flight.
 struct TileF16Ggml {
     static constexpr int kRows = 1, kCols = 1, kDecodeRows = 1;
+    static constexpr int kBlock = 1, kScales = 0;
+    static void scales(const uint8_t*, int64_t, float*, float*) {}
 
-    template <int R, int C>
-    static void run(const uint8_t* w, size_t, int64_t cols, const uint8_t* const* a, float* y, int64_t) {
+    template <int R, int C, int CMAX>
+    static void run(const uint8_t* w, size_t, int64_t cols, const TokenTile<CMAX>& tt, float* y, int64_t) {
+        const uint8_t* const* a = tt.a;
         static_assert(R == 1 && C == 1);
         const auto* x = reinterpret_cast<const uint16_t*>(w);
         const auto* v = reinterpret_cast<const uint16_t*>(a[0]);

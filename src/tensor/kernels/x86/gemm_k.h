@@ -31,9 +31,13 @@ inline __m256i word_mask(int lo, int hi) {
 template <bool kFive, int Rows, int Cols, int DecodeRows>
 struct TileK4 {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
+    static constexpr int kBlock = QK_K, kScales = 0;
+    static void scales(const uint8_t*, int64_t, float*, float*) {}
 
-    template <int R, int C>
-    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const uint8_t* const* a, float* y, int64_t ldy) {
+    template <int R, int C, int CMAX>
+    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
+                    int64_t ldy) {
+        const uint8_t* const* a = tt.a;
         const int64_t nb = cols / QK_K;
         const __m256i m4 = _mm256_set1_epi8(0x0F);
         __m256 acc[R][C];
@@ -54,7 +58,9 @@ struct TileK4 {
                 q8s[t] = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
             }
             for (int i = 0; i < R; ++i) {
-                const uint8_t* xb = w + i * w_stride + b * (kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K));
+                constexpr size_t kBytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+                const uint8_t* xb = w + i * w_stride + b * kBytes;
+                if constexpr (C == 1) prefetch(xb + R * w_stride, kBytes);
                 uint16_t xd, xdmin;
                 std::memcpy(&xd, xb, 2);
                 std::memcpy(&xdmin, xb + 2, 2);
@@ -122,9 +128,13 @@ struct TileK4 {
 template <int Rows, int Cols, int DecodeRows>
 struct TileQ6K {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
+    static constexpr int kBlock = QK_K, kScales = 0;
+    static void scales(const uint8_t*, int64_t, float*, float*) {}
 
-    template <int R, int C>
-    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const uint8_t* const* a, float* y, int64_t ldy) {
+    template <int R, int C, int CMAX>
+    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
+                    int64_t ldy) {
+        const uint8_t* const* a = tt.a;
         const int64_t nb = cols / QK_K;
         const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
         __m256 acc[R][C];
@@ -135,6 +145,7 @@ struct TileQ6K {
             for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(a[t]) + b;
             for (int i = 0; i < R; ++i) {
                 const auto& x = *reinterpret_cast<const BlockQ6_K*>(w + i * w_stride + b * sizeof(BlockQ6_K));
+                if constexpr (C == 1) prefetch(reinterpret_cast<const uint8_t*>(&x) + R * w_stride, sizeof(BlockQ6_K));
                 const __m128i sc8 = load128(x.scales);
                 const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8));
                 const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_unpackhi_epi64(sc8, sc8)));

@@ -49,16 +49,25 @@ struct Q5_1Levels {
 template <class L, int Rows, int Cols, int DecodeRows>
 struct Tile32 {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
+    static constexpr int kBlock = 32, kScales = L::kOffset ? 2 : 1;
     using Block = typename L::Block;
     using Act = typename L::Act;
 
-    template <int R, int C>
-    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const uint8_t* const* a, float* y, int64_t ldy) {
+    static void scales(const uint8_t* a, int64_t nb, float* d, float* s) {
+        const Act* ab = reinterpret_cast<const Act*>(a);
+        for (int64_t b = 0; b < nb; ++b) {
+            d[b] = f16(ab[b].d);
+            if constexpr (L::kOffset) s[b] = f16(ab[b].s);
+        }
+    }
+
+    template <int R, int C, int CMAX>
+    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y, int64_t ldy) {
         const int64_t nb = cols / 32;
         const Block* wr[R];
         const Act* ar[C];
         for (int i = 0; i < R; ++i) wr[i] = reinterpret_cast<const Block*>(w + i * w_stride);
-        for (int t = 0; t < C; ++t) ar[t] = reinterpret_cast<const Act*>(a[t]);
+        for (int t = 0; t < C; ++t) ar[t] = reinterpret_cast<const Act*>(tt.a[t]);
         __m256 acc[R][C];
         float summs[R][C];
         for (int i = 0; i < R; ++i)
@@ -67,24 +76,26 @@ struct Tile32 {
                 summs[i][t] = 0.0f;
             }
         for (int64_t b = 0; b < nb; ++b) {
+            if constexpr (C == 1)
+                for (int i = 0; i < R; ++i) prefetch(reinterpret_cast<const uint8_t*>(wr[i] + b) + R * w_stride, 1);
             __m256i lv[R], ux[R];
-            float dw[R], mw[R];
+            __m256 dw[R];
+            float mw[R];
             for (int i = 0; i < R; ++i) {
                 lv[i] = L::levels(wr[i][b]);
                 if constexpr (L::kSigned) ux[i] = _mm256_sign_epi8(lv[i], lv[i]);
-                dw[i] = f16(wr[i][b].d);
+                dw[i] = _mm256_set1_ps(f16(wr[i][b].d));
                 if constexpr (L::kOffset) mw[i] = f16(wr[i][b].m);
             }
             for (int t = 0; t < C; ++t) {
-                const Act& ab = ar[t][b];
-                const __m256i av = load256(ab.qs);
-                const float da = f16(ab.d);
+                const __m256i av = load256(ar[t][b].qs);
+                const __m256 da = _mm256_broadcast_ss(tt.d[t] + b);
                 for (int i = 0; i < R; ++i) {
                     __m256i lanes;
                     if constexpr (L::kSigned) lanes = dot4(ux[i], _mm256_sign_epi8(av, lv[i]));
                     else lanes = dot4(lv[i], av);
-                    acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw[i] * da), _mm256_cvtepi32_ps(lanes), acc[i][t]);
-                    if constexpr (L::kOffset) summs[i][t] = __builtin_fmaf(mw[i], f16(ab.s), summs[i][t]);
+                    acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], da), _mm256_cvtepi32_ps(lanes), acc[i][t]);
+                    if constexpr (L::kOffset) summs[i][t] = __builtin_fmaf(mw[i], tt.s[t][b], summs[i][t]);
                 }
             }
         }

@@ -12,27 +12,56 @@
 
 namespace kinglet::kernels::KINGLET_ISA {
 
-// Tile::run<R, C>(w, w_stride, cols, a, y, ldy) computes rows w, w + w_stride, ... (R of them) against the
-// C activation rows a[0..C) into y[t * ldy + i]. Tile::kRows x Tile::kCols is the prefill shape,
-// Tile::kDecodeRows x 1 the shape for a single token.
-template <class Tile, int R, int NC>
-void sweep_rows(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int64_t r1, const uint8_t* const* ap, int nt,
-                float* y, int64_t ldy) {
+// The activation rows of one tile of tokens, with their per-block float scales (d) and sums (s)
+// when the tile type asks for them (Tile::kScales: 0, 1 or 2 floats per block), converted once per
+// tile rather than once per (row, block).
+template <int C>
+struct TokenTile {
+    const uint8_t* a[C];
+    const float* d[C];
+    const float* s[C];
+};
+
+// Tile::run<R, C>(w, w_stride, cols, tt, y, ldy) computes rows w, w + w_stride, ... (R of them) against
+// the first C activation rows of tt into y[t * ldy + i]. Tile::kRows x Tile::kCols is the prefill
+// shape, Tile::kDecodeRows x 1 the shape for a single token.
+template <class Tile, int R, int NC, int CMAX>
+void sweep_rows(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int64_t r1, const TokenTile<CMAX>& tt,
+                int nt, float* y, int64_t ldy) {
     if (nt == NC) {
         int64_t r = r0;
-        for (; r + R <= r1; r += R) Tile::template run<R, NC>(w + r * w_stride, w_stride, cols, ap, y + r, ldy);
-        for (; r < r1; ++r) Tile::template run<1, NC>(w + r * w_stride, w_stride, cols, ap, y + r, ldy);
+        for (; r + R <= r1; r += R) Tile::template run<R, NC>(w + r * w_stride, w_stride, cols, tt, y + r, ldy);
+        for (; r < r1; ++r) Tile::template run<1, NC>(w + r * w_stride, w_stride, cols, tt, y + r, ldy);
     } else if constexpr (NC > 1) {
-        sweep_rows<Tile, R, NC - 1>(w, w_stride, cols, r0, r1, ap, nt, y, ldy);
+        sweep_rows<Tile, R, NC - 1, CMAX>(w, w_stride, cols, r0, r1, tt, nt, y, ldy);
+    }
+}
+
+template <class Tile, int C>
+void fill_tile(TokenTile<C>& tt, const uint8_t* a, size_t a_stride, int64_t t, int nt, int64_t cols, float* scratch) {
+    const int64_t nb = cols / Tile::kBlock;
+    for (int i = 0; i < C; ++i) {
+        tt.a[i] = a + (t + (i < nt ? i : 0)) * a_stride;
+        tt.d[i] = tt.s[i] = nullptr;
+        if constexpr (Tile::kScales > 0) {
+            float* d = scratch + 2 * i * nb;
+            tt.d[i] = d;
+            tt.s[i] = d + nb;
+            if (i < nt) Tile::scales(tt.a[i], nb, d, d + nb);
+        }
     }
 }
 
 template <class Tile>
-void tiled_gemm(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int64_t r1, const uint8_t* a, size_t a_stride,
-                int64_t n_tok, float* y, int64_t ldy) {
+void tiled_gemm(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int64_t r1, const uint8_t* a,
+                size_t a_stride, int64_t n_tok, float* y, int64_t ldy) {
     constexpr int R = Tile::kRows, C = Tile::kCols;
+    const int64_t nb = cols / Tile::kBlock;
+    float* scratch = Tile::kScales > 0 ? static_cast<float*>(__builtin_alloca(sizeof(float) * 2 * C * nb)) : nullptr;
     if (n_tok == 1) {
-        sweep_rows<Tile, Tile::kDecodeRows, 1>(w, w_stride, cols, r0, r1, &a, 1, y, ldy);
+        TokenTile<1> tt;
+        fill_tile<Tile, 1>(tt, a, a_stride, 0, 1, cols, scratch);
+        sweep_rows<Tile, Tile::kDecodeRows, 1, 1>(w, w_stride, cols, r0, r1, tt, 1, y, ldy);
         return;
     }
     // A panel of rows small enough to stay in L2 while every token tile sweeps it.
@@ -42,9 +71,9 @@ void tiled_gemm(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int
         const int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
         for (int64_t t = 0; t < n_tok; t += C) {
             const int nt = int(n_tok - t < C ? n_tok - t : C);
-            const uint8_t* ap[C];
-            for (int i = 0; i < C; ++i) ap[i] = a + (t + (i < nt ? i : 0)) * a_stride;
-            sweep_rows<Tile, R, C>(w, w_stride, cols, p0, p1, ap, nt, y + t * ldy, ldy);
+            TokenTile<C> tt;
+            fill_tile<Tile, C>(tt, a, a_stride, t, nt, cols, scratch);
+            sweep_rows<Tile, R, C, C>(w, w_stride, cols, p0, p1, tt, nt, y + t * ldy, ldy);
         }
     }
 }
