@@ -20,7 +20,7 @@ const opt = (name, def) => {
 const [kinglet, model] = argv;
 const parallel = Number(opt("--parallel", "16"));
 const maxTokens = Number(opt("--max-tokens", "64"));
-const soakRequests = Number(opt("--soak-requests", "256"));
+const soakRequests = Number(opt("--soak-requests", "128"));
 const out = opt("--out", "");
 const threads = opt("--threads", "");
 

@@ -14,12 +14,13 @@ std::string ApiError::default_type(int status) {
     }
 }
 
-nlohmann::json ApiError::body() const {
-    nlohmann::json e = {
+nlohmann::ordered_json ApiError::body() const {
+    using json = nlohmann::ordered_json;
+    json e = {
         {"message", what()},
         {"type", type_},
-        {"param", param_.empty() ? nlohmann::json(nullptr) : nlohmann::json(param_)},
-        {"code", code_.empty() ? nlohmann::json(nullptr) : nlohmann::json(code_)},
+        {"param", param_.empty() ? json(nullptr) : json(param_)},
+        {"code", code_.empty() ? json(nullptr) : json(code_)},
     };
     return {{"error", std::move(e)}};
 }

@@ -29,7 +29,7 @@ public:
         return *this;
     }
 
-    nlohmann::json body() const;
+    nlohmann::ordered_json body() const;
     static std::string default_type(int status);
 
 private:

@@ -71,7 +71,7 @@ std::optional<ApiError> failure(const router::GenerationResult& r) {
     return std::nullopt;
 }
 
-std::string sse(const json& j) { return "data: " + dump_json(j) + "\n\n"; }
+std::string sse(const nlohmann::ordered_json& j) { return "data: " + dump_json(j) + "\n\n"; }
 
 // The streaming state a response's content provider owns.
 struct Stream {
@@ -202,7 +202,7 @@ void run_plan(HttpServer& server, Metrics& metrics, std::atomic<int>& in_flight,
             c.logprobs = std::move(results[i]->logprobs);
             choices.push_back(std::move(c));
         }
-        json body = plan.chat ? chat_completion_json(meta, choices, u) : text_completion_json(meta, choices, u);
+        nlohmann::ordered_json body = plan.chat ? chat_completion_json(meta, choices, u) : text_completion_json(meta, choices, u);
         if (!plan.chat && plan.logprobs)
             for (size_t i = 0; i < choices.size(); ++i)
                 body["choices"][i]["logprobs"] = completion_logprobs_json(choices[i].logprobs, code_points(plan.echo[i]));

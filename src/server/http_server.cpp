@@ -17,6 +17,9 @@ namespace kinglet::server {
 using nlohmann::json;
 
 std::string dump_json(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump_json(const nlohmann::ordered_json& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
 
 namespace {
 
@@ -241,8 +244,8 @@ void HttpServer::install_routes() {
 
 namespace {
 
-json model_json(const std::string& name, const router::ProviderInfo& info) {
-    json m = {{"id", name}, {"object", "model"}, {"created", info.created}, {"owned_by", info.owned_by}};
+nlohmann::ordered_json model_json(const std::string& name, const router::ProviderInfo& info) {
+    nlohmann::ordered_json m = {{"id", name}, {"object", "model"}, {"created", info.created}, {"owned_by", info.owned_by}};
     if (info.context_length > 0) m["max_model_len"] = info.context_length;
     m["kinglet"] = {{"kind", info.kind}, {"chat_template", info.chat_template}, {"embeddings", info.embeddings}};
     return m;
@@ -251,9 +254,9 @@ json model_json(const std::string& name, const router::ProviderInfo& info) {
 }  // namespace
 
 void HttpServer::handle_models(const httplib::Request&, httplib::Response& res) {
-    json data = json::array();
+    nlohmann::ordered_json data = nlohmann::ordered_json::array();
     for (const auto& [name, p] : registry_->list()) data.push_back(model_json(name, p->info()));
-    res.set_content(dump_json({{"object", "list"}, {"data", std::move(data)}}), "application/json");
+    res.set_content(dump_json(nlohmann::ordered_json{{"object", "list"}, {"data", std::move(data)}}), "application/json");
 }
 
 void HttpServer::handle_model(const httplib::Request& req, httplib::Response& res) {

@@ -97,5 +97,6 @@ private:
 
 // JSON text for a response body; invalid UTF-8 (never expected) is replaced, never thrown.
 std::string dump_json(const nlohmann::json& j);
+std::string dump_json(const nlohmann::ordered_json& j);
 
 }  // namespace kinglet::server

@@ -8,7 +8,7 @@
 
 namespace kinglet::server {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string new_response_id(const char* prefix) {
     static std::atomic<uint64_t> counter{0};

@@ -68,7 +68,7 @@ void HttpServer::handle_embeddings(const httplib::Request& req, httplib::Respons
         res.status = 499;
         return;
     }
-    json data = json::array();
+    nlohmann::ordered_json data = nlohmann::ordered_json::array();
     int prompt_tokens = 0;
     for (size_t i = 0; i < er.inputs.size(); ++i) {
         auto& r = *job->results()[i];
@@ -81,13 +81,13 @@ void HttpServer::handle_embeddings(const httplib::Request& req, httplib::Respons
             bad_param("dimensions", "This model's embeddings have {} dimensions; shortening them is not supported.",
                       r.embedding.size());
         prompt_tokens += r.prompt_tokens;
-        json item = {{"object", "embedding"}, {"index", i}};
+        nlohmann::ordered_json item = {{"object", "embedding"}, {"index", i}};
         if (er.base64) item["embedding"] = base64_floats(r.embedding);
         else item["embedding"] = r.embedding;
         data.push_back(std::move(item));
     }
     metrics_.add_tokens(model, prompt_tokens, 0, 0);
-    json out = {{"object", "list"},
+    nlohmann::ordered_json out = {{"object", "list"},
                 {"data", std::move(data)},
                 {"model", model},
                 {"usage", {{"prompt_tokens", prompt_tokens}, {"total_tokens", prompt_tokens}}}};
