@@ -269,15 +269,15 @@ void HttpServer::handle_health(const httplib::Request&, httplib::Response& res) 
     if (!ready_) {
         res.status = 503;
         res.set_header("Retry-After", "5");
-        res.set_content(dump_json({{"status", "loading"}}), "application/json");
+        res.set_content(dump_json(json{{"status", "loading"}}), "application/json");
         return;
     }
     if (draining_) {
         res.status = 503;
-        res.set_content(dump_json({{"status", "shutting_down"}}), "application/json");
+        res.set_content(dump_json(json{{"status", "shutting_down"}}), "application/json");
         return;
     }
-    res.set_content(dump_json({{"status", "ok"}}), "application/json");
+    res.set_content(dump_json(json{{"status", "ok"}}), "application/json");
 }
 
 void HttpServer::handle_metrics(const httplib::Request&, httplib::Response& res) {

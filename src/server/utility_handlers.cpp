@@ -129,7 +129,7 @@ void HttpServer::handle_detokenize(const httplib::Request& req, httplib::Respons
             bad_param(fmt::format("tokens[{}]", i), "Token id {} is outside this model's vocabulary (0..{}).", dr.tokens[i],
                       tok.n_vocab() - 1);
     const std::string text = unicode::sanitize_utf8(tok.decode(dr.tokens));
-    res.set_content(dump_json({{"prompt", text}}), "application/json");
+    res.set_content(dump_json(json{{"prompt", text}}), "application/json");
 }
 
 }  // namespace kinglet::server
