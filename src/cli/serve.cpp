@@ -134,8 +134,9 @@ int run(const Options& o) {
                 auto p = load_model(mc);
                 registry->add(mc.name, p);
                 const auto info = p->info();
-                std::fprintf(stderr, "kinglet serve: model '%s' loaded from %s (context %d, %d parallel, chat template %s) in %.1f s\n",
+                std::fprintf(stderr, "kinglet serve: model '%s' loaded from %s (context %d, %d parallel, KV cache %.0f MiB, chat template %s) in %.1f s\n",
                              mc.name.c_str(), mc.path.c_str(), info.context_length, info.parallel,
+                             double(info.kv_cache_bytes) / (1 << 20),
                              info.chat_template.c_str(),
                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             }

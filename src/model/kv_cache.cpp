@@ -21,7 +21,11 @@ KvCache::KvCache(const HParams& hp, DType type, int n_blocks, int block_tokens)
     size_t alloc = (bytes_ + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, alloc);
     if (!p) fail(Errc::overloaded, "cannot allocate {} MiB for the KV cache", bytes_ >> 20);
-    // Touch nothing here: pages are faulted in as sequences use them.
+    // Commit the whole pool now (as llama.cpp clears its KV buffer): the memory a server needs is
+    // known and taken at start-up, so RSS stays flat under load instead of creeping up as traffic
+    // reaches blocks it never touched before, and an over-large --ctx/--parallel fails here, not
+    // mid-request.
+    std::memset(p, 0, alloc);
     mem_.reset(static_cast<uint8_t*>(p));
     k_ = mem_.get();
     v_ = mem_.get() + k_bytes;

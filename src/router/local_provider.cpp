@@ -94,6 +94,7 @@ ProviderInfo LocalProvider::info() const {
     i.created = created_;
     i.context_length = engine_->n_ctx();
     i.parallel = engine_->options().max_seqs;
+    i.kv_cache_bytes = int64_t(engine_->kv_bytes());
     i.embeddings = true;
     i.chat_template = template_label_;
     return i;

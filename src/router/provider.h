@@ -103,6 +103,7 @@ struct ProviderInfo {
     int64_t created = 0;       // Unix time the provider became available
     int context_length = 0;    // 0 when unknown
     int parallel = 0;          // sequences decoded together (local)
+    int64_t kv_cache_bytes = 0;  // memory of the KV cache pool, taken at load (local)
     bool embeddings = false;
     std::string chat_template; // which template renders chat prompts (local: "model", or a built-in name)
 };

@@ -116,6 +116,8 @@ public:
     const Tokenizer& tokenizer() const { return *tok_; }
     const EngineOptions& options() const { return opt_; }
     int n_ctx() const { return opt_.n_ctx; }
+    // Bytes of the KV cache pool (committed at construction).
+    size_t kv_bytes() const { return kv_.bytes(); }
 
 private:
     struct Seq;
