@@ -10,6 +10,7 @@ PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libyaml-cpp-dev
   libcpp-httplib-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev
   curl
+  chromium
 )
 # Node.js and npm run the reference tools (Hugging Face tokenizers, @huggingface/jinja, the openai
 # client). Use the machine's if it has them (they may come from outside Debian's archive).

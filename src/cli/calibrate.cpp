@@ -8,12 +8,13 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "eval/cascade_report.h"
+#include "eval/html_report.h"
 
 namespace kinglet::cli {
 namespace {
 
 struct Options {
-    std::string small, large, signal = "label_prob", objective = "escalation=5%", small_price = "0,0",
+    std::string small, large, html, signal = "label_prob", objective = "escalation=5%", small_price = "0,0",
                                    large_price = "0,0";
     uint64_t seed = 1;
     int resamples = 1000;
@@ -43,6 +44,21 @@ int run(const Options& o) {
     c.bootstrap.seed = o.seed;
     c.bootstrap.resamples = o.resamples;
     const auto rep = eval::calibrate_cascade(eval::read_results(o.small), eval::read_results(o.large), c);
+    if (!o.html.empty()) {
+        // The report's targets are the two steps alone on the test split.
+        auto alone = [&](const char* name, const std::string& file, const char* key) {
+            const auto& a = rep[key];
+            return nlohmann::ordered_json{{"name", name},
+                                          {"spec", file},
+                                          {"summary", {{"n", rep["n_test"]}, {"accuracy", a["accuracy"]}}},
+                                          {"cost", {{"mean", a["mean_cost"]["estimate"]}}}};
+        };
+        eval::write_html_report(o.html, {{"data", o.small + " + " + o.large},
+                                         {"split", "test"},
+                                         {"targets", {alone("small", o.small, "small_alone"),
+                                                      alone("large", o.large, "large_alone")}},
+                                         {"cascade", rep}});
+    }
     if (o.json) fmt::print("{}\n", rep.dump(2));
     else fmt::print("{}", eval::format_cascade(rep));
     return rep["chosen"].is_null() ? 2 : 0;
@@ -66,6 +82,7 @@ const Registrar registrar{Command{
         sub.add_option("--seed", o->seed, "Bootstrap seed")->capture_default_str();
         sub.add_option("--resamples", o->resamples, "Bootstrap resamples")->capture_default_str();
         sub.add_flag("--json", o->json, "Print the report as JSON");
+        sub.add_option("--html", o->html, "Write a self-contained HTML report (curve, tables) to FILE");
         sub.footer("The threshold is chosen on the 'calibration' split and reported on the 'test' split (see "
                    "kinglet eval --split-fractions). Exit status 2 when no threshold meets the objective.");
         return [o] { return run(*o); };

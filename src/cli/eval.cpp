@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "cli/model_args.h"
 #include "core/error.h"
 #include "eval/dataset.h"
+#include "eval/html_report.h"
 #include "eval/json_grader.h"
 #include "eval/local_classifier.h"
 #include "eval/metrics.h"
@@ -31,7 +33,7 @@ const char* kDefaultTemplate = "{{ input }}\nAnswer ({{ labels | join(', ') }}):
 
 struct Options {
     ModelArgs model;
-    std::string data, format, labels, template_text, template_file, results, split = "all",
+    std::string data, format, labels, template_text, template_file, results, html, split = "all",
                                                                              fractions = "0,0.5,0.5";
     eval::FieldMap fields;
     uint64_t seed = 1;
@@ -353,6 +355,12 @@ int run(const Options& o) {
                                     : eval::text_summary(text_records, o.grader == "json", bo);
     summary["bad_rows"] = reader.bad_count();
     summary["unknown_label_rows"] = unknown_label;
+    if (!o.html.empty()) {
+        const ordered_json target = {{"name", std::filesystem::path(o.model.path).filename().string()},
+                                     {"spec", "local:" + o.model.path},
+                                     {"summary", summary}};
+        eval::write_html_report(o.html, {{"data", o.data}, {"split", o.split}, {"targets", ordered_json::array({target})}});
+    }
     if (o.json) {
         summary = ordered_json{{"model", o.model.path}, {"data", o.data}, {"labels", labels}, {"summary", summary}};
         fmt::print("{}\n", summary.dump(2));
@@ -398,6 +406,7 @@ const Registrar registrar{Command{
         sub.add_option("--results", o->results, "Per-case JSONL results; a rerun resumes from it");
         sub.add_option("--resamples", o->resamples, "Bootstrap resamples for the intervals")->capture_default_str();
         sub.add_flag("--json", o->json, "Print the summary as JSON");
+        sub.add_option("--html", o->html, "Write a self-contained HTML report (tables, charts) to FILE");
         sub.add_flag("-q,--quiet", o->quiet, "No progress on stderr");
         sub.footer(fmt::format("Default template: {}\nSee docs/eval.md.", kDefaultTemplate));
         return [o] { return run(*o); };
