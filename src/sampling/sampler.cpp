@@ -48,50 +48,68 @@ int32_t Sampler::sample(float* logits, const std::vector<int32_t>& history, cons
         return best;
     }
 
+    // Candidates: every token that may come next, or the top_k of them. Only the parts of the chain
+    // that need an order (top-k, top-p) sort, and top-p sorts no more of the vocabulary than it keeps
+    // (a whole-vocabulary sort per token dominated batched decoding with OpenAI's defaults).
     cand_.clear();
+    float mx = -std::numeric_limits<float>::infinity();
     for (int32_t i = 0; i < n_vocab_; ++i)
-        if (logits[i] > -std::numeric_limits<float>::infinity()) cand_.emplace_back(logits[i], i);
+        if (logits[i] > -std::numeric_limits<float>::infinity()) {
+            cand_.emplace_back(logits[i], i);
+            mx = std::max(mx, logits[i]);
+        }
     if (cand_.empty()) return 0;
     auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
     size_t k = cand_.size();
-    if (p_.top_k > 0 && size_t(p_.top_k) < k) k = size_t(p_.top_k);
-    std::partial_sort(cand_.begin(), cand_.begin() + k, cand_.end(), by_logit);
-    cand_.resize(k);
+    if (p_.top_k > 0 && size_t(p_.top_k) < k) {
+        k = size_t(p_.top_k);
+        std::partial_sort(cand_.begin(), cand_.begin() + k, cand_.end(), by_logit);
+        cand_.resize(k);
+    }
 
-    // Probabilities at temperature 1 decide top-p / min-p (as llama.cpp's chain does).
-    std::vector<double> prob(k);
-    const double mx = cand_[0].first;
-    double sum = 0;
-    for (size_t i = 0; i < k; ++i) sum += prob[i] = std::exp(double(cand_[i].first) - mx);
-    for (auto& p : prob) p /= sum;
-    size_t keep = k;
-    if (p_.top_p < 1.0f) {
-        double cum = 0;
-        for (size_t i = 0; i < k; ++i) {
-            cum += prob[i];
-            if (cum >= p_.top_p) {
-                keep = i + 1;
-                break;
+    if (p_.top_p < 1.0f || p_.min_p > 0.0f) {
+        // Probabilities at temperature 1 over the candidates decide top-p / min-p (as llama.cpp's
+        // chain does). min-p keeps p >= min_p * p_max, i.e. exp(l - mx) >= min_p: a filter.
+        double sum = 0;
+        for (const auto& c : cand_) sum += std::exp(double(c.first) - mx);
+        if (p_.min_p > 0.0f) {
+            const double floor_p = p_.min_p;
+            std::erase_if(cand_, [&](const auto& c) { return std::exp(double(c.first) - mx) < floor_p; });
+        }
+        if (p_.top_p < 1.0f) {
+            // The smallest prefix, in descending order, whose mass reaches top_p: sort a growing
+            // prefix until it does. The min-p survivors always contain the most likely token.
+            double cum = 0;
+            size_t sorted = 0, keep = cand_.size();
+            for (size_t want = 64;; want *= 4) {
+                const size_t upto = std::min(want, cand_.size());
+                std::partial_sort(cand_.begin() + sorted, cand_.begin() + upto, cand_.end(), by_logit);
+                for (; sorted < upto; ++sorted) {
+                    cum += std::exp(double(cand_[sorted].first) - mx) / sum;
+                    if (cum >= p_.top_p) break;
+                }
+                if (sorted < upto) {
+                    keep = sorted + 1;
+                    break;
+                }
+                if (upto == cand_.size()) break;
             }
+            cand_.resize(keep);
         }
     }
-    if (p_.min_p > 0.0f) {
-        size_t m = 1;
-        while (m < keep && prob[m] >= p_.min_p * prob[0]) ++m;
-        keep = m;
-    }
-    cand_.resize(keep);
 
-    // Temperature, then a draw.
-    std::vector<double> w(keep);
+    // Temperature, then a draw over what is left (in the order it is in: the distribution, not the
+    // order, is the contract; the same seed and logits still give the same token).
+    w_.resize(cand_.size());
     double total = 0;
-    for (size_t i = 0; i < keep; ++i) total += w[i] = std::exp((double(cand_[i].first) - mx) / p_.temperature);
+    const double inv_t = 1.0 / p_.temperature;
+    for (size_t i = 0; i < cand_.size(); ++i) total += w_[i] = std::exp((double(cand_[i].first) - mx) * inv_t);
     double r = uniform() * total;
-    for (size_t i = 0; i < keep; ++i) {
-        r -= w[i];
+    for (size_t i = 0; i < cand_.size(); ++i) {
+        r -= w_[i];
         if (r < 0) return cand_[i].second;
     }
-    return cand_[keep - 1].second;
+    return cand_.back().second;
 }
 
 namespace {
