@@ -416,17 +416,31 @@ bool Engine::step() {
             finish(s, FinishReason::length);
             continue;
         }
-        TokenInfo info;
+        picks_.push_back({&s, logits, {}});
+    }
+
+    // Sampling (and log-probabilities) of every sequence that produced logits, in parallel: each
+    // sequence's sampler and constraint are its own, and a whole-vocabulary pass per sequence is
+    // worth spreading once many sequences decode together.
+    pool_.parallel_chunks(int64_t(picks_.size()), [&](int64_t k) {
+        Pick& p = picks_[size_t(k)];
+        Seq& s = *p.seq;
+        TokenInfo& info = p.info;
         // Log-probabilities come from the model's raw distribution, before any sampler changes.
-        if (s.req.top_logits > 0) info.top_logits = top_logits(logits, n_vocab, s.req.top_logits);
+        if (s.req.top_logits > 0) info.top_logits = top_logits(p.logits, n_vocab, s.req.top_logits);
         std::vector<float> raw;
-        if (s.req.logprobs >= 0) raw.assign(logits, logits + n_vocab);
-        int32_t tok = s.sampler->sample(logits, s.tokens, s.req.constraint.get());
-        info.id = tok;
+        if (s.req.logprobs >= 0) raw.assign(p.logits, p.logits + n_vocab);
+        info.id = s.sampler->sample(p.logits, s.tokens, s.req.constraint.get());
         if (s.req.logprobs >= 0) {
-            info.logprob = log_prob(raw.data(), n_vocab, tok);
+            info.logprob = log_prob(raw.data(), n_vocab, info.id);
             if (s.req.logprobs > 0) info.top_logprobs = top_log_probs(raw.data(), n_vocab, s.req.logprobs);
         }
+    });
+
+    for (Pick& p : picks_) {
+        Seq& s = *p.seq;
+        TokenInfo& info = p.info;
+        const int32_t tok = info.id;
         if (s.req.constraint) s.req.constraint->accept(tok);
         if (!s.first_token.time_since_epoch().count()) s.first_token = std::chrono::steady_clock::now();
         s.tokens.push_back(tok);
@@ -441,6 +455,7 @@ bool Engine::step() {
         else if (n_gen >= s.req.max_tokens || int(s.tokens.size()) >= opt_.n_ctx) finish(s, FinishReason::length);
         else if (s.req.constraint && s.req.constraint->complete()) finish(s, FinishReason::stop);
     }
+    picks_.clear();
     running_.erase(std::remove_if(running_.begin(), running_.end(), [](auto& s) { return s->done; }), running_.end());
     std::lock_guard<std::mutex> lock(mu_);
     stats_.steps++;

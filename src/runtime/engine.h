@@ -153,6 +153,12 @@ private:
     std::vector<Seq*> batch_seq_;                // per batch.seqs entry
     std::vector<int32_t> batch_count_;           // tokens each batch seq contributes
     std::vector<float> logits_, hidden_;
+    struct Pick {                                // a sequence to sample this step
+        Seq* seq;
+        float* logits;
+        TokenInfo info;
+    };
+    std::vector<Pick> picks_;
     EngineStats stats_;                          // guarded by mu_ when read
     std::thread thread_;
 };

@@ -100,10 +100,12 @@ int32_t Sampler::sample(float* logits, const std::vector<int32_t>& history, cons
 
     // Temperature, then a draw over what is left (in the order it is in: the distribution, not the
     // order, is the contract; the same seed and logits still give the same token).
+    // Weights in float (expf is several times cheaper than exp over a whole vocabulary; relative
+    // weights need no more), summed in double.
     w_.resize(cand_.size());
     double total = 0;
-    const double inv_t = 1.0 / p_.temperature;
-    for (size_t i = 0; i < cand_.size(); ++i) total += w_[i] = std::exp((double(cand_[i].first) - mx) * inv_t);
+    const float inv_t = 1.0f / p_.temperature;
+    for (size_t i = 0; i < cand_.size(); ++i) total += w_[i] = std::exp((cand_[i].first - mx) * inv_t);
     double r = uniform() * total;
     for (size_t i = 0; i < cand_.size(); ++i) {
         r -= w_[i];

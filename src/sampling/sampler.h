@@ -58,7 +58,7 @@ private:
     int32_t n_vocab_;
     std::mt19937_64 rng_;
     std::vector<std::pair<float, int32_t>> cand_;
-    std::vector<double> w_;
+    std::vector<float> w_;
 };
 
 // log-softmax of the raw logits at one id, and the k most likely ids with their log-probabilities
