@@ -124,7 +124,8 @@ async function main() {
     let m;
     for (let i = 0; i < 500; i++) {
       m = await (await fetch(url + "/metrics")).text();
-      if (metric(m, "kinglet_generations_cancelled_total", 'model="tiny",reason="disconnect"') >= 2) break;
+      if (metric(m, "kinglet_generations_cancelled_total", 'model="tiny",reason="disconnect"') >= 2 &&
+          metric(m, "kinglet_active_sequences", 'model="tiny"') === 0) break;  // the gauge follows a step later
       await sleep(20);
     }
     assert.strictEqual(metric(m, "kinglet_generations_cancelled_total", 'model="tiny",reason="disconnect"'), 2, m);

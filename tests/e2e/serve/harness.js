@@ -65,11 +65,14 @@ function tempFile(name, content) {
   return file;
 }
 
-// POST JSON with fetch; returns {status, headers, body (parsed when JSON), text}.
+// POST JSON with fetch; returns {status, headers, body (parsed when JSON), text}. Each call uses its
+// own connection: a test that blocks its event loop for seconds (tokenizing, spawning) would
+// otherwise reuse a keep-alive socket the server has closed as idle meanwhile ("other side closed").
+// Keep-alive itself is exercised by the openai client tests.
 async function post(url, body, headers = {}) {
   const r = await fetch(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json", ...headers },
+    headers: { "Content-Type": "application/json", Connection: "close", ...headers },
     body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
   const text = await r.text();
