@@ -14,36 +14,23 @@ namespace kinglet::cli {
 namespace {
 
 struct Options {
-    std::string small, large, html, signal = "label_prob", objective = "escalation=5%", small_price = "0,0",
+    std::string small, large, small_target, large_target, html, signal = "label_prob", objective = "escalation=5%", small_price = "0,0",
                                    large_price = "0,0";
     uint64_t seed = 1;
     int resamples = 1000;
     bool json = false;
 };
 
-eval::Price parse_price(const std::string& flag, const std::string& s) {
-    const auto comma = s.find(',');
-    try {
-        if (comma == std::string::npos) throw std::invalid_argument(s);
-        size_t a = 0, b = 0;
-        eval::Price p{std::stod(s.substr(0, comma), &a), std::stod(s.substr(comma + 1), &b)};
-        if (a != comma || b != s.size() - comma - 1 || p.input_per_mtok < 0 || p.output_per_mtok < 0)
-            throw std::invalid_argument(s);
-        return p;
-    } catch (const std::exception&) {
-        fail(Errc::invalid_argument, "{} wants INPUT,OUTPUT USD per million tokens (got '{}')", flag, s);
-    }
-}
-
 int run(const Options& o) {
     eval::CascadeOptions c;
     c.signal = o.signal;
     c.objective = eval::parse_objective(o.objective);
-    c.small_price = parse_price("--small-price", o.small_price);
-    c.large_price = parse_price("--large-price", o.large_price);
+    c.small_price = eval::parse_price("--small-price", o.small_price);
+    c.large_price = eval::parse_price("--large-price", o.large_price);
     c.bootstrap.seed = o.seed;
     c.bootstrap.resamples = o.resamples;
-    const auto rep = eval::calibrate_cascade(eval::read_results(o.small), eval::read_results(o.large), c);
+    const auto rep = eval::calibrate_cascade(eval::read_results(o.small, o.small_target),
+                                            eval::read_results(o.large, o.large_target), c);
     if (!o.html.empty()) {
         // The report's targets are the two steps alone on the test split.
         auto alone = [&](const char* name, const std::string& file, const char* key) {
@@ -71,6 +58,8 @@ const Registrar registrar{Command{
         auto o = std::make_shared<Options>();
         sub.add_option("--small", o->small, "Results file (kinglet eval --results) of the small target")->required();
         sub.add_option("--large", o->large, "Results file of the large target on the same cases")->required();
+        sub.add_option("--small-target", o->small_target, "The small target's name, when the file holds several");
+        sub.add_option("--large-target", o->large_target, "The large target's name, when the file holds several");
         sub.add_option("--signal", o->signal, "label_prob, margin, mean_logprob or min_logprob")->capture_default_str();
         sub.add_option("--objective", o->objective,
                        "escalation=R (e.g. 5%), accuracy=A (e.g. 0.94) or within=POINTS of the large target alone")

@@ -6,7 +6,9 @@
 #include <fstream>
 #include <memory>
 #include <span>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.h"
 
@@ -14,10 +16,28 @@ namespace kinglet::eval {
 
 using nlohmann::ordered_json;
 
-std::vector<ResultRow> read_results(const std::string& path) {
+ResultRow result_row(const ordered_json& j) {
+    auto sig = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : std::nan(""); };
+    ResultRow r;
+    r.id = j.at("id").get<std::string>();
+    r.split = j.at("split").get<std::string>();
+    r.correct = j.at("correct").get<bool>();
+    // Text tasks have no label signals; targets without log-probabilities have none at all.
+    r.label_prob = sig("label_prob");
+    r.margin = sig("margin");
+    r.mean_logprob = sig("mean_logprob");
+    r.min_logprob = sig("min_logprob");
+    r.prompt_tokens = j.value("prompt_tokens", 0);
+    r.completion_tokens = j.value("completion_tokens", 0);
+    return r;
+}
+
+std::vector<ResultRow> read_results(const std::string& path, const std::string& target) {
     std::ifstream in(path);
     if (!in) fail(Errc::not_found, "{}: cannot open results file", path);
     std::vector<ResultRow> rows;
+    std::set<std::string> targets;
+    std::unordered_set<std::string> seen;
     std::string line;
     size_t n = 0;
     while (std::getline(in, line)) {
@@ -29,23 +49,24 @@ std::vector<ResultRow> read_results(const std::string& path) {
             fail(Errc::invalid_file, "{}:{}: not valid JSON", path, n);
         }
         if (j.contains("kinglet_eval")) continue;
+        const std::string t = j.value("target", "");
+        targets.insert(t);
+        if (!target.empty() && t != target) continue;
         try {
-            ResultRow r;
-            r.id = j.at("id").get<std::string>();
-            r.split = j.at("split").get<std::string>();
-            r.correct = j.at("correct").get<bool>();
-            // Text tasks have no label signals.
-            r.label_prob = j.value("label_prob", std::nan(""));
-            r.margin = j.value("margin", std::nan(""));
-            r.mean_logprob = j.at("mean_logprob").get<double>();
-            r.min_logprob = j.at("min_logprob").get<double>();
-            r.prompt_tokens = j.value("prompt_tokens", 0);
-            r.completion_tokens = j.value("completion_tokens", 0);
+            ResultRow r = result_row(j);
+            if (!seen.insert(t + '\x1f' + r.id).second) continue;
             rows.push_back(std::move(r));
         } catch (const nlohmann::json::exception& e) {
             fail(Errc::invalid_file, "{}:{}: not a results row: {}", path, n, e.what());
         }
     }
+    if (target.empty() && targets.size() > 1) {
+        std::string names;
+        for (const auto& t : targets) names += (names.empty() ? "" : ", ") + t;
+        fail(Errc::invalid_argument, "{}: holds the results of several targets ({}); say which one", path, names);
+    }
+    if (!target.empty() && !targets.count(target))
+        fail(Errc::invalid_argument, "{}: no results of target '{}'", path, target);
     return rows;
 }
 
@@ -60,6 +81,20 @@ double signal_value(const ResultRow& r, const std::string& s) {
     if (s == "mean_logprob") return r.mean_logprob;
     if (s == "min_logprob") return r.min_logprob;
     fail(Errc::invalid_argument, "unknown signal '{}' (label_prob, margin, mean_logprob, min_logprob)", s);
+}
+
+Price parse_price(const std::string& flag, const std::string& s) {
+    const auto comma = s.find(',');
+    try {
+        if (comma == std::string::npos) throw std::invalid_argument(s);
+        size_t a = 0, b = 0;
+        Price p{std::stod(s.substr(0, comma), &a), std::stod(s.substr(comma + 1), &b)};
+        if (a != comma || b != s.size() - comma - 1 || !(p.input_per_mtok >= 0) || !(p.output_per_mtok >= 0))
+            throw std::invalid_argument(s);
+        return p;
+    } catch (const std::exception&) {
+        fail(Errc::invalid_argument, "{} wants INPUT,OUTPUT USD per million tokens (got '{}')", flag, s);
+    }
 }
 
 namespace {

@@ -17,9 +17,13 @@ struct ResultRow {
     double label_prob = 0, margin = 0, mean_logprob = 0, min_logprob = 0;
     int prompt_tokens = 0, completion_tokens = 0;
 };
-// The case lines of a results file (the settings line and a torn last line are skipped). Throws
-// Error(not_found / invalid_file) naming the file and line.
-std::vector<ResultRow> read_results(const std::string& path);
+// The case lines of a results file (the settings line and a torn last line are skipped). A file of a
+// run over several targets holds rows of each ("target" field): `target` chooses one, and must be
+// given when there are several. Failed requests (rows with "error") count as wrong answers. Throws
+// Error(not_found / invalid_file / invalid_argument) naming the file and line.
+std::vector<ResultRow> read_results(const std::string& path, const std::string& target = "");
+// One results row (Error(invalid_argument) for a row without the fields).
+ResultRow result_row(const nlohmann::ordered_json& row);
 
 // The signal names a results row carries: label_prob, margin, mean_logprob, min_logprob.
 const std::vector<std::string>& signal_names();
@@ -31,6 +35,9 @@ struct Price {
         return (r.prompt_tokens * input_per_mtok + r.completion_tokens * output_per_mtok) / 1e6;
     }
 };
+
+// "INPUT,OUTPUT" USD per million tokens; Error(invalid_argument) naming `flag` otherwise.
+Price parse_price(const std::string& flag, const std::string& text);
 
 struct CascadeOptions {
     std::string signal = "label_prob";

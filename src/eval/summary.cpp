@@ -60,15 +60,26 @@ nlohmann::ordered_json classification_summary(const std::vector<std::string>& la
                                                                   {"min_logprob", &CaseRecord::min_logprob}};
     for (const auto& [name, f] : fields) {
         std::vector<double> v;
-        for (const auto& r : recs) v.push_back(r.*f);
-        const double a = auroc(v, okv);
+        bool finite = true;
+        for (const auto& r : recs) {
+            v.push_back(r.*f);
+            finite = finite && std::isfinite(r.*f);
+        }
+        // A target that cannot give this signal (a remote API without log-probabilities) has none.
+        const double a = finite ? auroc(v, okv) : std::nan("");
         sig[name] = {{"auroc", std::isnan(a) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a)}};
     }
     s["signals"] = sig;
     {
+        // Cases without a label probability (targets that give none) are left out of the diagram.
         std::vector<double> lp;
-        for (const auto& r : recs) lp.push_back(r.label_prob);
-        const auto rel = reliability(lp, okv, 10);
+        std::unique_ptr<bool[]> okf(new bool[recs.size()]);
+        for (const auto& r : recs)
+            if (std::isfinite(r.label_prob)) {
+                okf[lp.size()] = r.predicted == r.expected;
+                lp.push_back(std::clamp(r.label_prob, 0.0, 1.0));
+            }
+        const auto rel = reliability(lp, std::span<const bool>(okf.get(), lp.size()), 10);
         auto nums = [](const std::vector<double>& v) {
             nlohmann::ordered_json a = nlohmann::ordered_json::array();
             for (double x : v) a.push_back(std::isnan(x) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(x));
@@ -115,8 +126,12 @@ nlohmann::ordered_json text_summary(const std::vector<TextRecord>& recs, bool js
                                                                    {"min_logprob", &TextRecord::min_logprob}};
     for (const auto& [name, f] : fieldsp) {
         std::vector<double> v;
-        for (const auto& r : recs) v.push_back(r.*f);
-        const double a = auroc(v, okv);
+        bool finite = true;
+        for (const auto& r : recs) {
+            v.push_back(r.*f);
+            finite = finite && std::isfinite(r.*f);
+        }
+        const double a = finite ? auroc(v, okv) : std::nan("");
         sig[name] = {{"auroc", std::isnan(a) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a)}};
     }
     s["signals"] = sig;

@@ -72,7 +72,7 @@ function section(html, openRe, closeTag) {
 // 1. kinglet eval --html: one target.
 {
   const report = JSON.parse(fs.readFileSync(path.join(work, "eval.json"), "utf8"));
-  const s = report.summary;
+  const s = report.targets[0].summary;
   const dom = dumpDom(chromium, path.join(work, "eval.html"));
   assert(dom.includes("kinglet eval report"), "title rendered");
   const targets = section(dom, /<table[^>]*id="targets"/, "</table>");

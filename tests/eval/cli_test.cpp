@@ -69,7 +69,7 @@ TEST_F(EvalCli, SummaryMatchesResultsAndResumeGivesTheSameNumbers) {
     const auto full = dir / "full.jsonl";
     CmdResult a = run_eval(args(full));
     ASSERT_EQ(a.status, 0) << a.out;
-    json s = json::parse(a.out)["summary"];
+    json s = json::parse(a.out)["targets"][0]["summary"];
     s.erase("mean_latency_ms");  // wall time differs between runs
     EXPECT_EQ(s["n"], 8);
     EXPECT_EQ(s["bad_rows"], 1);
@@ -96,7 +96,7 @@ TEST_F(EvalCli, SummaryMatchesResultsAndResumeGivesTheSameNumbers) {
     }
     CmdResult b = run_eval(args(cut));
     ASSERT_EQ(b.status, 0) << b.out;
-    json sb = json::parse(b.out)["summary"];
+    json sb = json::parse(b.out)["targets"][0]["summary"];
     sb.erase("mean_latency_ms");
     EXPECT_EQ(sb, s);
     EXPECT_EQ(lines_of(cut).size(), 9u);
@@ -135,6 +135,6 @@ TEST_F(EvalCli, TextGradersAgreeWithAnIndependentCheckOfThePrediction) {
             EXPECT_LE(c["min_logprob"].get<double>(), c["mean_logprob"].get<double>());
             right += want;
         }
-        EXPECT_DOUBLE_EQ(json::parse(r.out)["summary"]["accuracy"]["estimate"].get<double>(), right / 3.0);
+        EXPECT_DOUBLE_EQ(json::parse(r.out)["targets"][0]["summary"]["accuracy"]["estimate"].get<double>(), right / 3.0);
     }
 }

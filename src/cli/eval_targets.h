@@ -1,0 +1,26 @@
+// Building eval targets from their specs (kinglet eval --target): local files get their own Engine;
+// server, remote and route targets become router::Providers.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/model_args.h"
+#include "eval/target.h"
+
+namespace kinglet::cli {
+
+struct TargetContext {
+    ModelArgs model;          // threads, ctx and KV type for local targets (path ignored)
+    std::string config;       // --config: remote providers and routes
+    eval::TaskSpec task;
+    bool quiet = false;
+    int jobs = 1;
+};
+
+std::unique_ptr<eval::Target> make_target(const eval::TargetSpec& spec, const TargetContext& ctx);
+
+// Makes names unique within a run ("tiny", "tiny#2", ...).
+void unique_names(std::vector<eval::TargetSpec>& specs);
+
+}  // namespace kinglet::cli

@@ -1,0 +1,387 @@
+#include "eval/runner.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <fstream>
+#include <unordered_set>
+
+#include "chat/template.h"
+#include "core/error.h"
+#include "eval/json_grader.h"
+#include "eval/metrics.h"
+
+namespace kinglet::eval {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+ordered_json num(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
+double num_of(const ordered_json& j, const char* key) {
+    if (!j.contains(key) || !j[key].is_number()) return std::nan("");
+    return j[key].get<double>();
+}
+
+std::string key_of(const std::string& target, const std::string& id) { return target + '\x1f' + id; }
+
+struct Graded {
+    Answer answer;
+    std::optional<Answer> judge;
+};
+
+// A progress bar with rate and ETA on stderr: redrawn in place on a terminal, a line every 10% otherwise.
+class Progress {
+public:
+    Progress(bool enabled, uint64_t total) : on_(enabled), total_(total), tty_(isatty(STDERR_FILENO)) {}
+    void tick() {
+        ++done_;
+        if (!on_) return;
+        const auto now = std::chrono::steady_clock::now();
+        const bool last = total_ && done_ >= total_;
+        if (tty_) {
+            if (!last && now - drawn_ < std::chrono::milliseconds(100)) return;
+        } else if (!last && (total_ == 0 || done_ * 10 / total_ == (done_ - 1) * 10 / total_)) {
+            return;
+        }
+        drawn_ = now;
+        const double secs = std::chrono::duration<double>(now - t0_).count();
+        const double rate = secs > 0 ? double(done_) / secs : 0;
+        std::string bar;
+        if (total_) {
+            const int w = 24, fill = int(double(w) * double(std::min(done_, total_)) / double(total_));
+            bar = fmt::format("[{}{}] {}/{} ({:.0f}%)", std::string(size_t(fill), '#'), std::string(size_t(w - fill), '.'),
+                              done_, total_, 100.0 * double(done_) / double(total_));
+        } else {
+            bar = fmt::format("{}", done_);
+        }
+        std::string eta;
+        if (total_ && rate > 0 && done_ < total_) {
+            const auto left = uint64_t(double(total_ - done_) / rate);
+            eta = fmt::format("  ETA {}:{:02}:{:02}", left / 3600, left / 60 % 60, left % 60);
+        }
+        fmt::print(stderr, "{}kinglet eval: {}  {:.1f} answers/s{}{}", tty_ ? "\r\033[K" : "", bar, rate, eta,
+                   tty_ ? "" : "\n");
+    }
+    void finish() {
+        if (on_ && tty_ && done_) fmt::print(stderr, "\n");
+    }
+
+private:
+    bool on_;
+    uint64_t total_, done_ = 0;
+    bool tty_;
+    std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now(), drawn_{};
+};
+
+CaseRecord case_record(const ordered_json& row, const std::unordered_map<std::string, int>& index) {
+    CaseRecord r;
+    r.expected = index.at(row.at("expected").get<std::string>());
+    const auto& p = row.at("predicted");
+    r.predicted = p.is_string() && index.count(p.get<std::string>()) ? index.at(p.get<std::string>()) : -1;
+    r.label_prob = num_of(row, "label_prob");
+    r.margin = num_of(row, "margin");
+    r.mean_logprob = num_of(row, "mean_logprob");
+    r.min_logprob = num_of(row, "min_logprob");
+    r.prompt_tokens = row.value("prompt_tokens", 0);
+    r.completion_tokens = row.value("completion_tokens", 0);
+    r.latency_ms = row.value("latency_ms", 0.0);
+    return r;
+}
+
+TextRecord text_record(const ordered_json& row) {
+    TextRecord r;
+    r.correct = row.at("correct");
+    r.valid = row.value("json_valid", true);
+    r.fields = row.value("fields", 0);
+    r.fields_correct = row.value("fields_correct", 0);
+    r.mean_logprob = num_of(row, "mean_logprob");
+    r.min_logprob = num_of(row, "min_logprob");
+    r.prompt_tokens = row.value("prompt_tokens", 0);
+    r.completion_tokens = row.value("completion_tokens", 0);
+    r.latency_ms = row.value("latency_ms", 0.0);
+    return r;
+}
+
+// Reads an earlier run's rows; rewrites the file without torn lines and failed rows; returns the kept rows.
+std::vector<ordered_json> resume(const RunSettings& s, std::ofstream& out) {
+    std::vector<ordered_json> rows;
+    std::vector<std::string> keep;
+    {
+        std::ifstream prev(s.results);
+        std::string line;
+        size_t n = 0;
+        bool have_header = false;
+        while (std::getline(prev, line)) {
+            ++n;
+            if (line.empty()) continue;
+            ordered_json j = ordered_json::parse(line, nullptr, false);
+            if (j.is_discarded()) {
+                fmt::print(stderr, "kinglet: {}:{}: incomplete line dropped (interrupted run); redoing it\n", s.results, n);
+                continue;
+            }
+            if (!have_header) {
+                if (j != s.header)
+                    fail(Errc::invalid_argument,
+                         "{}: written by a run with other settings (targets, data, labels, template, grader, split, "
+                         "seed or limit); use another --results file",
+                         s.results);
+                have_header = true;
+                keep.push_back(line);
+                continue;
+            }
+            if (j.contains("error")) continue;  // a failed request: asked again
+            keep.push_back(line);
+            rows.push_back(std::move(j));
+        }
+    }
+    out.open(s.results, std::ios::trunc);
+    if (!out) fail(Errc::io, "{}: cannot write results", s.results);
+    if (keep.empty()) keep.push_back(s.header.dump());
+    for (const auto& l : keep) out << l << '\n';
+    out.flush();
+    return rows;
+}
+
+}  // namespace
+
+std::string judge_prompt(const std::string& rubric, const std::string& input, const ordered_json& expected,
+                         const std::string& answer) {
+    const std::string exp = expected.is_string() ? expected.get<std::string>() : expected.dump();
+    if (rubric.find("{{") != std::string::npos) {
+        const chat::ChatTemplate t(rubric);
+        return t.render(ordered_json{{"input", input}, {"expected", exp}, {"answer", answer}});
+    }
+    return fmt::format("{}\n\nInput:\n{}\n\nReference answer:\n{}\n\nAnswer to grade:\n{}\n\nDoes the answer meet the "
+                       "criteria? Reply with PASS or FAIL.",
+                       rubric, input, exp, answer);
+}
+
+std::optional<bool> judge_verdict(const std::string& reply) {
+    std::string up = reply;
+    for (char& c : up)
+        if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
+    const auto p = up.find("PASS"), f = up.find("FAIL");
+    if (p == std::string::npos && f == std::string::npos) return std::nullopt;
+    return p < f;
+}
+
+RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) {
+    const bool classify = !s.task.labels.empty();
+    const auto& labels = s.task.labels;
+    std::unordered_map<std::string, int> index;
+    for (size_t i = 0; i < labels.size(); ++i) index[labels[i]] = int(i);
+    std::unordered_map<std::string, size_t> target_of;
+    for (size_t t = 0; t < targets.size(); ++t) target_of[targets[t]->spec().name] = t;
+    if (!classify && s.grader == "judge" && !s.judge) fail(Errc::invalid_argument, "--grader judge needs --judge TARGET");
+    const chat::ChatTemplate tpl(s.template_source);
+
+    RunOutcome res;
+    res.targets.resize(targets.size());
+    std::unordered_set<std::string> done;
+    std::ofstream out;
+    if (!s.results.empty()) {
+        for (auto& row : resume(s, out)) {
+            const auto it = target_of.find(row.value("target", ""));
+            if (it == target_of.end()) continue;
+            if (!done.insert(key_of(it->first, row.at("id").get<std::string>())).second) continue;
+            res.targets[it->second].rows.push_back(std::move(row));
+        }
+        if (!done.empty() && !s.quiet)
+            fmt::print(stderr, "kinglet: resuming: {} answers already in {}\n", done.size(), s.results);
+    }
+
+    auto keep = [&](const Case& c) {
+        if (s.only.empty()) return true;
+        return std::find(s.only.begin(), s.only.end(), assign_split(c.id, s.split)) != s.only.end();
+    };
+    std::optional<std::unordered_set<uint64_t>> chosen;
+    if (s.stratify) {
+        if (s.limit == 0) fail(Errc::invalid_argument, "--stratify needs --limit N");
+        chosen = stratified_sample(s.data, s.fields, s.format, s.limit, s.split.seed, keep);
+    }
+    // The work still to do, for the progress bar (a cheap extra pass over the file).
+    uint64_t total = 0;
+    if (!s.quiet) {
+        DatasetReader r(s.data, s.fields, s.format);
+        Case c;
+        size_t taken = 0;
+        while (r.next(c)) {
+            if (!keep(c) || (chosen && !chosen->count(c.line))) continue;
+            if (!chosen && s.limit && taken >= s.limit) break;
+            ++taken;
+            for (const auto* t : targets) total += !done.count(key_of(t->spec().name, c.id));
+        }
+    }
+    Progress progress(!s.quiet, total);
+
+    struct Job {
+        size_t target;
+        ordered_json row;  // the case part of the results row
+        std::string input;
+        ordered_json expected;
+        std::future<Graded> fut;
+    };
+    std::deque<Job> window;
+    const size_t jobs = size_t(std::max(1, s.jobs));
+
+    auto grade = [&](Job& j, Graded&& g) {
+        Answer& a = g.answer;
+        ordered_json row = std::move(j.row);
+        row["target"] = targets[j.target]->spec().name;
+        bool correct = false;
+        if (classify) {
+            row["predicted"] = a.predicted >= 0 ? ordered_json(labels[size_t(a.predicted)]) : ordered_json(nullptr);
+            correct = a.predicted >= 0 && labels[size_t(a.predicted)] == j.expected.get<std::string>();
+            row["correct"] = correct;
+            row["answer"] = a.text;
+            if (a.generated >= 0) row["generated"] = labels[size_t(a.generated)];
+        } else {
+            row["prediction"] = a.text;
+            if (s.grader == "json") {
+                const auto gj = grade_json(a.text, j.expected);
+                correct = gj.correct;
+                row["correct"] = correct;
+                row["json_valid"] = gj.valid;
+                row["fields"] = gj.fields;
+                row["fields_correct"] = gj.fields_correct;
+            } else if (s.grader == "judge") {
+                std::optional<bool> v;
+                if (g.judge) v = judge_verdict(g.judge->text);
+                correct = v.value_or(false);
+                row["correct"] = correct;
+                ordered_json jd = {{"reply", g.judge ? g.judge->text : ""},
+                                   {"verdict", v ? ordered_json(*v ? "PASS" : "FAIL") : ordered_json(nullptr)},
+                                   {"prompt_tokens", g.judge ? g.judge->prompt_tokens : 0},
+                                   {"completion_tokens", g.judge ? g.judge->completion_tokens : 0}};
+                if (g.judge && !g.judge->error.empty()) jd["error"] = g.judge->error;
+                row["judge"] = jd;
+                if (g.judge && !g.judge->error.empty() && a.error.empty()) a.error = "judge: " + g.judge->error;
+            } else {
+                const std::string ref = j.expected.get<std::string>();
+                if (s.grader == "exact") correct = grade_exact(a.text, ref, s.ignore_case);
+                else if (s.grader == "contains") correct = grade_contains(a.text, ref, s.ignore_case);
+                else correct = RegexGrader(s.ignore_case ? "(?i)" + ref : ref)(a.text);
+                row["correct"] = correct;
+            }
+            row["finish"] = a.finish;
+        }
+        if (classify) {
+            row["label_prob"] = num(a.label_prob);
+            row["margin"] = num(a.margin);
+        }
+        row["mean_logprob"] = num(a.mean_logprob);
+        row["min_logprob"] = num(a.min_logprob);
+        if (!a.probs.empty()) {
+            ordered_json probs;
+            for (size_t i = 0; i < labels.size() && i < a.probs.size(); ++i) probs[labels[i]] = a.probs[i];
+            row["probs"] = probs;
+        }
+        row["prompt_tokens"] = a.prompt_tokens;
+        row["completion_tokens"] = a.completion_tokens;
+        row["latency_ms"] = a.latency_ms;
+        if (!a.error.empty()) {
+            row["error"] = a.error;
+            ++res.failed;
+            fmt::print(stderr, "kinglet: {}:{}: target {}: {}\n", s.data, row.value("line", uint64_t(0)),
+                       targets[j.target]->spec().name, a.error);
+        }
+        if (out.is_open()) {
+            out << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+            out.flush();  // a killed run loses at most the answers in flight
+        }
+        res.targets[j.target].rows.push_back(std::move(row));
+        progress.tick();
+    };
+    auto drain_one = [&] {
+        Job j = std::move(window.front());
+        window.pop_front();
+        grade(j, j.fut.get());
+    };
+
+    DatasetReader reader(s.data, s.fields, s.format);
+    Case c;
+    size_t taken = 0;
+    while (reader.next(c)) {
+        if (!keep(c) || (chosen && !chosen->count(c.line))) continue;
+        if (!chosen && s.limit && taken >= s.limit) break;
+        ++taken;
+        bool pending = false;
+        for (const auto* t : targets) pending = pending || !done.count(key_of(t->spec().name, c.id));
+        if (!pending) continue;
+        ordered_json expected = c.expected;
+        if (classify) {
+            const std::string e = c.expected.is_string() ? c.expected.get<std::string>() : c.expected.dump();
+            if (!index.count(e)) {
+                ++res.unknown_label_rows;
+                fmt::print(stderr, "kinglet: {}:{}: expected label '{}' is not one of --labels; case skipped\n",
+                           s.data, c.line, e);
+                continue;
+            }
+            expected = e;
+        } else if (s.grader == "json" ? !c.expected.is_object() : !c.expected.is_string()) {
+            ++res.skipped_rows;
+            fmt::print(stderr, "kinglet: {}:{}: {}; case skipped\n", s.data, c.line,
+                       s.grader == "json" ? "--grader json needs an expected JSON object"
+                                          : "the expected output must be text for --grader " + s.grader);
+            continue;
+        }
+        ordered_json ctx = c.row;
+        ctx["input"] = c.input;
+        if (c.messages.is_array()) ctx["messages"] = c.messages;
+        if (classify) ctx["labels"] = labels;
+        CaseInput in{tpl.render(ctx), c.messages};
+        const ordered_json base = {{"id", c.id},
+                                   {"line", c.line},
+                                   {"split", split_name(assign_split(c.id, s.split))},
+                                   {"expected", expected}};
+        for (size_t t = 0; t < targets.size(); ++t) {
+            if (done.count(key_of(targets[t]->spec().name, c.id))) continue;
+            while (window.size() >= jobs) drain_one();
+            std::future<Answer> fa = targets[t]->start(in);
+            std::future<Graded> fg;
+            if (s.grader == "judge" && !classify) {
+                // The judge reads the answer, then grades it; off the issuing thread so -j overlaps both.
+                fg = std::async(std::launch::async, [fa = std::move(fa), &s, input = c.input.empty() ? in.prompt : c.input,
+                                                     expected]() mutable {
+                    Graded g{fa.get(), std::nullopt};
+                    if (g.answer.error.empty())
+                        g.judge = s.judge->start({judge_prompt(s.rubric, input, expected, g.answer.text), nullptr}).get();
+                    return g;
+                });
+            } else {
+                fg = std::async(std::launch::deferred, [fa = std::move(fa)]() mutable { return Graded{fa.get(), std::nullopt}; });
+            }
+            window.push_back({t, base, c.input, expected, std::move(fg)});
+        }
+    }
+    while (!window.empty()) drain_one();
+    progress.finish();
+    for (const auto& b : reader.bad_rows()) fmt::print(stderr, "kinglet: {}:{}: bad row: {}\n", s.data, b.line, b.message);
+    if (reader.bad_count() > reader.bad_rows().size())
+        fmt::print(stderr, "kinglet: ... {} bad rows in all\n", reader.bad_count());
+    res.bad_rows = reader.bad_count();
+
+    // Records in dataset order, whatever mix of earlier and fresh rows they came from.
+    for (auto& tr : res.targets) {
+        std::stable_sort(tr.rows.begin(), tr.rows.end(), [](const ordered_json& a, const ordered_json& b) {
+            return a.value("line", uint64_t(0)) < b.value("line", uint64_t(0));
+        });
+        for (const auto& row : tr.rows) {
+            tr.correct_by_id[row.at("id").get<std::string>()] = row.at("correct").get<bool>();
+            if (classify) tr.cls.push_back(case_record(row, index));
+            else tr.text.push_back(text_record(row));
+            if (row.contains("judge")) {
+                tr.judge_prompt_tokens += row["judge"].value("prompt_tokens", 0);
+                tr.judge_completion_tokens += row["judge"].value("completion_tokens", 0);
+            }
+        }
+    }
+    return res;
+}
+
+}  // namespace kinglet::eval
