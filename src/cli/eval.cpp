@@ -11,6 +11,7 @@
 #include "cli/eval_targets.h"
 #include "cli/model_args.h"
 #include "core/error.h"
+#include "eval/cascade_config.h"
 #include "eval/cascade_report.h"
 #include "eval/html_report.h"
 #include "eval/run_report.h"
@@ -29,6 +30,8 @@ struct Options {
     std::string data, format, labels, template_text, template_file, results, html, split = "all",
                                                                                    fractions = "0,0.5,0.5";
     std::string request = "auto", config, judge, rubric, judge_price;
+    std::string calibrate, objective, target_escalation, target_accuracy, within, signal;
+    bool write_config = false;
     eval::FieldMap fields;
     uint64_t seed = 1;
     size_t limit = 0;
@@ -92,7 +95,31 @@ std::vector<std::optional<eval::Price>> target_prices(const std::vector<std::str
     return out;
 }
 
-int run(const Options& o) {
+// --calibrate: the objective from --objective or one of its shorthands.
+eval::Objective objective_of(const Options& o) {
+    int given = !o.objective.empty() + !o.target_escalation.empty() + !o.target_accuracy.empty() + !o.within.empty();
+    if (given > 1)
+        fail(Errc::invalid_argument, "give one of --objective, --target-escalation, --target-accuracy, --within");
+    if (!o.target_escalation.empty()) return eval::parse_objective("escalation=" + o.target_escalation);
+    if (!o.target_accuracy.empty()) return eval::parse_objective("accuracy=" + o.target_accuracy);
+    if (!o.within.empty()) return eval::parse_objective("within=" + o.within);
+    return eval::parse_objective(o.objective.empty() ? "escalation=5%" : o.objective);
+}
+
+int run(Options o) {
+    std::optional<eval::CascadeRoute> route;
+    if (!o.calibrate.empty()) {
+        if (o.config.empty()) fail(Errc::invalid_argument, "--calibrate ROUTE needs --config FILE");
+        if (!o.model.path.empty() || !o.targets.empty())
+            fail(Errc::invalid_argument, "--calibrate runs the route's own steps; drop -m and --target");
+        route = eval::read_cascade_route(o.config, o.calibrate);
+        if (o.labels.empty())
+            for (const auto& l : route->labels) o.labels += (o.labels.empty() ? "" : ",") + l;
+        if (o.split == "all") o.split = "calibration+test";
+    } else if (o.write_config || !o.target_escalation.empty() || !o.target_accuracy.empty() || !o.within.empty() ||
+               !o.objective.empty()) {
+        fail(Errc::invalid_argument, "--write-config and objectives go with --calibrate ROUTE");
+    }
     const auto labels = split_list(o.labels);
     const bool classify = !labels.empty();
     if (!classify && o.grader != "exact" && o.grader != "contains" && o.grader != "regex" && o.grader != "json" &&
@@ -106,6 +133,7 @@ int run(const Options& o) {
         fail(Errc::invalid_argument, "--grader judge needs --judge TARGET and --rubric FILE");
 
     std::vector<eval::TargetSpec> specs;
+    if (route) specs = {route->small.target, route->large.target};
     if (!o.model.path.empty()) specs.push_back(eval::parse_target("local:" + o.model.path));
     for (const auto& t : o.targets) specs.push_back(eval::parse_target(t));
     if (specs.empty()) fail(Errc::invalid_argument, "no target: give -m MODEL.gguf or --target SPEC");
@@ -121,7 +149,8 @@ int run(const Options& o) {
     if (o.split == "train") rs.only = {eval::Split::train};
     else if (o.split == "calibration") rs.only = {eval::Split::calibration};
     else if (o.split == "test") rs.only = {eval::Split::test};
-    else if (o.split != "all") fail(Errc::invalid_argument, "--split must be all, train, calibration or test");
+    else if (o.split == "calibration+test") rs.only = {eval::Split::calibration, eval::Split::test};
+    else if (o.split != "all") fail(Errc::invalid_argument, "--split must be all, train, calibration, test or calibration+test");
     rs.limit = o.limit;
     rs.stratify = o.stratify;
     rs.template_source = !o.template_file.empty() ? slurp(o.template_file)
@@ -185,14 +214,48 @@ int run(const Options& o) {
     ro.labels = labels;
     ro.grader = rs.grader;
     ro.prices = target_prices(o.prices, specs);
+    if (route) {
+        // The config's prices, unless --price says otherwise.
+        if (!ro.prices[0]) ro.prices[0] = route->small.price;
+        if (!ro.prices[1]) ro.prices[1] = route->large.price;
+    }
     if (!o.judge_price.empty()) ro.judge_price = eval::parse_price("--judge-price", o.judge_price);
     ro.bootstrap.resamples = o.resamples;
     ro.bootstrap.seed = o.seed;
-    const ordered_json report = eval::run_report(targets, out, ro);
+    ordered_json report = eval::run_report(targets, out, ro);
+    int status = 0;
+    std::string cascade_text;
+    if (route) {
+        eval::CascadeOptions co;
+        co.signal = o.signal.empty() ? route->signal : o.signal;
+        co.objective = objective_of(o);
+        co.small_price = ro.prices[0].value_or(eval::Price{});
+        co.large_price = ro.prices[1].value_or(eval::Price{});
+        co.bootstrap = ro.bootstrap;
+        ordered_json c = eval::cascade_from_run(out, 0, 1, co);
+        c["route"] = o.calibrate;
+        c["config_file"] = o.config;
+        if (!c["chosen"].is_null()) {
+            const double t = c["chosen"]["threshold"].is_null() ? 1e308 : c["chosen"]["threshold"].get<double>();
+            c["config"] = fmt::format("routes:\n  {}:\n    steps:\n      - {{ target: {}, signal: {}, min_confidence: {:.6g} }}\n"
+                                      "      - {{ target: {} }}\n",
+                                      o.calibrate, route->small.name, co.signal, t, route->large.name);
+            if (o.write_config) {
+                eval::write_cascade_threshold(o.config, o.calibrate, t);
+                c["written"] = true;
+            }
+        } else {
+            status = 2;
+        }
+        cascade_text = eval::format_cascade(c);
+        if (o.write_config && c.value("written", false))
+            cascade_text += fmt::format("written to {} (route {}, step {})\n", o.config, o.calibrate, route->small.name);
+        report["cascade"] = c;
+    }
     if (!o.html.empty()) eval::write_html_report(o.html, report);
     if (o.json) fmt::print("{}\n", report.dump(2));
-    else fmt::print("{}", eval::format_run_report(report));
-    return 0;
+    else fmt::print("{}{}", eval::format_run_report(report), cascade_text.empty() ? "" : "\n" + cascade_text);
+    return status;
 }
 
 const Registrar registrar{Command{
@@ -240,7 +303,7 @@ const Registrar registrar{Command{
             ->capture_default_str();
         sub.add_option("--id-field", o->fields.id, "Field holding the case id (default: line number)")
             ->capture_default_str();
-        sub.add_option("--split", o->split, "Cases to run: all, train, calibration or test")->capture_default_str();
+        sub.add_option("--split", o->split, "Cases to run: all, train, calibration, test or calibration+test")->capture_default_str();
         sub.add_option("--split-fractions", o->fractions, "TRAIN,CALIBRATION,TEST fractions")->capture_default_str();
         sub.add_option("--seed", o->seed, "Seed of splits, sampling and bootstrap")->capture_default_str();
         sub.add_option("--limit", o->limit, "Run at most N cases (the first N, or a stratified sample)");
@@ -250,8 +313,21 @@ const Registrar registrar{Command{
         sub.add_flag("--json", o->json, "Print the report as JSON");
         sub.add_option("--html", o->html, "Write a self-contained HTML report (tables, charts) to FILE");
         sub.add_flag("-q,--quiet", o->quiet, "No progress on stderr");
+        sub.add_option("--calibrate", o->calibrate,
+                       "Calibrate the cascade route ROUTE of --config: run its small and large steps on the "
+                       "calibration and test splits, choose the small step's threshold, check it on the test split");
+        sub.add_option("--objective", o->objective,
+                       "With --calibrate: escalation=R, accuracy=A or within=POINTS (default escalation=5%)");
+        sub.add_option("--target-escalation", o->target_escalation, "With --calibrate: escalate at most R (e.g. 5%)");
+        sub.add_option("--target-accuracy", o->target_accuracy, "With --calibrate: the cheapest threshold reaching A");
+        sub.add_option("--within", o->within,
+                       "With --calibrate: the cheapest threshold within POINTS of the large step alone");
+        sub.add_option("--signal", o->signal,
+                       "With --calibrate: label_prob, margin, mean_logprob or min_logprob (default: the route's)");
+        sub.add_flag("--write-config", o->write_config,
+                     "With --calibrate: write the chosen threshold into the route's first step in --config");
         sub.footer(fmt::format("Default template: {}\nSee docs/eval.md.", kDefaultTemplate));
-        return [o] { return run(*o); };
+        return [o] { return run(*o); };  // by value: --calibrate fills in the route's labels
     },
 }};
 

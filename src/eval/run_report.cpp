@@ -99,6 +99,15 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
     return rep;
 }
 
+ordered_json cascade_from_run(const RunOutcome& run, size_t small, size_t large, const CascadeOptions& opt) {
+    auto rows_of = [&](size_t t) {
+        std::vector<ResultRow> v;
+        for (const auto& row : run.targets.at(t).rows) v.push_back(result_row(row));
+        return v;
+    };
+    return calibrate_cascade(rows_of(small), rows_of(large), opt);
+}
+
 std::string format_run_report(const ordered_json& rep) {
     const auto& ts = rep["targets"];
     auto ci = [](const ordered_json& i) {

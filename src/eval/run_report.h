@@ -24,6 +24,10 @@ struct ReportOptions {
 
 nlohmann::ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& run, const ReportOptions& opt);
 
+// The cascade of targets[small] and targets[large] calibrated from the run's rows (calibrate_cascade):
+// the small step's signal swept on the calibration split, the threshold checked on the test split.
+nlohmann::ordered_json cascade_from_run(const RunOutcome& run, size_t small, size_t large, const CascadeOptions& opt);
+
 // One target: its full summary (per-class table, confusion); several: a side-by-side table, then the
 // paired comparisons.
 std::string format_run_report(const nlohmann::ordered_json& report);
