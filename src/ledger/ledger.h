@@ -59,6 +59,31 @@ struct Query {
     std::optional<std::string> route;
 };
 
+// Sums over requests, for `kinglet cost` (see Ledger::usage). Token counts are the served answers'.
+struct Usage {
+    std::string key;               // the group: a route, tenant, served provider or UTC day (YYYY-MM-DD)
+    int64_t requests = 0;
+    int64_t escalated = 0;
+    int64_t budget_limited = 0;
+    int64_t failed = 0;            // status >= 400
+    int64_t prompt_tokens = 0;
+    int64_t completion_tokens = 0;
+    double cost_usd = 0;
+    double remote_cost_usd = 0;
+    double latency_ms = 0;         // summed: divide by requests for the mean
+};
+enum class GroupBy { none, route, tenant, provider, day };
+
+// Sums over attempts of one provider (an escalated request counts on both of its providers).
+struct ProviderUsage {
+    std::string provider;
+    int64_t attempts = 0;
+    int64_t failures = 0;          // outcome error or timeout
+    int64_t prompt_tokens = 0;
+    int64_t completion_tokens = 0;
+    double cost_usd = 0;
+};
+
 class Ledger {
 public:
     virtual ~Ledger() = default;
@@ -68,6 +93,11 @@ public:
     virtual double remote_spend_usd(const std::string& tenant, int64_t from_ms, int64_t to_ms) = 0;
     // Records matching q, oldest first, attempts included.
     virtual std::vector<Record> records(const Query& q) = 0;
+    // Requests matching q summed per group, ordered by key (one row with key "" for GroupBy::none,
+    // none when nothing matches). The default reads records(); backends override it with SQL.
+    virtual std::vector<Usage> usage(const Query& q, GroupBy by);
+    // Attempts of the requests matching q summed per provider, ordered by provider.
+    virtual std::vector<ProviderUsage> provider_usage(const Query& q);
     // "sqlite:///abs/path.db", "sqlite://relative.db", a plain path, or "postgresql://...".
     virtual std::string url() const = 0;
 };
@@ -75,5 +105,11 @@ public:
 // Opens (creating and migrating the schema) the ledger at `url`: sqlite://PATH (or a bare path) or
 // postgresql://... / postgres://... Throws Error naming the URL and the problem.
 std::unique_ptr<Ledger> open_ledger(const std::string& url);
+
+// The reference aggregation (what usage()/provider_usage() must return), over records in memory.
+std::vector<Usage> usage_of(const std::vector<Record>& records, GroupBy by);
+std::vector<ProviderUsage> provider_usage_of(const std::vector<Record>& records);
+// "YYYY-MM-DD" (UTC) of a Unix time in ms.
+std::string utc_day(int64_t time_ms);
 
 }  // namespace kinglet::ledger

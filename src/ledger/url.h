@@ -1,0 +1,21 @@
+// Ledger URLs: which backend, and what it opens. Kept apart from the backends so the server's config
+// check and `kinglet cost` validate a URL without connecting.
+#pragma once
+#include <string>
+
+namespace kinglet::ledger {
+
+struct LedgerUrl {
+    enum class Kind { sqlite, postgres } kind = Kind::sqlite;
+    std::string target;  // sqlite: the file path; postgres: the URL as libpq takes it
+};
+
+// "sqlite://PATH" ("sqlite:///abs/x.db" is absolute, "sqlite://x.db" relative), a bare PATH, or
+// "postgresql://..." / "postgres://...". Throws Error (invalid_argument) naming the URL otherwise.
+LedgerUrl parse_ledger_url(const std::string& url);
+
+// The URL with a relative SQLite path made relative to base_dir (the config file's folder), so a
+// config file means the same ledger whatever the working directory. Other URLs are returned as given.
+std::string resolve_ledger_url(const std::string& url, const std::string& base_dir);
+
+}  // namespace kinglet::ledger

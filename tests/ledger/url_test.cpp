@@ -1,0 +1,29 @@
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "ledger/url.h"
+
+namespace kinglet::ledger {
+namespace {
+
+TEST(LedgerUrl, Forms) {
+    EXPECT_EQ(parse_ledger_url("sqlite:///var/lib/k.db").target, "/var/lib/k.db");
+    EXPECT_EQ(parse_ledger_url("sqlite://k.db").target, "k.db");
+    EXPECT_EQ(parse_ledger_url("data/k.db").target, "data/k.db");
+    EXPECT_EQ(parse_ledger_url("data/k.db").kind, LedgerUrl::Kind::sqlite);
+    EXPECT_EQ(parse_ledger_url("postgresql://u@h/db").kind, LedgerUrl::Kind::postgres);
+    EXPECT_EQ(parse_ledger_url("postgres://u@h/db?sslmode=require").target, "postgres://u@h/db?sslmode=require");
+    for (const char* bad : {"", "sqlite://", "mysql://h/db", "sqlite://x.db?mode=ro"})
+        EXPECT_THROW(parse_ledger_url(bad), Error) << bad;
+}
+
+TEST(LedgerUrl, RelativeSqlitePathsResolveFromTheConfigFolder) {
+    EXPECT_EQ(resolve_ledger_url("sqlite://k.db", "/etc/kinglet"), "sqlite:///etc/kinglet/k.db");
+    EXPECT_EQ(resolve_ledger_url("data/../k.db", "/etc/kinglet"), "sqlite:///etc/kinglet/k.db");
+    EXPECT_EQ(resolve_ledger_url("sqlite:///abs/k.db", "/etc/kinglet"), "sqlite:///abs/k.db");
+    EXPECT_EQ(resolve_ledger_url("postgresql://h/db", "/etc/kinglet"), "postgresql://h/db");
+    EXPECT_EQ(resolve_ledger_url("sqlite://k.db", ""), "sqlite://k.db");
+}
+
+}  // namespace
+}  // namespace kinglet::ledger
