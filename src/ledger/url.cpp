@@ -26,6 +26,26 @@ LedgerUrl parse_ledger_url(const std::string& url) {
          url, scheme);
 }
 
+std::string redact_ledger_url(const std::string& url) {
+    std::string out = url;
+    const auto scheme_end = out.find("://");
+    if (scheme_end != std::string::npos) {
+        const auto authority = scheme_end + 3;
+        const auto at = out.find('@', authority);
+        const auto slash = out.find('/', authority);
+        if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+            const auto colon = out.find(':', authority);
+            if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+        }
+    }
+    for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+        const auto start = p + 9;
+        const auto end = out.find('&', start);
+        out.replace(start, (end == std::string::npos ? out.size() : end) - start, "***");
+    }
+    return out;
+}
+
 std::string resolve_ledger_url(const std::string& url, const std::string& base_dir) {
     const LedgerUrl u = parse_ledger_url(url);
     if (u.kind != LedgerUrl::Kind::sqlite || base_dir.empty()) return url;

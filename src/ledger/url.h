@@ -14,6 +14,10 @@ struct LedgerUrl {
 // "postgresql://..." / "postgres://...". Throws Error (invalid_argument) naming the URL otherwise.
 LedgerUrl parse_ledger_url(const std::string& url);
 
+// The URL fit for messages and logs: a password (postgresql://user:PASSWORD@host, password=...) is
+// replaced by "***".
+std::string redact_ledger_url(const std::string& url);
+
 // The URL with a relative SQLite path made relative to base_dir (the config file's folder), so a
 // config file means the same ledger whatever the working directory. Other URLs are returned as given.
 std::string resolve_ledger_url(const std::string& url, const std::string& base_dir);

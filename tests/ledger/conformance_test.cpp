@@ -272,7 +272,7 @@ TEST_P(Conformance, UnstorableValuesFailTheirOwnAppendOnly) {
     EXPECT_EQ(l->records({}).size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Conformance, testing::Values("sqlite"),
+INSTANTIATE_TEST_SUITE_P(Backends, Conformance, testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -27,3 +27,17 @@ TEST(LedgerUrl, RelativeSqlitePathsResolveFromTheConfigFolder) {
 
 }  // namespace
 }  // namespace kinglet::ledger
+
+namespace kinglet::ledger {
+namespace {
+
+TEST(LedgerUrl, PasswordsAreRedactedForMessages) {
+    EXPECT_EQ(redact_ledger_url("postgresql://u:s3cret@h:5432/db"), "postgresql://u:***@h:5432/db");
+    EXPECT_EQ(redact_ledger_url("postgresql://u@h/db?password=s3cret&sslmode=require"),
+              "postgresql://u@h/db?password=***&sslmode=require");
+    EXPECT_EQ(redact_ledger_url("postgres://h/db"), "postgres://h/db");
+    EXPECT_EQ(redact_ledger_url("sqlite:///a:b@c/x.db"), "sqlite:///a:b@c/x.db");
+}
+
+}  // namespace
+}  // namespace kinglet::ledger
