@@ -51,7 +51,7 @@ std::string usage_sql(Dialect d, GroupBy by) {
         "SUM(r.prompt_tokens), SUM(r.completion_tokens), SUM(r.cost_usd), SUM(r.remote_cost_usd), SUM(r.latency_ms)";
     if (by == GroupBy::none)
         return fmt::format("SELECT '', {} FROM requests r WHERE {}", sums, filter(d));
-    const std::string order = by == GroupBy::day ? "1" : fmt::format("1{}", bytewise(d));
+    const std::string order = by == GroupBy::day ? key : key + bytewise(d);
     return fmt::format("SELECT {} AS k, {} FROM requests r WHERE {} GROUP BY 1 ORDER BY {}", key, sums, filter(d),
                        order);
 }
