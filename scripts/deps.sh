@@ -11,6 +11,8 @@ PACKAGES=(
   libcpp-httplib-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev
   curl
   chromium
+  # The ledger tests start a throwaway PostgreSQL server (initdb, pg_ctl) and cross-check sums with sqlite3.
+  postgresql sqlite3
 )
 # Node.js and npm run the reference tools (Hugging Face tokenizers, @huggingface/jinja, the openai
 # client). Use the machine's if it has them (they may come from outside Debian's archive).
