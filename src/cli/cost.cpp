@@ -23,7 +23,7 @@ struct Options {
     bool json = false, project = false;
     ledger::ProjectionInput p;
     CLI::Option *price_in_opt = nullptr, *price_out_opt = nullptr, *prefill_opt = nullptr, *decode_opt = nullptr,
-                *rpd_opt = nullptr, *in_tok_opt = nullptr, *out_tok_opt = nullptr, *machine_opt = nullptr;
+                *rpd_opt = nullptr, *in_tok_opt = nullptr, *out_tok_opt = nullptr, *machine_opt = nullptr, *escalation_opt = nullptr;
 };
 
 YAML::Node load_yaml(const std::string& path) {
@@ -112,13 +112,55 @@ void read_bench(const std::string& path, ledger::ProjectionInput& p) {
     }
 }
 
+ledger::Query query(const Options& o) {
+    ledger::Query q;
+    if (!o.from.empty()) q.from_ms = ledger::parse_time_bound(o.from, false);
+    if (!o.to.empty()) q.to_ms = ledger::parse_time_bound(o.to, true);
+    if (q.from_ms >= q.to_ms && !o.from.empty() && !o.to.empty())
+        fail(Errc::invalid_argument, "--from {} is not before --to {}", o.from, o.to);
+    if (!o.tenant.empty()) q.tenant = o.tenant;
+    if (!o.route.empty()) q.route = o.route;
+    return q;
+}
+
+std::unique_ptr<ledger::Ledger> open_for_reading(const Options& o) {
+    const std::string url = ledger_url(o);
+    // Reading must not create a ledger where there is none (a typo would report an empty one).
+    const auto u = ledger::parse_ledger_url(url);
+    if (u.kind == ledger::LedgerUrl::Kind::sqlite && !std::filesystem::exists(u.target))
+        fail(Errc::not_found, "ledger {}: no such file", url);
+    return ledger::open_ledger(url);
+}
+
+// --project with a ledger: the traffic not given on the command line is the ledger's (in the
+// --from/--to window): requests per day over the days that had requests, tokens per request and
+// the escalation rate.
+void traffic_from_ledger(Options& o) {
+    auto l = open_for_reading(o);
+    const ledger::Query q = query(o);
+    const auto totals = l->usage(q, ledger::GroupBy::none);
+    if (totals.empty()) fail(Errc::invalid_argument, "ledger {} has no requests in the window to project from", l->url());
+    const ledger::Usage& t = totals[0];
+    const double n = double(t.requests);
+    const double days = double(l->usage(q, ledger::GroupBy::day).size());
+    if (!o.rpd_opt->count()) o.p.requests_per_day = n / days;
+    if (!o.in_tok_opt->count()) o.p.input_tokens = double(t.prompt_tokens) / n;
+    if (!o.out_tok_opt->count()) o.p.output_tokens = double(t.completion_tokens) / n;
+    if (!o.escalation_opt->count()) o.escalation = fmt::format("{}", double(t.escalated) / n);
+}
+
 int run_project(Options& o) {
     auto need = [](CLI::Option* opt) {
         if (!opt->count()) fail(Errc::invalid_argument, "--project needs {}", opt->get_name());
     };
-    need(o.rpd_opt);
-    need(o.in_tok_opt);
-    need(o.out_tok_opt);
+    const bool from_ledger = !o.ledger.empty() || (!o.config.empty() && !(o.rpd_opt->count() && o.in_tok_opt->count() &&
+                                                                           o.out_tok_opt->count()));
+    if (from_ledger) traffic_from_ledger(o);
+    else {
+        need(o.rpd_opt);
+        need(o.in_tok_opt);
+        need(o.out_tok_opt);
+    }
     need(o.machine_opt);
     if (!o.bench.empty()) read_bench(o.bench, o.p);
     if (o.prefill_opt->count() || o.bench.empty()) need(o.prefill_opt);
@@ -135,22 +177,11 @@ int run_project(Options& o) {
 
 int run(Options& o) {
     if (o.project) return run_project(o);
-    ledger::Query q;
-    if (!o.from.empty()) q.from_ms = ledger::parse_time_bound(o.from, false);
-    if (!o.to.empty()) q.to_ms = ledger::parse_time_bound(o.to, true);
-    if (q.from_ms >= q.to_ms && !o.from.empty() && !o.to.empty())
-        fail(Errc::invalid_argument, "--from {} is not before --to {}", o.from, o.to);
-    if (!o.tenant.empty()) q.tenant = o.tenant;
-    if (!o.route.empty()) q.route = o.route;
+    const ledger::Query q = query(o);
     std::optional<ledger::Baseline> baseline;
     if (!o.baseline.empty() || o.price_in_opt->count() || o.price_out_opt->count())
         baseline = prices(o, o.baseline.empty() ? "baseline" : o.baseline, "--baseline");
-    const std::string url = ledger_url(o);
-    // Reading must not create a ledger where there is none (a typo would report an empty one).
-    const auto u = ledger::parse_ledger_url(url);
-    if (u.kind == ledger::LedgerUrl::Kind::sqlite && !std::filesystem::exists(u.target))
-        fail(Errc::not_found, "ledger {}: no such file", url);
-    auto l = ledger::open_ledger(url);
+    auto l = open_for_reading(o);
     const auto report = ledger::cost_report(*l, q, baseline);
     if (o.json) fmt::print("{}\n", report.dump(2));
     else fmt::print("{}", ledger::format_cost_report(report));
@@ -184,13 +215,14 @@ const Registrar registrar{Command{
         sub.add_option("--bench", o->bench, "--project: take --prefill-tps/--decode-tps from `kinglet bench --json` output");
         o->machine_opt = sub.add_option("--machine-usd-per-hour", o->p.machine_usd_per_hour,
                                         "--project: what one machine running the small model costs per hour");
-        sub.add_option("--escalation-rate", o->escalation, "--project: share of requests the hybrid sends on (0.1 or 10%)")
+        o->escalation_opt = sub.add_option("--escalation-rate", o->escalation, "--project: share of requests the hybrid sends on (0.1 or 10%; default: the ledger's, else 0)")
             ->capture_default_str();
         sub.add_option("--peak-factor", o->p.peak_factor, "--project: peak load / mean load (machines are sized for peak)")
             ->capture_default_str();
         sub.add_option("--days-per-month", o->p.days_per_month, "--project: days in a month")->capture_default_str();
         sub.footer("Spend is what the ledger recorded (every attempt's cost); the baseline applies its prices to the "
-                   "served answers' token counts. See docs/cost.md.");
+                   "served answers' token counts. --project with --ledger/--config takes the traffic not given "
+                   "(requests/day, tokens per request, escalation rate) from the ledger. See docs/cost.md.");
         return [o] { return run(*o); };
     },
 }};

@@ -60,7 +60,10 @@ private:
 class Connection {
 public:
     Connection(const std::string& url, const std::string& shown) : shown_(shown) {
-        c_ = PQconnectdb(url.c_str());
+        // Defaults first: the URL's own parameters (expanded in dbname's place) override them.
+        const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+        const char* values[] = {"10", "kinglet", url.c_str(), nullptr};
+        c_ = PQconnectdbParams(keys, values, 1);
         if (PQstatus(c_) != CONNECTION_OK) {
             const std::string msg = trimmed(PQerrorMessage(c_));
             PQfinish(c_);

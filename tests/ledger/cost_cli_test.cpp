@@ -139,6 +139,18 @@ TEST(CostCli, PricesAndLedgerComeFromTheConfigFile) {
     EXPECT_DOUBLE_EQ(j["baseline"]["cost_usd"].get<double>(), 2.0 + 0.2 * 8.0);
     EXPECT_DOUBLE_EQ(j["baseline"]["savings_usd"].get<double>(), 3.6 - 0.5);
 
+    // --project takes the traffic it is not given from the ledger: one request on one day,
+    // 1M + 0.2M tokens, escalated.
+    const CliResult proj = run("cost --project --config " + (dir / "kinglet.yaml").string() +
+                               " --baseline large --decode-tps 100 --prefill-tps 1000 --machine-usd-per-hour 1 --json");
+    ASSERT_EQ(proj.status, 0) << proj.out;
+    const auto pj = nlohmann::json::parse(proj.out);
+    EXPECT_DOUBLE_EQ(pj["input"]["requests_per_day"].get<double>(), 1);
+    EXPECT_DOUBLE_EQ(pj["input"]["input_tokens"].get<double>(), 1e6);
+    EXPECT_DOUBLE_EQ(pj["input"]["output_tokens"].get<double>(), 2e5);
+    EXPECT_DOUBLE_EQ(pj["input"]["escalation_rate"].get<double>(), 1);
+    EXPECT_DOUBLE_EQ(pj["options"][0]["monthly_usd"].get<double>(), 30 * 3.6);
+
     const CliResult missing = run("cost --config " + (dir / "kinglet.yaml").string() + " --baseline nosuch");
     EXPECT_EQ(missing.status, 1);
     EXPECT_NE(missing.out.find("no provider 'nosuch'"), std::string::npos) << missing.out;
