@@ -41,18 +41,21 @@ std::string config_dir(const std::string& path) {
     return dir.string();
 }
 
-// The ledger URL of --ledger, else of the config file's `ledger: { url: ... }` (default: a SQLite
-// file beside the config), relative SQLite paths being resolved from the config file's folder.
+// The ledger URL of --ledger, else of the config file's `ledger: { url: ... }`, relative SQLite
+// paths being resolved from the config file's folder (as kinglet serve resolves them).
 std::string ledger_url(const Options& o) {
     if (!o.ledger.empty()) return o.ledger;
     if (o.config.empty()) fail(Errc::invalid_argument, "say which ledger to read: --ledger URL or --config FILE");
     const YAML::Node root = load_yaml(o.config);
-    std::string url = ledger::kDefaultLedgerUrl;
+    std::string url;
     try {
         if (root["ledger"] && root["ledger"]["url"]) url = root["ledger"]["url"].as<std::string>();
     } catch (const YAML::Exception& e) {
         fail(Errc::invalid_file, "{}: ledger.url: {}", o.config, e.what());
     }
+    if (url.empty())
+        fail(Errc::invalid_argument, "{} has no ledger: {{ url: ... }} (without one, kinglet serve keeps no ledger)",
+             o.config);
     return ledger::resolve_ledger_url(url, config_dir(o.config));
 }
 

@@ -5,9 +5,6 @@
 
 namespace kinglet::ledger {
 
-// The ledger when a config file names none: a SQLite file beside the config file.
-inline constexpr const char* kDefaultLedgerUrl = "sqlite://kinglet-ledger.db";
-
 struct LedgerUrl {
     enum class Kind { sqlite, postgres } kind = Kind::sqlite;
     std::string target;  // sqlite: the file path; postgres: the URL as libpq takes it

@@ -154,6 +154,10 @@ TEST(CostCli, PricesAndLedgerComeFromTheConfigFile) {
     const CliResult missing = run("cost --config " + (dir / "kinglet.yaml").string() + " --baseline nosuch");
     EXPECT_EQ(missing.status, 1);
     EXPECT_NE(missing.out.find("no provider 'nosuch'"), std::string::npos) << missing.out;
+    std::ofstream(dir / "noledger.yaml") << "providers: {}\n";
+    const CliResult noledger = run("cost --config " + (dir / "noledger.yaml").string());
+    EXPECT_EQ(noledger.status, 1);
+    EXPECT_NE(noledger.out.find("has no ledger"), std::string::npos) << noledger.out;
     const CliResult nofile = run("cost --ledger " + (dir / "typo.db").string());
     EXPECT_EQ(nofile.status, 1);
     EXPECT_NE(nofile.out.find("no such file"), std::string::npos) << nofile.out;
