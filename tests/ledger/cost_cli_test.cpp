@@ -122,6 +122,13 @@ INSTANTIATE_TEST_SUITE_P(Backends, CostCli, testing::Values("sqlite", "postgres"
 
 TEST(CostCli, PricesAndLedgerComeFromTheConfigFile) {
     const auto dir = test::make_temp_dir("kinglet-cost");
+    struct Cleanup {
+        std::filesystem::path p;
+        ~Cleanup() {
+            std::error_code ec;
+            std::filesystem::remove_all(p, ec);
+        }
+    } cleanup{dir};
     {
         auto l = open_ledger((dir / "ledger.db").string());
         Record r = test::full_record(1, kT0);
@@ -165,7 +172,6 @@ TEST(CostCli, PricesAndLedgerComeFromTheConfigFile) {
     const CliResult badtime = run("cost --ledger " + (dir / "ledger.db").string() + " --from 2025-13-01");
     EXPECT_EQ(badtime.status, 1);
     EXPECT_NE(badtime.out.find("2025-13-01"), std::string::npos) << badtime.out;
-    std::filesystem::remove_all(dir);
 }
 
 TEST(CostCli, ProjectPrintsTheThreeOptions) {
