@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -32,6 +33,14 @@ double median(std::vector<double> v) {
     return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
+// CPU seconds (user + system) this process has used: under a shared machine's load, wall-clock rates
+// move with the neighbours; CPU time per token moves much less, so it shows what a change saved.
+double cpu_seconds() {
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 double peak_rss_mb() {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
@@ -55,14 +64,16 @@ int bench(const BenchOptions& o) {
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> tok(0, hp.n_vocab - 1);
 
-    std::vector<double> pp, tg;
+    std::vector<double> pp, tg, pp_cpu, tg_cpu;
     for (int rep = 0; rep <= o.repeats; ++rep) {  // repeat 0 is the warm-up
         Batch b;
         b.seqs.push_back({table.data(), int32_t(table.size())});
         for (int i = 0; i < o.n_prompt; ++i) b.add(tok(rng), i, 0, i + 1 == o.n_prompt);
+        const double c0 = cpu_seconds();
         auto t0 = std::chrono::steady_clock::now();
         fwd.run(b, logits.data());
         auto t1 = std::chrono::steady_clock::now();
+        const double c1 = cpu_seconds();
         for (int i = 0; i < o.n_gen; ++i) {
             b.clear();
             b.seqs.push_back({table.data(), int32_t(table.size())});
@@ -70,15 +81,27 @@ int bench(const BenchOptions& o) {
             fwd.run(b, logits.data());
         }
         auto t2 = std::chrono::steady_clock::now();
+        const double c2 = cpu_seconds();
         if (rep == 0) continue;
         pp.push_back(o.n_prompt / std::chrono::duration<double>(t1 - t0).count());
-        if (o.n_gen > 0) tg.push_back(o.n_gen / std::chrono::duration<double>(t2 - t1).count());
+        pp_cpu.push_back(1e3 * (c1 - c0) / o.n_prompt);
+        if (o.n_gen > 0) {
+            tg.push_back(o.n_gen / std::chrono::duration<double>(t2 - t1).count());
+            tg_cpu.push_back(1e3 * (c2 - c1) / o.n_gen);
+        }
     }
     const double prefill = median(pp), decode = median(tg), rss = peak_rss_mb();
+    const double prefill_cpu = median(pp_cpu), decode_cpu = median(tg_cpu);
+    const double load1 = [] {
+        double l[1] = {0};
+        return getloadavg(l, 1) == 1 ? l[0] : -1.0;
+    }();
     const double weights_mb = double(model->weights().matrix_bytes()) / (1 << 20);
     if (o.json) {
         nlohmann::json j = {{"prefill_tps", prefill},
                             {"decode_tps", decode},
+                            {"prefill_cpu_ms_per_token", prefill_cpu},
+                            {"decode_cpu_ms_per_token", decode_cpu},
                             {"rss_mb", rss},
                             {"weights_mb", weights_mb},
                             {"kv_mb", double(kv.bytes()) / (1 << 20)},
@@ -89,13 +112,17 @@ int bench(const BenchOptions& o) {
                             {"repeats", o.repeats},
                             {"threads", threads},
                             {"kernels", kernel_family()},
-                            {"cpu", cpu_features().brand}};
+                            {"cpu", cpu_features().brand},
+                            {"load_avg_1m", load1}};
         std::printf("%s\n", j.dump().c_str());
     } else {
         std::printf("model     %s (%s)\n", o.model.path.c_str(), hp.arch.c_str());
         std::printf("threads   %d, kernels %s, KV %s\n", threads, kernel_family(), o.model.kv_type.c_str());
-        std::printf("prefill   %.1f tokens/s  (%d-token batch, median of %d)\n", prefill, o.n_prompt, o.repeats);
-        std::printf("decode    %.1f tokens/s  (%d steps, median of %d)\n", decode, o.n_gen, o.repeats);
+        std::printf("prefill   %.1f tokens/s, %.2f CPU ms/token  (%d-token batch, median of %d)\n", prefill, prefill_cpu,
+                    o.n_prompt, o.repeats);
+        std::printf("decode    %.1f tokens/s, %.2f CPU ms/token  (%d steps, median of %d)\n", decode, decode_cpu, o.n_gen,
+                    o.repeats);
+        std::printf("load      %.2f (1-minute load average at the end; CPU time per token moves less with it)\n", load1);
         std::printf("memory    %.0f MiB peak RSS (weights read per token %.0f MiB, KV %.1f MiB)\n", rss, weights_mb,
                     double(kv.bytes()) / (1 << 20));
     }

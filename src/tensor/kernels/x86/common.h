@@ -63,8 +63,8 @@ inline __m256i bits_to_bytes(uint32_t bits) {
 
 // 16 bytes of packed nibbles to 32 bytes: low nibbles first (elements 0..15), then high (16..31).
 inline __m256i nibbles_to_bytes(const uint8_t* p) {
-    const __m128i q = load128(p);
-    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    const __m256i q = _mm256_broadcastsi128_si256(load128(p));
+    const __m256i v = _mm256_srlv_epi64(q, _mm256_set_epi64x(4, 4, 0, 0));
     return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
 }
 

@@ -35,7 +35,8 @@ template <class E, int Rows, int Cols, int DecodeRows>
 struct TileFloat {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
     static constexpr int kBlock = 1, kScales = 0;
-    static void scales(const uint8_t*, int64_t, float*, float*) {}
+    static constexpr bool kCorr = false;
+    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
     using T = typename E::T;
 
     template <int R, int C, int CMAX>
@@ -73,7 +74,8 @@ struct TileFloat {
 struct TileF16Ggml {
     static constexpr int kRows = 1, kCols = 1, kDecodeRows = 1;
     static constexpr int kBlock = 1, kScales = 0;
-    static void scales(const uint8_t*, int64_t, float*, float*) {}
+    static constexpr bool kCorr = false;
+    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
 
     template <int R, int C, int CMAX>
     static void run(const uint8_t* w, size_t, int64_t cols, const TokenTile<CMAX>& tt, float* y, int64_t) {

@@ -32,7 +32,8 @@ template <bool kFive, int Rows, int Cols, int DecodeRows>
 struct TileK4 {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
     static constexpr int kBlock = QK_K, kScales = 0;
-    static void scales(const uint8_t*, int64_t, float*, float*) {}
+    static constexpr bool kCorr = false;
+    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
 
     template <int R, int C, int CMAX>
     static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
@@ -129,7 +130,8 @@ template <int Rows, int Cols, int DecodeRows>
 struct TileQ6K {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
     static constexpr int kBlock = QK_K, kScales = 0;
-    static void scales(const uint8_t*, int64_t, float*, float*) {}
+    static constexpr bool kCorr = false;
+    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
 
     template <int R, int C, int CMAX>
     static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,

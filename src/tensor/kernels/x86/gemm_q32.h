@@ -7,26 +7,31 @@
 
 namespace kinglet::kernels::KINGLET_ISA {
 
-// Levels of one weight block as 32 bytes (signed types: -128..127; offset types: 0..31).
+// Levels of one weight block as 32 bytes. Q8_0 is signed (-128..127) and multiplies through the sign
+// trick; the 4- and 5-bit types are kept unsigned (0..15, 0..31) so that one unsigned-by-signed multiply
+// does: Q4_0 and Q5_0 subtract their bias (8, 16) times the activations' 4-element sums, which are
+// computed once per token and block; Q4_1 and Q5_1 carry their offset as a float term.
 struct Q8_0Levels {
     using Block = BlockQ8_0;
     using Act = BlockQ8_0;
     static constexpr bool kSigned = true, kOffset = false;
+    static constexpr int kBias = 0;
     static __m256i levels(const Block& b) { return load256(b.qs); }
 };
 struct Q4_0Levels {
     using Block = BlockQ4_0;
     using Act = BlockQ8_0;
-    static constexpr bool kSigned = true, kOffset = false;
-    static __m256i levels(const Block& b) { return _mm256_sub_epi8(nibbles_to_bytes(b.qs), _mm256_set1_epi8(8)); }
+    static constexpr bool kSigned = false, kOffset = false;
+    static constexpr int kBias = 8;
+    static __m256i levels(const Block& b) { return nibbles_to_bytes(b.qs); }
 };
 struct Q5_0Levels {
     using Block = BlockQ5_0;
     using Act = BlockQ8_0;
-    static constexpr bool kSigned = true, kOffset = false;
-    // nibble + 16 * bit - 16: the nibble with 0xF0 or'ed in where the bit is clear.
+    static constexpr bool kSigned = false, kOffset = false;
+    static constexpr int kBias = 16;
     static __m256i levels(const Block& b) {
-        const __m256i hi = _mm256_andnot_si256(bits_to_bytes(load_u32(b.qh)), _mm256_set1_epi8(char(0xF0)));
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b.qh)), _mm256_set1_epi8(0x10));
         return _mm256_or_si256(nibbles_to_bytes(b.qs), hi);
     }
 };
@@ -34,35 +39,57 @@ struct Q4_1Levels {
     using Block = BlockQ4_1;
     using Act = BlockQ8_1;
     static constexpr bool kSigned = false, kOffset = true;
+    static constexpr int kBias = 0;
     static __m256i levels(const Block& b) { return nibbles_to_bytes(b.qs); }
 };
 struct Q5_1Levels {
     using Block = BlockQ5_1;
     using Act = BlockQ8_1;
     static constexpr bool kSigned = false, kOffset = true;
+    static constexpr int kBias = 0;
     static __m256i levels(const Block& b) {
         const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b.qh)), _mm256_set1_epi8(0x10));
         return _mm256_or_si256(nibbles_to_bytes(b.qs), hi);
     }
 };
 
+// A block scale (F16) as 8 float lanes.
+inline __m256 half_to_ps8(uint16_t h) { return _mm256_cvtph_ps(_mm_set1_epi16(short(h))); }
+
 template <class L, int Rows, int Cols, int DecodeRows>
 struct Tile32 {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
     static constexpr int kBlock = 32, kScales = L::kOffset ? 2 : 1;
+    static constexpr bool kBiased = L::kBias != 0, kCorr = kBiased;
     using Block = typename L::Block;
     using Act = typename L::Act;
 
-    static void scales(const uint8_t* a, int64_t nb, float* d, float* s) {
+    // Per activation block: its scale d, its sum s (Q8_1) and, for the biased types, bias * (the 8
+    // lanes of 4-element sums of its levels), which the unsigned products then subtract exactly.
+    static void scales(const uint8_t* a, int64_t nb, float* d, float* s, __m256i* corr) {
         const Act* ab = reinterpret_cast<const Act*>(a);
         for (int64_t b = 0; b < nb; ++b) {
             d[b] = f16(ab[b].d);
             if constexpr (L::kOffset) s[b] = f16(ab[b].s);
+            if constexpr (kBiased)
+                corr[b] = _mm256_mullo_epi32(dot4(_mm256_set1_epi8(1), load256(ab[b].qs)), _mm256_set1_epi32(L::kBias));
         }
+    }
+
+    // The 8 integer lanes of one (weight block, activation block) pair from the weight levels lv (and
+    // |lv| in ux for the signed type).
+    static __m256i lanes(__m256i lv, __m256i ux, __m256i av, const __m256i* corr) {
+        if constexpr (L::kSigned) return dot4(ux, _mm256_sign_epi8(av, lv));
+        else if constexpr (kBiased) return _mm256_sub_epi32(dot4(lv, av), *corr);
+        else return dot4(lv, av);
     }
 
     template <int R, int C, int CMAX>
     static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y, int64_t ldy) {
+        if constexpr (C == 1) {
+            run_one<R>(w, w_stride, cols, tt, y);
+            return;
+        }
         const int64_t nb = cols / 32;
         const Block* wr[R];
         const Act* ar[C];
@@ -76,25 +103,23 @@ struct Tile32 {
                 summs[i][t] = 0.0f;
             }
         for (int64_t b = 0; b < nb; ++b) {
-            if constexpr (C == 1)
-                for (int i = 0; i < R; ++i) prefetch(reinterpret_cast<const uint8_t*>(wr[i] + b) + R * w_stride, 1);
             __m256i lv[R], ux[R];
             __m256 dw[R];
             float mw[R];
             for (int i = 0; i < R; ++i) {
                 lv[i] = L::levels(wr[i][b]);
                 if constexpr (L::kSigned) ux[i] = _mm256_sign_epi8(lv[i], lv[i]);
-                dw[i] = _mm256_set1_ps(f16(wr[i][b].d));
+                else ux[i] = lv[i];
+                dw[i] = half_to_ps8(wr[i][b].d);
                 if constexpr (L::kOffset) mw[i] = f16(wr[i][b].m);
             }
             for (int t = 0; t < C; ++t) {
                 const __m256i av = load256(ar[t][b].qs);
                 const __m256 da = _mm256_broadcast_ss(tt.d[t] + b);
+                const __m256i* corr = kBiased ? tt.c[t] + b : nullptr;
                 for (int i = 0; i < R; ++i) {
-                    __m256i lanes;
-                    if constexpr (L::kSigned) lanes = dot4(ux[i], _mm256_sign_epi8(av, lv[i]));
-                    else lanes = dot4(lv[i], av);
-                    acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], da), _mm256_cvtepi32_ps(lanes), acc[i][t]);
+                    const __m256i l = lanes(lv[i], ux[i], av, corr);
+                    acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], da), _mm256_cvtepi32_ps(l), acc[i][t]);
                     if constexpr (L::kOffset) summs[i][t] = __builtin_fmaf(mw[i], tt.s[t][b], summs[i][t]);
                 }
             }
@@ -105,6 +130,39 @@ struct Tile32 {
                 if constexpr (L::kOffset) s = s + summs[i][t];
                 y[t * ldy + i] = s;
             }
+    }
+
+    // One token (decode): each row's block is unpacked, multiplied and accumulated before the next
+    // row's, so that nothing but the R accumulators lives across rows (no spills).
+    template <int R, int CMAX>
+    static void run_one(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y) {
+        const int64_t nb = cols / 32;
+        const Act* ar = reinterpret_cast<const Act*>(tt.a[0]);
+        __m256 acc[R];
+        float summs[R];
+        for (int i = 0; i < R; ++i) {
+            acc[i] = _mm256_setzero_ps();
+            summs[i] = 0.0f;
+        }
+        for (int64_t b = 0; b < nb; ++b) {
+            const __m256i av = load256(ar[b].qs);
+            const __m256 da = _mm256_broadcast_ss(tt.d[0] + b);
+            const __m256i* corr = kBiased ? tt.c[0] + b : nullptr;
+            for (int i = 0; i < R; ++i) {
+                const Block& x = reinterpret_cast<const Block*>(w + i * w_stride)[b];
+                _mm_prefetch(reinterpret_cast<const char*>(&x) + R * w_stride, _MM_HINT_T0);  // the next sweep's row
+                const __m256i lv = L::levels(x);
+                const __m256i ux = L::kSigned ? _mm256_sign_epi8(lv, lv) : lv;
+                const __m256i l = lanes(lv, ux, av, corr);
+                acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(half_to_ps8(x.d), da), _mm256_cvtepi32_ps(l), acc[i]);
+                if constexpr (L::kOffset) summs[i] = __builtin_fmaf(f16(x.m), tt.s[0][b], summs[i]);
+            }
+        }
+        for (int i = 0; i < R; ++i) {
+            float s = hsum_lanes(acc[i]);
+            if constexpr (L::kOffset) s = s + summs[i];
+            y[i] = s;
+        }
     }
 };
 

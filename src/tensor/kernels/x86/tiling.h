@@ -13,13 +13,14 @@
 namespace kinglet::kernels::KINGLET_ISA {
 
 // The activation rows of one tile of tokens, with their per-block float scales (d) and sums (s)
-// when the tile type asks for them (Tile::kScales: 0, 1 or 2 floats per block), converted once per
-// tile rather than once per (row, block).
+// when the tile type asks for them (Tile::kScales: 0, 1 or 2 floats per block), and 8 int32 lanes of
+// per-block corrections (c) when Tile::kCorr, converted once per tile rather than once per (row, block).
 template <int C>
 struct TokenTile {
     const uint8_t* a[C];
     const float* d[C];
     const float* s[C];
+    const __m256i* c[C];
 };
 
 // Tile::run<R, C>(w, w_stride, cols, tt, y, ldy) computes rows w, w + w_stride, ... (R of them) against
@@ -38,16 +39,20 @@ void sweep_rows(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int
 }
 
 template <class Tile, int C>
-void fill_tile(TokenTile<C>& tt, const uint8_t* a, size_t a_stride, int64_t t, int nt, int64_t cols, float* scratch) {
+void fill_tile(TokenTile<C>& tt, const uint8_t* a, size_t a_stride, int64_t t, int nt, int64_t cols, float* scratch,
+               __m256i* corr) {
     const int64_t nb = cols / Tile::kBlock;
     for (int i = 0; i < C; ++i) {
         tt.a[i] = a + (t + (i < nt ? i : 0)) * a_stride;
         tt.d[i] = tt.s[i] = nullptr;
+        tt.c[i] = nullptr;
         if constexpr (Tile::kScales > 0) {
             float* d = scratch + 2 * i * nb;
+            __m256i* c = Tile::kCorr ? corr + i * nb : nullptr;
             tt.d[i] = d;
             tt.s[i] = d + nb;
-            if (i < nt) Tile::scales(tt.a[i], nb, d, d + nb);
+            tt.c[i] = c;
+            if (i < nt) Tile::scales(tt.a[i], nb, d, d + nb, c);
         }
     }
 }
@@ -58,9 +63,11 @@ void tiled_gemm(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int
     constexpr int R = Tile::kRows, C = Tile::kCols;
     const int64_t nb = cols / Tile::kBlock;
     float* scratch = Tile::kScales > 0 ? static_cast<float*>(__builtin_alloca(sizeof(float) * 2 * C * nb)) : nullptr;
+    __m256i* corr =
+        Tile::kCorr ? static_cast<__m256i*>(__builtin_alloca_with_align(sizeof(__m256i) * C * nb, 256)) : nullptr;
     if (n_tok == 1) {
         TokenTile<1> tt;
-        fill_tile<Tile, 1>(tt, a, a_stride, 0, 1, cols, scratch);
+        fill_tile<Tile, 1>(tt, a, a_stride, 0, 1, cols, scratch, corr);
         sweep_rows<Tile, Tile::kDecodeRows, 1, 1>(w, w_stride, cols, r0, r1, tt, 1, y, ldy);
         return;
     }
@@ -72,7 +79,7 @@ void tiled_gemm(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int
         for (int64_t t = 0; t < n_tok; t += C) {
             const int nt = int(n_tok - t < C ? n_tok - t : C);
             TokenTile<C> tt;
-            fill_tile<Tile, C>(tt, a, a_stride, t, nt, cols, scratch);
+            fill_tile<Tile, C>(tt, a, a_stride, t, nt, cols, scratch, corr);
             sweep_rows<Tile, R, C, C>(w, w_stride, cols, p0, p1, tt, nt, y + t * ldy, ldy);
         }
     }
