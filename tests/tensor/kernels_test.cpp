@@ -121,7 +121,7 @@ std::vector<Shape> shapes(DType t) {
     const int64_t unit = bs == 1 ? 1 : bs;
     std::vector<Shape> s = {{1, unit * 1, 1},  {3, unit * 2, 1},  {5, unit * 3, 2}, {17, unit * 4, 3},
                             {7, unit * 1, 4},  {9, unit * 2, 5},  {33, unit * 2, 7}, {6, unit * 8, 9},
-                            {64, unit * 4, 1}, {13, unit * 3, 16}};
+                            {64, unit * 4, 1}, {13, unit * 3, 16}, {19, unit * 5, 37}};
     if (bs == 1) {
         // Float rows of any length: tails of 1..7 elements after whole groups of 8.
         s.push_back({5, 172, 3});

@@ -56,9 +56,9 @@ struct Q5_1Levels {
 // A block scale (F16) as 8 float lanes.
 inline __m256 half_to_ps8(uint16_t h) { return _mm256_cvtph_ps(_mm_set1_epi16(short(h))); }
 
-template <class L, int Rows, int Cols, int DecodeRows>
+template <class L, int DecodeRows>
 struct Tile32 {
-    static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
+    static constexpr int kRows = 1, kCols = 1, kDecodeRows = DecodeRows;
     static constexpr int kBlock = 32, kScales = L::kOffset ? 2 : 1;
     static constexpr bool kBiased = L::kBias != 0, kCorr = kBiased;
     using Block = typename L::Block;
@@ -84,52 +84,11 @@ struct Tile32 {
         else return dot4(lv, av);
     }
 
+    // Tile32 is the single-token (decode) tile; several tokens go through gemm_q32's packed tiles.
     template <int R, int C, int CMAX>
     static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y, int64_t ldy) {
-        if constexpr (C == 1) {
-            run_one<R>(w, w_stride, cols, tt, y);
-            return;
-        }
-        const int64_t nb = cols / 32;
-        const Block* wr[R];
-        const Act* ar[C];
-        for (int i = 0; i < R; ++i) wr[i] = reinterpret_cast<const Block*>(w + i * w_stride);
-        for (int t = 0; t < C; ++t) ar[t] = reinterpret_cast<const Act*>(tt.a[t]);
-        __m256 acc[R][C];
-        float summs[R][C];
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) {
-                acc[i][t] = _mm256_setzero_ps();
-                summs[i][t] = 0.0f;
-            }
-        for (int64_t b = 0; b < nb; ++b) {
-            __m256i lv[R], ux[R];
-            __m256 dw[R];
-            float mw[R];
-            for (int i = 0; i < R; ++i) {
-                lv[i] = L::levels(wr[i][b]);
-                if constexpr (L::kSigned) ux[i] = _mm256_sign_epi8(lv[i], lv[i]);
-                else ux[i] = lv[i];
-                dw[i] = half_to_ps8(wr[i][b].d);
-                if constexpr (L::kOffset) mw[i] = f16(wr[i][b].m);
-            }
-            for (int t = 0; t < C; ++t) {
-                const __m256i av = load256(ar[t][b].qs);
-                const __m256 da = _mm256_broadcast_ss(tt.d[t] + b);
-                const __m256i* corr = kBiased ? tt.c[t] + b : nullptr;
-                for (int i = 0; i < R; ++i) {
-                    const __m256i l = lanes(lv[i], ux[i], av, corr);
-                    acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], da), _mm256_cvtepi32_ps(l), acc[i][t]);
-                    if constexpr (L::kOffset) summs[i][t] = __builtin_fmaf(mw[i], tt.s[t][b], summs[i][t]);
-                }
-            }
-        }
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) {
-                float s = hsum_lanes(acc[i][t]);
-                if constexpr (L::kOffset) s = s + summs[i][t];
-                y[t * ldy + i] = s;
-            }
+        static_assert(C == 1, "Tile32 computes one token; gemm_q32 packs several");
+        run_one<R>(w, w_stride, cols, tt, y);
     }
 
     // One token (decode): each row's block is unpacked, multiplied and accumulated before the next
@@ -165,5 +124,94 @@ struct Tile32 {
         }
     }
 };
+
+// Prefill: one activation block of one token, laid out for the micro-kernel: its levels, the bias
+// correction lanes (biased types) and its scale as 8 float lanes, so that every operand of the inner
+// loop is one aligned memory operand at a fixed offset from one pointer.
+struct alignas(32) PackedAct {
+    __m256i qs;
+    __m256i corr;
+    __m256 d;
+};
+
+// Packs tokens t0 .. t0 + nt - 1 (the tile's last C - nt slots repeat token t0) as [block][token].
+template <class L, int C>
+void pack_tokens(const uint8_t* a, size_t a_stride, int64_t t0, int nt, int64_t nb, PackedAct* p, float* s) {
+    using Act = typename L::Act;
+    for (int t = 0; t < C; ++t) {
+        const Act* ab = reinterpret_cast<const Act*>(a + (t0 + (t < nt ? t : 0)) * a_stride);
+        for (int64_t b = 0; b < nb; ++b) {
+            PackedAct& q = p[b * C + t];
+            q.qs = load256(ab[b].qs);
+            q.d = _mm256_set1_ps(f16(ab[b].d));
+            if constexpr (L::kBias != 0)
+                q.corr = _mm256_mullo_epi32(dot4(_mm256_set1_epi8(1), q.qs), _mm256_set1_epi32(L::kBias));
+            if constexpr (L::kOffset) s[b * C + t] = f16(ab[b].s);
+        }
+    }
+}
+
+// One weight row against C packed tokens: the row's block is unpacked once and used for all C.
+template <class L, int C>
+inline void row_packed(const uint8_t* w, int64_t nb, const PackedAct* p, const float* s, int nt, float* y,
+                       int64_t ldy) {
+    using Block = typename L::Block;
+    const Block* x = reinterpret_cast<const Block*>(w);
+    __m256 acc[C];
+    float summs[C];
+    for (int t = 0; t < C; ++t) {
+        acc[t] = _mm256_setzero_ps();
+        summs[t] = 0.0f;
+    }
+    for (int64_t b = 0; b < nb; ++b, p += C) {
+        const __m256i lv = L::levels(x[b]);
+        const __m256 dw = half_to_ps8(x[b].d);
+        __m256i ux = lv;
+        if constexpr (L::kSigned) ux = _mm256_sign_epi8(lv, lv);
+        for (int t = 0; t < C; ++t) {
+            __m256i l;
+            if constexpr (L::kSigned) l = dot4(ux, _mm256_sign_epi8(p[t].qs, lv));
+            else if constexpr (L::kBias != 0) l = _mm256_sub_epi32(dot4(lv, p[t].qs), p[t].corr);
+            else l = dot4(lv, p[t].qs);
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, p[t].d), _mm256_cvtepi32_ps(l), acc[t]);
+        }
+        if constexpr (L::kOffset) {
+            const float mw = f16(x[b].m);
+            for (int t = 0; t < C; ++t) summs[t] = __builtin_fmaf(mw, s[b * C + t], summs[t]);
+        }
+    }
+    for (int t = 0; t < C; ++t) {
+        if (t >= nt) break;
+        float r = hsum_lanes(acc[t]);
+        if constexpr (L::kOffset) r = r + summs[t];
+        y[t * ldy] = r;
+    }
+}
+
+// The GemmFn of a 32-block type: one token goes through Tile32's row-by-row GEMV; several tokens are
+// packed C at a time and swept by panels of rows that stay in L2.
+template <class L, int C, int DecodeRows>
+void gemm_q32(const MatRef& m, int64_t r0, int64_t r1, const void* av, size_t a_stride, int64_t n_tok, float* y,
+              int64_t ldy) {
+    const uint8_t* w = static_cast<const uint8_t*>(m.data);
+    const uint8_t* a = static_cast<const uint8_t*>(av);
+    if (n_tok == 1) {
+        tiled_gemm<Tile32<L, DecodeRows>>(w, m.row_bytes, m.cols, r0, r1, a, a_stride, 1, y, ldy);
+        return;
+    }
+    const int64_t nb = m.cols / 32;
+    auto* p = static_cast<PackedAct*>(__builtin_alloca_with_align(sizeof(PackedAct) * C * nb, 256));
+    float* s = L::kOffset ? static_cast<float*>(__builtin_alloca(sizeof(float) * C * nb)) : nullptr;
+    int64_t panel = int64_t(256 * 1024 / m.row_bytes);
+    if (panel < 1) panel = 1;
+    for (int64_t p0 = r0; p0 < r1; p0 += panel) {
+        const int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
+        for (int64_t t = 0; t < n_tok; t += C) {
+            const int nt = int(n_tok - t < C ? n_tok - t : C);
+            pack_tokens<L, C>(a, a_stride, t, nt, nb, p, s);
+            for (int64_t r = p0; r < p1; ++r) row_packed<L, C>(w + r * m.row_bytes, nb, p, s, nt, y + t * ldy + r, ldy);
+        }
+    }
+}
 
 }  // namespace kinglet::kernels::KINGLET_ISA
