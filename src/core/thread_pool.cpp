@@ -28,22 +28,26 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::work() {
+    // Chunks run here are counted into done_ once, when no chunk is left to claim: the job cannot finish
+    // (nor its function change) while this thread holds uncounted chunks.
+    int64_t ran = 0;
+    const std::function<void(int64_t)>* fn = nullptr;
     uint64_t v = claim_.load(std::memory_order_acquire);
     for (;;) {
         const uint64_t n = v >> 32, i = v & kIndexMask;
-        if (i >= n) return;
+        if (i >= n) break;
         if (!claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-        // The chunk is ours: the job cannot finish (nor its function change) before done_ counts it.
-        const auto* fn = fn_.load(std::memory_order_acquire);
+        if (!fn) fn = fn_.load(std::memory_order_acquire);
         try {
             (*fn)(int64_t(i));
         } catch (...) {
             std::lock_guard<std::mutex> lock(error_mu_);
             if (!error_) error_ = std::current_exception();
         }
-        done_.fetch_add(1, std::memory_order_acq_rel);
+        ++ran;
         v = claim_.load(std::memory_order_acquire);
     }
+    if (ran) done_.fetch_add(ran, std::memory_order_acq_rel);
 }
 
 void ThreadPool::parallel_chunks(int64_t n_chunks, const std::function<void(int64_t)>& fn) {

@@ -44,9 +44,11 @@ private:
     std::vector<std::thread> threads_;
     // The current job: claim_ packs (number of chunks << 32) | next chunk, so that a claim that
     // succeeds is always a chunk of the job being run, whatever a late thread believed it was.
-    std::atomic<uint64_t> claim_{0};
-    std::atomic<const std::function<void(int64_t)>*> fn_{nullptr};
-    std::atomic<int64_t> done_{0};
+    // claim_ and done_ live on cache lines of their own: every claim moves claim_'s line between cores,
+    // and that must not drag the job's other fields along.
+    alignas(64) std::atomic<uint64_t> claim_{0};
+    alignas(64) std::atomic<int64_t> done_{0};
+    alignas(64) std::atomic<const std::function<void(int64_t)>*> fn_{nullptr};
     std::exception_ptr error_;
     std::mutex error_mu_;
     std::atomic<uint64_t> generation_{0};

@@ -145,9 +145,8 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
     for (int l = 0; l < hp_.n_layer; ++l) {
         const LayerWeights& L = W.layers[l];
         norm_rows(x_.data(), L.attn_norm, xb_.data(), d);
-        matmul(L.wq, xb_.data(), T, q_.data(), pool_);
-        matmul(L.wk, xb_.data(), T, k_.data(), pool_);
-        matmul(L.wv, xb_.data(), T, v_.data(), pool_);
+        const MatmulOut qkv[] = {{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}};
+        matmul(qkv, 3, xb_.data(), T, pool_);
         add_bias(q_.data(), L.bq, qd);
         add_bias(k_.data(), L.bk, kd);
         add_bias(v_.data(), L.bv, vd);
@@ -175,8 +174,8 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
         for (size_t i = 0; i < size_t(T) * d; ++i) x_[i] += hp_.residual_scale * o_[i];
 
         norm_rows(x_.data(), L.ffn_norm, xb_.data(), d);
-        matmul(L.w_gate, xb_.data(), T, gate_.data(), pool_);
-        matmul(L.w_up, xb_.data(), T, up_.data(), pool_);
+        const MatmulOut gate_up[] = {{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}};
+        matmul(gate_up, 2, xb_.data(), T, pool_);
         pool_.parallel_for(T, 4, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) {
                 float* g = &gate_[size_t(t) * hp_.n_ff];

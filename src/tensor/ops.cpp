@@ -26,50 +26,98 @@ kernels::QuantizeFn quantizer(const kernels::Family& k, DType act) {
     }
 }
 
-// Rows are claimed by threads in chunks: small ones for one token (a GEMV chunk of 16 rows is a few
-// microseconds of streaming, fine-grained enough to balance), larger ones for many tokens (each chunk
-// re-reads the activations, so fewer, bigger chunks). Below kSerialWork multiply-adds a product runs on
-// the calling thread, where waking the pool would cost more than it saves.
-constexpr int64_t kDecodeChunkRows = 16, kPrefillChunkRows = 64;
+// Rows are claimed by threads in chunks. One token: a few chunks per thread over all the products of
+// the job (each claim costs a cache-line transfer between cores, so chunks are not tiny; several per
+// thread still let a thread that runs alone do most of the work). Many tokens: chunks of 64 rows
+// (each chunk packs the activations again, so not smaller). Below kSerialWork multiply-adds a job
+// runs on the calling thread, where waking the pool would cost more than it saves.
+constexpr int64_t kDecodeChunksPerThread = 8, kDecodeMinRows = 32, kPrefillChunkRows = 64;
 constexpr int64_t kSerialWork = 1 << 16;
+constexpr int kMaxOuts = 4;
 
 }  // namespace
 
 void matmul(const MatRef& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool) {
+    const MatmulOut out{&w, y};
+    matmul(&out, 1, x, n_tok, pool);
+}
+
+void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadPool& pool) {
+    if (n < 1 || n > kMaxOuts) fail(Errc::internal, "matmul of {} products (1..{})", n, kMaxOuts);
     const kernels::Family& K = kernels::active();
-    const DType act = vec_dot_type(w.type);
-    const int64_t bs = dtype_info(w.type).block_size;
-    if (w.cols % bs != 0 || w.cols % dtype_info(act).block_size != 0)
-        fail(Errc::invalid_argument, "matrix of {} with rows of {} elements: not a whole number of blocks",
-             dtype_name(w.type), w.cols);
-    if (n_tok <= 0 || w.rows <= 0) return;
-    const size_t act_row = row_bytes(act, w.cols);
-    const void* a = x;
-    if (act != DType::F32) {
-        // Activations are converted once per call, not once per weight row.
-        thread_local std::vector<uint8_t> xq;
-        xq.resize(act_row * static_cast<size_t>(n_tok));
-        uint8_t* xq_data = xq.data();
-        const kernels::QuantizeFn q = quantizer(K, act);
-        const int64_t cols = w.cols;
-        if (n_tok == 1) {
-            q(x, xq_data, cols);
-        } else {
-            pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
-                for (int64_t t = b; t < e; ++t) q(x + t * cols, xq_data + t * act_row, cols);
-            });
-        }
-        a = xq_data;
+    const int64_t cols = outs[0].w->cols;
+    int64_t total_rows = 0;
+    for (int i = 0; i < n; ++i) {
+        const MatRef& w = *outs[i].w;
+        const DType act = vec_dot_type(w.type);
+        if (w.cols != cols) fail(Errc::internal, "fused matmul of widths {} and {}", cols, w.cols);
+        if (w.cols % dtype_info(w.type).block_size != 0 || w.cols % dtype_info(act).block_size != 0)
+            fail(Errc::invalid_argument, "matrix of {} with rows of {} elements: not a whole number of blocks",
+                 dtype_name(w.type), w.cols);
+        total_rows += w.rows;
     }
-    const kernels::GemmFn gemm = K.gemm[static_cast<uint32_t>(w.type) < 40 ? int(w.type) : 0];
-    if (w.rows * w.cols * n_tok < kSerialWork) {
-        gemm(w, 0, w.rows, a, act_row, n_tok, y, w.rows);
+    if (n_tok <= 0 || total_rows <= 0) return;
+
+    // Activations are converted once per format and call, not once per weight row or product.
+    struct Job {
+        kernels::GemmFn gemm;
+        const void* a;
+        size_t act_row;
+        int64_t first_chunk, unit;
+    };
+    Job jobs[kMaxOuts];
+    thread_local std::vector<uint8_t> xq[kMaxOuts];
+    DType done_types[kMaxOuts];
+    int n_done = 0;
+    for (int i = 0; i < n; ++i) {
+        const MatRef& w = *outs[i].w;
+        const DType act = vec_dot_type(w.type);
+        jobs[i].gemm = K.gemm[static_cast<uint32_t>(w.type) < 40 ? int(w.type) : 0];
+        jobs[i].act_row = row_bytes(act, cols);
+        jobs[i].a = x;
+        if (act == DType::F32) continue;
+        int slot = 0;
+        while (slot < n_done && done_types[slot] != act) ++slot;
+        if (slot == n_done) {
+            done_types[n_done++] = act;
+            const size_t act_row = jobs[i].act_row;
+            xq[slot].resize(act_row * static_cast<size_t>(n_tok));
+            uint8_t* xq_data = xq[slot].data();
+            const kernels::QuantizeFn q = quantizer(K, act);
+            if (n_tok == 1) {
+                q(x, xq_data, cols);
+            } else {
+                pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
+                    for (int64_t t = b; t < e; ++t) q(x + t * cols, xq_data + t * act_row, cols);
+                });
+            }
+        }
+        jobs[i].a = xq[slot].data();
+    }
+
+    if (total_rows * cols * n_tok < kSerialWork) {
+        for (int i = 0; i < n; ++i)
+            jobs[i].gemm(*outs[i].w, 0, outs[i].w->rows, jobs[i].a, jobs[i].act_row, n_tok, outs[i].y, outs[i].w->rows);
         return;
     }
-    const int64_t unit = n_tok == 1 ? kDecodeChunkRows : kPrefillChunkRows;
-    pool.parallel_chunks((w.rows + unit - 1) / unit, [&](int64_t c) {
-        const int64_t r0 = c * unit, r1 = r0 + unit < w.rows ? r0 + unit : w.rows;
-        gemm(w, r0, r1, a, act_row, n_tok, y, w.rows);
+    int64_t unit = kPrefillChunkRows;
+    if (n_tok == 1) {
+        unit = total_rows / (kDecodeChunksPerThread * pool.size());
+        unit = unit < kDecodeMinRows ? kDecodeMinRows : (unit + 15) / 16 * 16;
+    }
+    int64_t n_chunks = 0;
+    for (int i = 0; i < n; ++i) {
+        jobs[i].first_chunk = n_chunks;
+        jobs[i].unit = unit;
+        n_chunks += (outs[i].w->rows + unit - 1) / unit;
+    }
+    pool.parallel_chunks(n_chunks, [&](int64_t c) {
+        int i = n - 1;
+        while (c < jobs[i].first_chunk) --i;
+        const MatRef& w = *outs[i].w;
+        const int64_t r0 = (c - jobs[i].first_chunk) * jobs[i].unit;
+        const int64_t r1 = r0 + jobs[i].unit < w.rows ? r0 + jobs[i].unit : w.rows;
+        jobs[i].gemm(w, r0, r1, jobs[i].a, jobs[i].act_row, n_tok, outs[i].y, w.rows);
     });
 }
 

@@ -16,6 +16,15 @@ namespace kinglet {
 // y[t*rows + r] = sum_k W[r][k] * x[t*cols + k] for t < n_tok, r < rows.
 void matmul(const MatRef& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool);
 
+// Several products of the same input (the query, key and value projections; gate and up): the same
+// results as one matmul per pair, in one job for the pool, with the input converted once per
+// activation format. Every matrix must have x's width (cols).
+struct MatmulOut {
+    const MatRef* w;
+    float* y;
+};
+void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadPool& pool);
+
 // Row r of m as floats (embedding lookup).
 void get_row(const MatRef& m, int64_t r, float* out);
 
