@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# kinglet against llama.cpp on the same GGUF files, measured one after the other in one run, written
-# to docs/benchmarks.md. For each shape and type the script writes the model with `kinglet synth` (once;
-# random weights, real shapes and vocabularies), runs `llref bench` (llama.cpp) and then
+# kinglet against llama.cpp on the same GGUF files, measured one after the other in one run; writes the
+# speed section of docs/benchmarks.md (between <!-- speed:begin --> and <!-- speed:end -->; the rest of
+# the file is left as it is). For each shape and type the script writes the model with `kinglet synth`
+# (once; random weights, real shapes and vocabularies), runs `llref bench` (llama.cpp) and then
 # `kinglet bench --json` on that file, and measures the streaming-read bandwidth before and after,
 # which gives each model's decode floor (bytes of weights read per token / bandwidth).
 #
-#   bench/run_speed.sh [-t THREADS] [-r REPEATS] [-o OUT.md] [--shapes "smollm2-135m ..."] [--types "q8_0 ..."]
+#   bench/run_speed.sh [-t THREADS] [-r REPEATS] [-o OUT.md] [--models "smollm2-135m:q8_0 ..."]
 #
+# --models lists shape:type pairs (default: every row of issue 4's table). If llama.cpp cannot run on
+# this CPU (llref dies with SIGILL: it was built for another instruction set), that is recorded once
+# and the remaining models are measured with kinglet alone.
 # Environment: KINGLET (default build/kinglet), LLREF (default ../shared/peers/llama.cpp/llref),
 # BANDWIDTH (default build-bench/bench/bandwidth; configured and built with -DKINGLET_BENCH=ON if
 # missing), MODELS_DIR (default build/bench-models).
@@ -16,16 +20,14 @@ cd "$(dirname "$0")/.."
 THREADS=$(lscpu -p=Core,Socket 2>/dev/null | grep -v '^#' | sort -u | wc -l)
 REPEATS=3
 OUT=docs/benchmarks.md
-SHAPES="smollm2-135m qwen2.5-0.5b llama-3.2-1b"
-TYPES="q8_0 q4_k_m f16"
+MODELS="smollm2-135m:q8_0 smollm2-135m:q4_k_m qwen2.5-0.5b:q8_0 qwen2.5-0.5b:q4_k_m llama-3.2-1b:q8_0 llama-3.2-1b:q4_k_m llama-3.2-1b:f16"
 while (($#)); do
   case "$1" in
     -t) THREADS=$2; shift 2 ;;
     -r) REPEATS=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
-    --shapes) SHAPES=$2; shift 2 ;;
-    --types) TYPES=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --models) MODELS=$2; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run_speed.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +36,7 @@ KINGLET=${KINGLET:-build/kinglet}
 LLREF=${LLREF:-../shared/peers/llama.cpp/llref}
 BANDWIDTH=${BANDWIDTH:-build-bench/bench/bandwidth}
 MODELS_DIR=${MODELS_DIR:-build/bench-models}
-[ -x "$KINGLET" ] || { echo "run_speed.sh: $KINGLET not found (build kinglet first: scripts/build.sh)" >&2; exit 1; }
+[ -x "$KINGLET" ] || { echo "run_speed.sh: $KINGLET not found (build kinglet first)" >&2; exit 1; }
 if [ ! -x "$BANDWIDTH" ]; then
   cmake -S . -B build-bench -G Ninja -DKINGLET_BENCH=ON -DKINGLET_TESTS=OFF >/dev/null
   cmake --build build-bench --target bandwidth >/dev/null
@@ -42,7 +44,7 @@ if [ ! -x "$BANDWIDTH" ]; then
 fi
 mkdir -p "$MODELS_DIR" "$(dirname "$OUT")"
 RESULTS=$(mktemp)
-trap 'rm -f "$RESULTS" "$RESULTS.err"' EXIT
+trap 'rm -f "$RESULTS" "$RESULTS.out" "$RESULTS.err"' EXIT
 
 vocab_for() {  # a real vocabulary no larger than the shape's (synth pads up to the shape's size)
   case "$1" in
@@ -54,29 +56,47 @@ vocab_for() {  # a real vocabulary no larger than the shape's (synth pads up to 
 }
 json_str() { node -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }
 record() { echo "$1" >>"$RESULTS"; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
 
 bw_cmd="$BANDWIDTH --threads $THREADS --mib 1024 --reps 10"
-record "{\"kind\":\"bandwidth\",\"when\":\"before\",\"cmd\":$(json_str "$bw_cmd"),\"result\":$($bw_cmd)}"
-for shape in $SHAPES; do
-  for type in $TYPES; do
-    model="$MODELS_DIR/$shape-$type.gguf"
-    synth_cmd="$KINGLET synth --shape $shape --vocab $(vocab_for "$shape") --type $type -o $model"
-    [ -f "$model" ] || $synth_cmd >&2
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    llref_cmd="$LLREF bench $model -p 128 -n 64 -t $THREADS -r $REPEATS"
-    if llref_json=$($llref_cmd 2>"$RESULTS.err" | head -n1) && [ -n "$llref_json" ]; then :; else
-      code=$?
-      reason=$(tail -c 300 "$RESULTS.err" | tr '\n' ' ')
-      [ "$code" = 132 ] && reason="illegal instruction (this llref build needs a CPU with the instructions it was compiled for) $reason"
-      llref_json="{\"error\":$(json_str "exit $code: $reason")}"
+record "{\"kind\":\"bandwidth\",\"when\":\"before\",\"load\":$(load1),\"cmd\":$(json_str "$bw_cmd"),\"result\":$($bw_cmd)}"
+bw1_cmd="$BANDWIDTH --threads 1 --mib 1024 --reps 10"
+record "{\"kind\":\"bandwidth\",\"when\":\"one thread\",\"load\":$(load1),\"cmd\":$(json_str "$bw1_cmd"),\"result\":$($bw1_cmd)}"
+
+llref_unusable=""  # set to the reason once llama.cpp has failed in a way that will not change
+for pair in $MODELS; do
+  shape=${pair%%:*}
+  type=${pair#*:}
+  model="$MODELS_DIR/$shape-$type.gguf"
+  synth_cmd="$KINGLET synth --shape $shape --vocab $(vocab_for "$shape") --type $type -o $model"
+  [ -f "$model" ] || $synth_cmd >&2 2>/dev/null
+  llref_cmd="$LLREF bench $model -p 128 -n 64 -t $THREADS -r $REPEATS"
+  load_llref=$(load1)
+  if [ -n "$llref_unusable" ]; then
+    llref_json="{\"error\":$(json_str "not run: $llref_unusable")}"
+  else
+    code=0
+    $llref_cmd >"$RESULTS.out" 2>"$RESULTS.err" || code=$?
+    if [ "$code" = 0 ] && [ -s "$RESULTS.out" ]; then
+      llref_json=$(head -n1 "$RESULTS.out")
+    else
+      reason="exit $code: $(tail -c 300 "$RESULTS.err" | tr '\n' ' ')"
+      if [ "$code" = 132 ]; then  # 128 + SIGILL
+        reason="SIGILL (exit 132): this llref build uses instructions this CPU lacks (it was compiled with -march=native for AVX-512 Zen 4)"
+        llref_unusable=$reason
+      fi
+      llref_json="{\"error\":$(json_str "$reason")}"
     fi
-    kinglet_cmd="$KINGLET bench -m $model -p 128 -n 64 -t $THREADS -r $REPEATS --json"
-    kinglet_json=$($kinglet_cmd)
-    record "{\"kind\":\"model\",\"shape\":\"$shape\",\"type\":\"$type\",\"file_bytes\":$(stat -c %s "$model"),\"load\":$load,\"synth_cmd\":$(json_str "$synth_cmd"),\"llref_cmd\":$(json_str "$llref_cmd"),\"kinglet_cmd\":$(json_str "$kinglet_cmd"),\"llama\":$llref_json,\"kinglet\":$kinglet_json}"
-    echo "run_speed.sh: $shape $type done" >&2
-  done
+  fi
+  load_kinglet=$(load1)
+  kinglet_cmd="$KINGLET bench -m $model -p 128 -n 64 -t $THREADS -r $REPEATS --json"
+  kinglet_json=$($kinglet_cmd 2>/dev/null)
+  record "{\"kind\":\"model\",\"shape\":\"$shape\",\"type\":\"$type\",\"file_bytes\":$(stat -c %s "$model"),\"load_llref\":$load_llref,\"load_kinglet\":$load_kinglet,\"synth_cmd\":$(json_str "$synth_cmd"),\"llref_cmd\":$(json_str "$llref_cmd"),\"kinglet_cmd\":$(json_str "$kinglet_cmd"),\"llama\":$llref_json,\"kinglet\":$kinglet_json}"
+  echo "run_speed.sh: $shape $type done" >&2
 done
-record "{\"kind\":\"bandwidth\",\"when\":\"after\",\"cmd\":$(json_str "$bw_cmd"),\"result\":$($bw_cmd)}"
-record "{\"kind\":\"machine\",\"cpu\":$(json_str "$(lscpu | sed -n 's/^Model name: *//p')"),\"nproc\":$(nproc),\"kinglet_info\":$(json_str "$($KINGLET info -m "$MODELS_DIR/$(echo $SHAPES | cut -d' ' -f1)-$(echo $TYPES | cut -d' ' -f1).gguf" 2>&1 | grep -i 'this CPU')"),\"commit\":$(json_str "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"),\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)"),\"threads\":$THREADS,\"repeats\":$REPEATS}"
-node bench/speed_report.mjs "$RESULTS" >"$OUT"
-echo "run_speed.sh: wrote $OUT" >&2
+record "{\"kind\":\"bandwidth\",\"when\":\"after\",\"load\":$(load1),\"cmd\":$(json_str "$bw_cmd"),\"result\":$($bw_cmd)}"
+first=${MODELS%% *}
+info=$($KINGLET info -m "$MODELS_DIR/${first%%:*}-${first#*:}.gguf" 2>&1 | sed -n 's/^this CPU *//p')
+record "{\"kind\":\"machine\",\"cpu\":$(json_str "$(lscpu | sed -n 's/^Model name: *//p')"),\"nproc\":$(nproc),\"flags\":$(json_str "$info"),\"commit\":$(json_str "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"),\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)"),\"threads\":$THREADS,\"repeats\":$REPEATS,\"command\":$(json_str "bench/run_speed.sh -t $THREADS -r $REPEATS --models \"$MODELS\"")}"
+node bench/speed_report.mjs "$RESULTS" "$OUT"
+echo "run_speed.sh: wrote the speed section of $OUT" >&2
