@@ -47,8 +47,9 @@ fi
 mkdir -p "$MODELS_DIR" "$(dirname "$OUT")"
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain -- src 2>/dev/null)" ] || COMMIT="$COMMIT+local changes"
-RESULTS=$(mktemp)
-trap 'rm -f "$RESULTS" "$RESULTS.out" "$RESULTS.err"' EXIT
+RESULTS=$MODELS_DIR/speed-results.jsonl  # kept: node bench/speed_report.mjs RESULTS OUT rewrites the section
+: >"$RESULTS"
+trap 'rm -f "$RESULTS.out" "$RESULTS.err"' EXIT
 
 vocab_for() {  # a real vocabulary no larger than the shape's (synth pads up to the shape's size)
   case "$1" in
