@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <map>
 
 namespace kinglet::ledger {
@@ -133,11 +134,12 @@ std::string format_cost_report(const json& r) {
         t["mean_latency_ms"].get<double>());
     if (r.contains("baseline")) {
         const json& b = r["baseline"];
-        s += fmt::format(
-            "Baseline      every request on {} (${}/M in, ${}/M out) would have cost ${}: saved ${} ({})\n",
-            b["provider"].get<std::string>(), b["input_per_mtok"].get<double>(), b["output_per_mtok"].get<double>(),
-            money(b["cost_usd"].get<double>()), money(b["savings_usd"].get<double>()),
-            percent(b["savings_fraction"].get<double>()));
+        const double saved = b["savings_usd"].get<double>();
+        s += fmt::format("Baseline      every request on {} (${}/M in, ${}/M out) would have cost ${}: {} ${} ({})\n",
+                         b["provider"].get<std::string>(), b["input_per_mtok"].get<double>(),
+                         b["output_per_mtok"].get<double>(), money(b["cost_usd"].get<double>()),
+                         saved >= 0 ? "saved" : "spent more", money(std::abs(saved)),
+                         percent(std::abs(b["savings_fraction"].get<double>())));
     }
     s += usage_table(r["by_route"], "route", "route");
     std::vector<std::vector<std::string>> rows;

@@ -128,7 +128,9 @@ struct Transaction {
     }
 };
 
-// Runs op; if it failed because the connection broke, reconnects and runs it once more.
+// Runs op; if it failed because the connection broke, reconnects and runs it once more. (A batch
+// whose COMMIT reached the server but whose acknowledgement was lost would then be written twice;
+// the rows keep their response ids, so such a rare duplicate is visible, never silent loss.)
 template <typename Op>
 auto retrying(Connection& c, Op op) {
     try {
