@@ -53,7 +53,9 @@ out.push(
   "- streaming-read bandwidth (`bench/bandwidth`): " +
     bw.map((b) => `${b.when} median ${f(b.result.median_gbs, 2)}, best ${f(b.result.max_gbs, 2)} GB/s (load ${b.load})`).join("; ") +
     `. The decode floor below uses ${f(bandwidth, 2)} GB/s, the best 2-thread figure of the run: the bandwidth ` +
-    "measured under this load, so the floor and kinglet's decode rate are measured under the same conditions",
+    "measured under this load. The bandwidth program's figure is wall-clock too, so on a loaded machine it is " +
+    "depressed like kinglet's rates: decode / floor compares two figures measured under the same conditions, " +
+    "and neither is this machine's unloaded value",
 );
 const loads = models.map((m) => m.load_kinglet);
 out.push(
