@@ -150,3 +150,64 @@ TEST(EvalRunner, LocalAndProviderTargetsAgreeWithTheReferenceInDatasetOrder) {
     provider->shutdown(std::chrono::steady_clock::now());
     fs::remove_all(dir);
 }
+
+TEST(EvalRunner, JudgeGradingRecordsTheVerdictAndCountsItsCost) {
+    const fs::path dir = fs::temp_directory_path() / ("kinglet_eval_judge_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    {
+        std::ofstream f(dir / "cases.jsonl");
+        f << R"({"id": "a", "input": "Once upon a time", "expected": "a story"})" << "\n"
+          << R"({"id": "b", "input": "Lily saw a", "expected": "an animal"})" << "\n"
+          << R"({"id": "c", "input": "Tom had a", "expected": "a toy"})" << "\n";
+    }
+    const auto file = test::models_dir() / "stories260K" / "model-f32.gguf";
+    std::shared_ptr<const Model> model = Model::load(file.string());
+    eval::TaskSpec task;
+    task.max_tokens = 4;
+    EngineOptions eo;
+    eo.n_threads = 1;
+    auto answering = eval::make_local_target(eval::parse_target("local:" + file.string()), model, eo, task);
+    router::LocalModelOptions lo;
+    lo.engine = eo;
+    lo.engine.max_seqs = 3;
+    auto provider = std::make_shared<router::LocalProvider>(model, lo);
+    eval::TaskSpec jt;
+    jt.max_tokens = 3;
+    auto judge = eval::make_provider_target(eval::parse_target("server:http://unused#judge"), provider, jt);
+
+    eval::RunSettings s;
+    s.data = (dir / "cases.jsonl").string();
+    s.template_source = "{{ input }}";
+    s.task = task;
+    s.grader = "judge";
+    s.judge = judge.get();
+    s.rubric = "{{ input }}{{ answer }}. The answer is";
+    s.header = {{"test", 2}};
+    s.jobs = 3;
+    s.quiet = true;
+    const std::vector<eval::Target*> targets = {answering.get()};
+    const auto out = eval::run_cases(targets, s);
+    ASSERT_EQ(out.targets[0].rows.size(), 3u);
+    int64_t jp = 0, jc = 0;
+    for (const auto& row : out.targets[0].rows) {
+        ASSERT_TRUE(row.contains("judge")) << row.dump();
+        const auto& j = row["judge"];
+        const auto v = eval::judge_verdict(j["reply"].get<std::string>());
+        EXPECT_EQ(row["correct"].get<bool>(), v.value_or(false));
+        EXPECT_EQ(j["verdict"].is_null(), !v.has_value());
+        EXPECT_GT(j["prompt_tokens"].get<int>(), 0);
+        EXPECT_GT(j["completion_tokens"].get<int>(), 0);
+        jp += j["prompt_tokens"].get<int64_t>();
+        jc += j["completion_tokens"].get<int64_t>();
+    }
+    EXPECT_EQ(out.targets[0].judge_prompt_tokens, jp);
+    EXPECT_EQ(out.targets[0].judge_completion_tokens, jc);
+    eval::ReportOptions ro;
+    ro.grader = "judge";
+    ro.prices = {eval::Price{0, 0}};
+    ro.judge_price = eval::Price{1e6, 2e6};  // one dollar per prompt token, two per completion token
+    const auto rep = eval::run_report(targets, out, ro);
+    EXPECT_DOUBLE_EQ(rep["targets"][0]["cost"]["total"].get<double>(), double(jp) + 2.0 * double(jc));
+    provider->shutdown(std::chrono::steady_clock::now());
+    fs::remove_all(dir);
+}
