@@ -2,6 +2,7 @@
 // on a labelled dataset, side by side; per-case results go to a JSONL file a rerun resumes from.
 #include <fmt/format.h>
 
+#include <array>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "eval/html_report.h"
 #include "eval/run_report.h"
 #include "eval/runner.h"
+#include "ledger/projection.h"
 
 namespace kinglet::cli {
 namespace {
@@ -32,6 +34,7 @@ struct Options {
     std::string request = "auto", config, judge, rubric, judge_price;
     std::string calibrate, objective, target_escalation, target_accuracy, within, signal;
     bool write_config = false;
+    double traffic = 0, machine_usd_per_hour = -1, peak_factor = 1, prefill_tps = 0, decode_tps = 0;
     eval::FieldMap fields;
     uint64_t seed = 1;
     size_t limit = 0;
@@ -106,6 +109,43 @@ eval::Objective objective_of(const Options& o) {
     return eval::parse_objective(o.objective.empty() ? "escalation=5%" : o.objective);
 }
 
+// A month at --traffic requests/day, three ways (ledger::project, the `kinglet cost --project` arithmetic):
+// every request on the large step's API, every request on the small step's machines, and the calibrated
+// cascade. Tokens per request are the large step's measured means (what the API bills); the small
+// step's machine time per request is its measured mean latency unless --prefill-tps/--decode-tps say.
+ledger::Projection project(const Options& o, const eval::CascadeRoute& route, const eval::RunOutcome& out,
+                           const eval::ReportOptions& ro, double escalation) {
+    auto means = [&](size_t t) {
+        double in = 0, outt = 0, ms = 0, n = 0;
+        for (const auto& row : out.targets.at(t).rows) {
+            if (row.value("split", "") != "test") continue;
+            in += row.value("prompt_tokens", 0);
+            outt += row.value("completion_tokens", 0);
+            ms += row.value("latency_ms", 0.0);
+            ++n;
+        }
+        return n > 0 ? std::array<double, 3>{in / n, outt / n, ms / n} : std::array<double, 3>{0, 0, 0};
+    };
+    const auto small = means(0), large = means(1);
+    ledger::ProjectionInput in;
+    in.requests_per_day = o.traffic;
+    in.input_tokens = large[0];
+    in.output_tokens = large[1];
+    in.api_input_per_mtok = ro.prices[1] ? ro.prices[1]->input_per_mtok : 0;
+    in.api_output_per_mtok = ro.prices[1] ? ro.prices[1]->output_per_mtok : 0;
+    const double seconds = small[2] / 1000;
+    const double tps = seconds > 0 ? (in.input_tokens + in.output_tokens) / seconds : 0;
+    in.prefill_tps = o.prefill_tps > 0 ? o.prefill_tps : tps;
+    in.decode_tps = o.decode_tps > 0 ? o.decode_tps : tps;
+    in.machine_usd_per_hour = o.machine_usd_per_hour >= 0 ? o.machine_usd_per_hour : route.small.usd_per_hour.value_or(-1);
+    if (in.machine_usd_per_hour < 0)
+        fail(Errc::invalid_argument, "--traffic needs the small step's machine cost: --machine-usd-per-hour USD, or "
+             "price_per_hour_usd on model '{}' in {}", route.small.name, o.config);
+    in.escalation_rate = escalation;
+    in.peak_factor = o.peak_factor;
+    return ledger::project(in);
+}
+
 int run(Options o) {
     std::optional<eval::CascadeRoute> route;
     if (!o.calibrate.empty()) {
@@ -116,9 +156,9 @@ int run(Options o) {
         if (o.labels.empty())
             for (const auto& l : route->labels) o.labels += (o.labels.empty() ? "" : ",") + l;
         if (o.split == "all") o.split = "calibration+test";
-    } else if (o.write_config || !o.target_escalation.empty() || !o.target_accuracy.empty() || !o.within.empty() ||
+    } else if (o.write_config || o.traffic > 0 || !o.target_escalation.empty() || !o.target_accuracy.empty() || !o.within.empty() ||
                !o.objective.empty()) {
-        fail(Errc::invalid_argument, "--write-config and objectives go with --calibrate ROUTE");
+        fail(Errc::invalid_argument, "--write-config, --traffic and objectives go with --calibrate ROUTE");
     }
     const auto labels = split_list(o.labels);
     const bool classify = !labels.empty();
@@ -248,6 +288,13 @@ int run(Options o) {
             status = 2;
         }
         cascade_text = eval::format_cascade(c);
+        if (o.traffic > 0 && !c["chosen"].is_null()) {
+            const auto p = project(o, *route, out, ro, c["test"]["escalation_rate"]["estimate"].get<double>());
+            c["projection"] = ledger::to_json(p);
+            cascade_text += fmt::format("\nprojected monthly cost at {:g} requests/day (the test split's escalation rate, the "
+                                        "measured tokens and latency)\n{}",
+                                        o.traffic, ledger::format_projection(p));
+        }
         if (o.write_config && c.value("written", false))
             cascade_text += fmt::format("written to {} (route {}, step {})\n", o.config, o.calibrate, route->small.name);
         report["cascade"] = c;
@@ -324,6 +371,15 @@ const Registrar registrar{Command{
                        "With --calibrate: the cheapest threshold within POINTS of the large step alone");
         sub.add_option("--signal", o->signal,
                        "With --calibrate: label_prob, margin, mean_logprob or min_logprob (default: the route's)");
+        sub.add_option("--traffic", o->traffic,
+                       "With --calibrate: project the monthly cost at N requests/day (all-API, all-SLM, the cascade)");
+        sub.add_option("--machine-usd-per-hour", o->machine_usd_per_hour,
+                       "With --traffic: USD per hour of a machine running the small step (default: the model's "
+                       "price_per_hour_usd)");
+        sub.add_option("--peak-factor", o->peak_factor, "With --traffic: peak load / mean load")->capture_default_str();
+        sub.add_option("--prefill-tps", o->prefill_tps,
+                       "With --traffic: the small step's prompt tokens/s under load (default: from its measured latency)");
+        sub.add_option("--decode-tps", o->decode_tps, "With --traffic: the small step's generated tokens/s under load");
         sub.add_flag("--write-config", o->write_config,
                      "With --calibrate: write the chosen threshold into the route's first step in --config");
         sub.footer(fmt::format("Default template: {}\nSee docs/eval.md.", kDefaultTemplate));

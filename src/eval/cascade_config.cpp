@@ -58,6 +58,13 @@ CascadeStep step_of(const std::string& path, const YAML::Node& root, const YAML:
         if (file.is_relative()) file = base / file;
         s.target = parse_target("local:" + file.string());
         s.price = price_of(path, m);
+        if (m["price_per_hour_usd"]) {
+            try {
+                s.usd_per_hour = m["price_per_hour_usd"].as<double>();
+            } catch (const YAML::Exception&) {
+                fail(Errc::invalid_file, "{}: price_per_hour_usd must be a number", where(path, m["price_per_hour_usd"]));
+            }
+        }
     } else if (const YAML::Node p = root["providers"][s.name]; p && p.IsMap()) {
         s.target = parse_target("remote:" + s.name);
         s.price = price_of(path, p);

@@ -5,7 +5,7 @@
 // comments and layout, untouched).
 //
 // The config shape (docs/config.md):
-//   models:    { NAME: { path: FILE.gguf, price: { input_per_mtok, output_per_mtok } } }
+//   models:    { NAME: { path: FILE.gguf, price: { input_per_mtok, output_per_mtok }, price_per_hour_usd } }
 //   providers: { NAME: { base_url, model, price: { input_per_mtok, output_per_mtok }, ... } }
 //   routes:    { ROUTE: { policy: cascade, labels: [...],
 //                         steps: [ { target: NAME, signal: label_prob, min_confidence: 0.8 }, { target: NAME } ] } }
@@ -23,6 +23,7 @@ struct CascadeStep {
     std::string name;  // the models:/providers: entry
     TargetSpec target;
     std::optional<Price> price;
+    std::optional<double> usd_per_hour;  // models: `price_per_hour_usd`, the machine's cost
 };
 
 struct CascadeRoute {

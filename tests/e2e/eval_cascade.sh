@@ -71,7 +71,8 @@ function stable(rep) {  // wall times differ between runs; everything else must 
 
 // 1. Calibrate to 20% escalation and write the threshold into the config.
 const target = 0.2;
-const rep = run(evalArgs(path.join(work, "full.jsonl"), ["--target-escalation", "20%", "--write-config"]));
+const rep = run(evalArgs(path.join(work, "full.jsonl"), ["--target-escalation", "20%", "--write-config",
+                                                         "--traffic", "10000", "--machine-usd-per-hour", "0.2"]));
 const c = rep.cascade;
 assert.strictEqual(c.signal, "label_prob");
 assert.strictEqual(c.n_calibration + c.n_test, 300);
@@ -90,6 +91,23 @@ const smallTest = rows.filter((r) => r.target === "small" && r.split === "test")
 assert.strictEqual(smallTest.length, nTest);
 const escalated = smallTest.filter((r) => r.label_prob < c.chosen.threshold).length;
 assert.strictEqual(escalated / nTest, achieved);
+// The projected month, recomputed from the rows: tokens per request are the large step's test-split
+// means, a request busies a small-step machine for its mean latency.
+{
+  const mean = (rs, f) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+  const largeTest = rows.filter((r) => r.target === "large" && r.split === "test");
+  const inTok = mean(largeTest, (r) => r.prompt_tokens), outTok = mean(largeTest, (r) => r.completion_tokens);
+  const perRequest = (inTok * 1.25 + outTok * 10) / 1e6;
+  const allApi = 10000 * 30 * perRequest;
+  const seconds = mean(smallTest, (r) => r.latency_ms) / 1000;
+  const machines = Math.max(1, Math.ceil((10000 * seconds) / 86400));
+  const allSlm = machines * 0.2 * 24 * 30;
+  const opt = Object.fromEntries(c.projection.options.map((o) => [o.name, o]));
+  const close = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+  assert(close(opt.all_api.monthly_usd, allApi), `all_api ${opt.all_api.monthly_usd} vs ${allApi}`);
+  assert(close(opt.all_slm.monthly_usd, allSlm), `all_slm ${opt.all_slm.monthly_usd} vs ${allSlm}`);
+  assert(close(opt.hybrid.monthly_usd, allSlm + achieved * allApi), "hybrid = machines + escalated share of the API");
+}
 // Both targets answered every case; the side-by-side report has both and their paired comparison.
 assert.deepStrictEqual(rep.targets.map((t) => t.name), ["small", "large"]);
 assert.strictEqual(rep.comparisons.length, 1);
