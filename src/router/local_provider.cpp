@@ -131,6 +131,11 @@ TokenLogprob LocalProvider::token_logprob(const TokenInfo& info) const {
 }
 
 std::unique_ptr<Generation> LocalProvider::start(GenerationRequest req, GenerationCallbacks cb) {
+    if (!req.labels.empty() && req.kind != GenerationRequest::Kind::embedding)
+    {
+        auto prompt = prompt_tokens(req);
+        return start_labels(std::move(req), std::move(cb), std::move(prompt));
+    }
     Request r;
     r.prompt = prompt_tokens(req);
     const int n_ctx = engine_->n_ctx();

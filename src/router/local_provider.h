@@ -46,6 +46,8 @@ public:
     const Engine& engine() const { return *engine_; }
 
 private:
+    // Classification requests (req.labels): see local_labels.cpp.
+    std::unique_ptr<Generation> start_labels(GenerationRequest req, GenerationCallbacks cb, std::vector<int32_t> prompt);
     TokenLogprob token_logprob(const TokenInfo& t) const;
     TokenText token_text(int32_t id, float logprob) const;
 

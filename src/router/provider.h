@@ -44,6 +44,17 @@ struct GenerationRequest {
     int logprobs = -1;                    // -1: none; k >= 0: the chosen token's and the k most likely
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     std::string caller;                   // id of the authenticated API key ("" when auth is off)
+
+    // Routing context (set by the server; routes read it).
+    std::string tenant;                   // "" when no tenants are configured
+    std::string tier;                     // the tenant's tier, for tier routes
+    // Classification: generation constrained to one of these labels, with the chosen label's
+    // probability normalised over the set in GenerationResult::label_prob (local models; a remote
+    // model is asked as usual and its answer is served as it is).
+    std::vector<std::string> labels;
+    // Asked before any money is spent on a remote provider; false declines the attempt
+    // (outcome budget_declined). Null: always allowed.
+    std::function<bool()> remote_allowed;
 };
 
 // A token as clients see it: text (valid UTF-8; bytes of a partial character become U+FFFD) and the
@@ -58,15 +69,55 @@ struct TokenLogprob : TokenText {
     std::vector<TokenText> top;  // most likely first
 };
 
+struct RouteTrace;
+
 // Text released since the previous delta (never a partial UTF-8 character, never a stop string) and
 // the log-probabilities of the tokens generated since then (when asked for).
 struct GenerationDelta {
     std::string text;
     std::vector<TokenLogprob> logprobs;
+    // On the first delta of a routed generation: what is known when the first byte goes out (which
+    // provider answers, escalated or not, the confidence that decided it), for response headers.
+    std::shared_ptr<const RouteTrace> trace;
 };
 
 enum class Finish { stop, length, cancelled, timeout, error };
 const char* finish_name(Finish f);
+
+// One provider tried while serving a request (the ledger's Attempt, without storage concerns).
+struct AttemptTrace {
+    std::string provider;              // the configured name
+    // ok | low_confidence | length | error | timeout | budget_declined | cancelled
+    std::string outcome;
+    bool remote = false;
+    int prompt_tokens = 0;
+    int completion_tokens = 0;
+    double cost_usd = 0;
+    double latency_ms = 0;
+    std::optional<double> confidence;
+    std::string error;
+};
+
+// How a request was served: filled by metered providers (one attempt each) and merged by routes.
+struct RouteTrace {
+    std::vector<AttemptTrace> attempts;
+    std::string provider;              // whose answer was served ("" when none)
+    bool escalated = false;            // a cascade went past its first step
+    bool budget_limited = false;       // an escalation was declined by the tenant's budget
+    std::optional<double> confidence;  // the served answer's confidence, when computed
+    std::string signal;                // which signal computed it
+    double cost_usd() const {
+        double c = 0;
+        for (const auto& a : attempts) c += a.cost_usd;
+        return c;
+    }
+    double remote_cost_usd() const {
+        double c = 0;
+        for (const auto& a : attempts)
+            if (a.remote) c += a.cost_usd;
+        return c;
+    }
+};
 
 struct GenerationResult {
     Finish finish = Finish::stop;
@@ -80,6 +131,9 @@ struct GenerationResult {
     double total_ms = 0;
     Errc error_code = Errc::internal;      // when finish == error
     std::string error;                     // when finish == error or timeout
+    int http_status = 0;                   // when finish == error: the status to answer (0 = from error_code)
+    std::optional<double> label_prob;      // labels requests: the chosen label's probability over the set
+    RouteTrace trace;                      // metered providers and routes
 };
 
 struct GenerationCallbacks {
@@ -98,7 +152,7 @@ public:
 };
 
 struct ProviderInfo {
-    std::string kind;          // "local", later "remote", "route"
+    std::string kind;          // "local", "remote", "route"
     std::string owned_by = "kinglet";
     int64_t created = 0;       // Unix time the provider became available
     int context_length = 0;    // 0 when unknown

@@ -65,6 +65,7 @@ ModelConfig read_model(const YamlMap::Entry& e, const YamlMap& parent, const std
         // A built-in name stays a name; anything else is a file path.
         mc.chat_template = chat::builtin_template(*v) ? *v : resolve(base_dir, *v);
     }
+    read_price(m, mc.price, true);
     m.finish();
     return mc;
 }
@@ -97,6 +98,10 @@ Config parse_config(std::string_view yaml, const std::string& name, const std::s
         if (auto m = top.map("models")) {
             for (const auto& e : m->entries()) c.models.push_back(read_model(e, *m, base_dir));
         }
+        if (auto m = top.map("providers")) read_providers(std::move(*m), c.routing.providers);
+        if (auto m = top.map("routes")) read_routes(std::move(*m), c.routing.routes);
+        if (auto m = top.map("tenants")) read_tenants(std::move(*m), c.routing.tenants, base_dir);
+        if (auto m = top.map("ledger")) read_ledger(std::move(*m), c.routing.ledger, base_dir);
         top.finish();
     } catch (const YAML::Exception& e) {
         // yaml-cpp's own conversion errors (should not happen: every read goes through YamlMap).
@@ -115,8 +120,9 @@ Config load_config(const std::string& path) {
 }
 
 void validate(const Config& c) {
-    if (c.models.empty())
-        fail(Errc::invalid_argument, "no model to serve: give --model NAME=PATH or a models: section in the config file");
+    if (c.models.empty() && c.routing.providers.empty())
+        fail(Errc::invalid_argument,
+             "no model to serve: give --model NAME=PATH, or a models: or providers: section in the config file");
     std::set<std::string> names;
     for (const auto& m : c.models) {
         if (!valid_model_name(m.name))
@@ -125,6 +131,7 @@ void validate(const Config& c) {
             fail(Errc::invalid_argument, "{}: model name '{}' is declared twice", m.origin, m.name);
         if (m.path.empty()) fail(Errc::invalid_argument, "{}: model '{}' has no path", m.origin, m.name);
     }
+    validate_routing(c.routing, std::vector<std::string>(names.begin(), names.end()));
 }
 
 }  // namespace kinglet::server

@@ -1,14 +1,17 @@
 // kinglet serve's configuration file (YAML; docs/config.md documents every field). Top-level sections:
 //   server:  where and how to listen (host, port, API keys, limits, timeouts)
 //   models:  local models served by this process, by the name clients put in "model"
-// The routing work adds providers:, routes:, tenants: and ledger: beside these; each section is read
-// by its own function with a YamlMap, so an unknown key anywhere is an error naming file:line:column.
+//   providers:, routes:, tenants:, ledger:  routing (server/routing_config.h, docs/routing.md)
+// Each section is read by its own function with a YamlMap, so an unknown key anywhere is an error
+// naming file:line:column.
 // Command-line flags override the file (see cli/serve.cpp).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "server/routing_config.h"
 
 namespace kinglet::server {
 
@@ -23,6 +26,7 @@ struct ModelConfig {
     bool prefix_cache = true;
     std::string kv_type = "f16";   // f16 | f32
     std::string chat_template;     // "" = the file's own; a built-in name; or a path to a Jinja file
+    PriceConfig price;             // price_per_hour_usd, or price: {input_per_mtok, output_per_mtok}
     std::string origin;            // where it was declared ("kinglet.yaml:12:3", "--model"), for messages
 };
 
@@ -42,6 +46,7 @@ struct ServerSettings {
 struct Config {
     ServerSettings server;
     std::vector<ModelConfig> models;
+    RoutingConfig routing;
     std::string path;                    // the file read ("" when none)
 };
 
@@ -52,7 +57,8 @@ Config load_config(const std::string& path);
 // The same from text; `name` is used in messages, `base_dir` resolves relative paths.
 Config parse_config(std::string_view yaml, const std::string& name, const std::string& base_dir);
 
-// Checks what the file format cannot: at least one model, unique names, a valid port. Run after
+// Checks what the file format cannot: at least one model or provider, unique names, targets that
+// exist, no route cycles. Run after
 // command-line overrides are applied.
 void validate(const Config& c);
 
