@@ -20,6 +20,7 @@
 #include "router/registry.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/routing_setup.h"
 
 namespace kinglet::cli {
 namespace {
@@ -104,8 +105,16 @@ int run(const Options& o) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     const server::Config cfg = build_config(o);
-    server::KeySet keys(cfg.server.api_keys);
-    if (!cfg.server.api_keys_file.empty()) keys.add_file(cfg.server.api_keys_file);
+    std::shared_ptr<ledger::Ledger> ledger;
+    if (!cfg.routing.ledger.url.empty()) {
+#if __has_include("ledger/url.h")  // TEMPORARY until the ledger backends land on main
+        ledger = ledger::open_ledger(cfg.routing.ledger.url);
+#else
+        fail(Errc::unsupported, "ledger '{}': this build has no ledger backend yet", cfg.routing.ledger.url);
+#endif
+        std::fprintf(stderr, "kinglet serve: ledger %s\n", ledger->url().c_str());
+    }
+    auto [keys, accounting] = server::make_accounting(cfg, ledger);
 
     server::HttpOptions ho;
     ho.host = cfg.server.host;
@@ -119,7 +128,8 @@ int run(const Options& o) {
     ho.limits.max_n = cfg.server.max_n;
 
     auto registry = std::make_shared<router::Registry>();
-    server::HttpServer http(ho, registry, keys);
+    server::register_routing(cfg, registry);
+    server::HttpServer http(ho, registry, keys, accounting);
     http.start();
     std::printf("kinglet serve: listening on http://%s:%d\n", cfg.server.host.c_str(), http.port());
     std::fflush(stdout);
@@ -131,7 +141,7 @@ int run(const Options& o) {
         try {
             for (const auto& mc : cfg.models) {
                 const auto t0 = std::chrono::steady_clock::now();
-                auto p = load_model(mc);
+                auto p = server::meter_local(mc, load_model(mc));
                 registry->add(mc.name, p);
                 const auto info = p->info();
                 std::fprintf(stderr, "kinglet serve: model '%s' loaded from %s (context %d, %d parallel, KV cache %.0f MiB, chat template %s) in %.1f s\n",

@@ -14,6 +14,7 @@ router::GenerationCallbacks Job::callbacks(int i, bool stream) {
                 e.choice = i;
                 e.text = std::move(d.text);
                 e.logprobs = std::move(d.logprobs);
+                e.trace = std::move(d.trace);
                 self->events_.push_back(std::move(e));
             }
             self->cv_.notify_all();

@@ -20,6 +20,7 @@ struct JobEvent {
     std::string text;
     std::vector<router::TokenLogprob> logprobs;
     bool done = false;  // the choice's result is in results() (its last text came in earlier events)
+    std::shared_ptr<const router::RouteTrace> trace;  // routed generations: on the first delta
 };
 
 class Job : public std::enable_shared_from_this<Job> {

@@ -72,6 +72,7 @@ private:
 };
 
 thread_local std::chrono::steady_clock::time_point t_request_start;
+thread_local int64_t t_request_start_ms = 0;
 thread_local int t_key = -1;
 
 std::string endpoint_label(const std::string& path) {
@@ -85,13 +86,19 @@ std::string endpoint_label(const std::string& path) {
 
 }  // namespace
 
-HttpServer::HttpServer(HttpOptions opt, std::shared_ptr<router::Registry> registry, KeySet keys)
+HttpServer::HttpServer(HttpOptions opt, std::shared_ptr<router::Registry> registry, KeySet keys,
+                       std::shared_ptr<Accounting> accounting)
     : opt_(std::move(opt)), registry_(std::move(registry)), keys_(std::move(keys)),
+      accounting_(accounting ? std::move(accounting) : std::make_shared<Accounting>(std::vector<Tenant>{}, std::vector<int>{}, nullptr)),
       http_(std::make_unique<httplib::Server>()) {
     install_routes();
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+std::chrono::steady_clock::time_point HttpServer::request_start() { return t_request_start; }
+int64_t HttpServer::request_start_ms() { return t_request_start_ms; }
+int HttpServer::request_key() { return t_key; }
 
 void HttpServer::start() {
     const size_t threads = size_t(std::max(2, opt_.threads));
@@ -179,6 +186,7 @@ void HttpServer::install_routes() {
     auto& s = *http_;
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         t_request_start = std::chrono::steady_clock::now();
+        t_request_start_ms = Accounting::now_ms();
         t_key = -1;
         if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
         if (draining_ && req.path != "/metrics") {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "router/registry.h"
+#include "server/accounting.h"
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/openai_request.h"
@@ -40,7 +41,9 @@ struct HttpOptions {
 
 class HttpServer {
 public:
-    HttpServer(HttpOptions opt, std::shared_ptr<router::Registry> registry, KeySet keys);
+    // `accounting` (tenants, budgets, ledger) may be null: no tenants, no ledger.
+    HttpServer(HttpOptions opt, std::shared_ptr<router::Registry> registry, KeySet keys,
+               std::shared_ptr<Accounting> accounting = nullptr);
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -61,6 +64,13 @@ public:
     void stop();
 
     Metrics& metrics() { return metrics_; }
+    Accounting& accounting() { return *accounting_; }
+
+    // The request being handled on this thread: when it arrived (steady and Unix ms) and the index
+    // of its API key (-1 without authentication).
+    static std::chrono::steady_clock::time_point request_start();
+    static int64_t request_start_ms();
+    static int request_key();
 
 private:
     struct Context;
@@ -87,6 +97,7 @@ private:
     HttpOptions opt_;
     std::shared_ptr<router::Registry> registry_;
     KeySet keys_;
+    std::shared_ptr<Accounting> accounting_;
     Metrics metrics_;
     std::unique_ptr<httplib::Server> http_;
     std::thread thread_;

@@ -92,6 +92,30 @@ void Metrics::observe_duration(std::string_view endpoint, double s) {
     hist(duration_, endpoint, kDurationBounds).observe(s);
 }
 
+void Metrics::count_routed(std::string_view route, std::string_view provider, bool escalated, bool budget_limited) {
+    std::lock_guard<std::mutex> lock(mu_);
+    routed_[{std::string(route), std::string(provider)}]++;
+    auto& e = escalated_[std::string(route)];
+    if (escalated) e++;
+    auto& b = budget_limited_[std::string(route)];
+    if (budget_limited) b++;
+}
+
+void Metrics::add_spend(std::string_view provider, double usd) {
+    std::lock_guard<std::mutex> lock(mu_);
+    spend_[std::string(provider)] += usd;
+}
+
+void Metrics::count_attempt(std::string_view provider, std::string_view outcome) {
+    std::lock_guard<std::mutex> lock(mu_);
+    attempts_[{std::string(provider), std::string(outcome)}]++;
+}
+
+void Metrics::count_ledger_error() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ledger_errors_++;
+}
+
 std::string Metrics::render(const std::vector<ModelGauges>& models, bool ready) const {
     std::string out;
     std::lock_guard<std::mutex> lock(mu_);
@@ -127,6 +151,28 @@ std::string Metrics::render(const std::vector<ModelGauges>& models, bool ready) 
          "Mean time between generated tokens of one request (after the first)");
     for (const auto& [k, h] : tpot_)
         h.render(out, "kinglet_time_per_output_token_seconds", fmt::format("model=\"{}\"", escape_label(k)));
+
+    help(out, "kinglet_route_requests_total", "counter",
+         "Requests by the model or route asked for and the provider whose answer was served");
+    for (const auto& [k, v] : routed_)
+        out += fmt::format("kinglet_route_requests_total{{route=\"{}\",provider=\"{}\"}} {}\n", escape_label(k.first),
+                           escape_label(k.second), v);
+    help(out, "kinglet_route_escalations_total", "counter",
+         "Requests a cascade escalated past its first step (escalation rate = this / route_requests)");
+    for (const auto& [k, v] : escalated_)
+        out += fmt::format("kinglet_route_escalations_total{{route=\"{}\"}} {}\n", escape_label(k), v);
+    help(out, "kinglet_route_budget_limited_total", "counter", "Escalations declined by a tenant's remote budget");
+    for (const auto& [k, v] : budget_limited_)
+        out += fmt::format("kinglet_route_budget_limited_total{{route=\"{}\"}} {}\n", escape_label(k), v);
+    help(out, "kinglet_provider_attempts_total", "counter", "Provider calls by outcome (ok, low_confidence, error, ...)");
+    for (const auto& [k, v] : attempts_)
+        out += fmt::format("kinglet_provider_attempts_total{{provider=\"{}\",outcome=\"{}\"}} {}\n",
+                           escape_label(k.first), escape_label(k.second), v);
+    help(out, "kinglet_spend_usd_total", "counter", "Cost of every provider call, in USD, by provider");
+    for (const auto& [k, v] : spend_)
+        out += fmt::format("kinglet_spend_usd_total{{provider=\"{}\"}} {}\n", escape_label(k), num(v));
+    help(out, "kinglet_ledger_errors_total", "counter", "Requests whose ledger record could not be stored");
+    out += fmt::format("kinglet_ledger_errors_total {}\n", ledger_errors_);
 
     help(out, "kinglet_queue_depth", "gauge", "Requests waiting for a decoding slot");
     for (const auto& m : models)

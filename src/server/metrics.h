@@ -37,6 +37,12 @@ public:
     void observe_ttft(std::string_view model, double seconds);
     void observe_token_latency(std::string_view model, double seconds_per_token);
     void observe_duration(std::string_view endpoint, double seconds);
+    // Routing: one call per request answered through a route or a model (provider "" when none served).
+    void count_routed(std::string_view route, std::string_view provider, bool escalated, bool budget_limited);
+    // Money spent on one attempt, by provider (remote or local).
+    void add_spend(std::string_view provider, double usd);
+    void count_attempt(std::string_view provider, std::string_view outcome);
+    void count_ledger_error();
 
     struct ModelGauges {
         std::string model;
@@ -58,6 +64,11 @@ private:
     };
     std::map<std::string, Tokens> tokens_;
     std::map<std::string, Histogram> ttft_, tpot_, duration_;
+    std::map<std::pair<std::string, std::string>, uint64_t> routed_;    // (route, provider)
+    std::map<std::string, uint64_t> escalated_, budget_limited_;        // by route
+    std::map<std::string, double> spend_;                               // by provider
+    std::map<std::pair<std::string, std::string>, uint64_t> attempts_;  // (provider, outcome)
+    uint64_t ledger_errors_ = 0;
 };
 
 }  // namespace kinglet::server
