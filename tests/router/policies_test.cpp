@@ -284,3 +284,52 @@ TEST(Domain, KeywordsAreWholeWordsAndPatternsAreRegexes) {
 
 }  // namespace
 }  // namespace kinglet::router
+
+namespace kinglet::router {
+namespace {
+
+// Embeddings by hand: one dimension per word family, so similarities are known exactly.
+class WordEmbedder final : public Provider {
+public:
+    ProviderInfo info() const override { return {}; }
+    std::unique_ptr<Generation> start(GenerationRequest req, GenerationCallbacks cb) override {
+        calls++;
+        const std::vector<std::vector<std::string>> families = {{"charge", "refund", "invoice"}, {"crash", "error", "bug"}, {"hello"}};
+        GenerationResult r;
+        for (const auto& f : families) {
+            float n = 0;
+            for (const auto& w : f)
+                for (size_t at = req.prompt.find(w); at != std::string::npos; at = req.prompt.find(w, at + 1)) n += 1;
+            r.embedding.push_back(n);
+        }
+        cb.on_done(std::move(r));
+        struct Nothing final : Generation {
+            void cancel() override {}
+        };
+        return std::make_unique<Nothing>();
+    }
+    int calls = 0;
+};
+
+TEST(Domain, SemanticRoutesByNearestCentroid) {
+    World w;
+    w.add("small", {{.text = "s"}}, false);
+    w.add("billing_model", {{.text = "b"}}, true);
+    w.add("bug_model", {{.text = "g"}}, true);
+    auto emb = std::make_shared<WordEmbedder>();
+    w.providers["embedder"] = emb;
+    std::vector<DomainRule> rules = {
+        {"billing", {"billing_model"}, {}, {}, {"I was charged twice", "refund the invoice"}},
+        {"bugs", {"bug_model"}, {}, {}, {"the app has a crash", "error on start, a bug"}},
+    };
+    // Centroids: billing (1,0,0) + (2,0,0) -> (1,0,0); bugs (0,1,0) + (0,2,0) -> (0,1,0).
+    auto d = make_domain("support", rules, {"small"}, "embedder", 0.75, {}, w.resolve());
+    EXPECT_EQ(run(*d, chat("please refund")).result.trace.provider, "billing_model");     // cos 1
+    EXPECT_EQ(run(*d, chat("crash crash")).result.trace.provider, "bug_model");          // cos 1
+    EXPECT_EQ(run(*d, chat("charge and crash")).result.trace.provider, "small");         // cos 0.707 < 0.75
+    EXPECT_EQ(run(*d, chat("hello")).result.trace.provider, "small");                    // cos 0
+    EXPECT_EQ(emb->calls, 4 + 4);  // the four examples once, then one per request
+}
+
+}  // namespace
+}  // namespace kinglet::router

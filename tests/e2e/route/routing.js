@@ -105,7 +105,9 @@ async function main() {
   }
   const served = [];  // {id, provider, escalated, cost} of every answered request, to compare with the ledger
   const auth = (key) => ({ Authorization: `Bearer ${key}` });
+  let sent = 0;  // requests sent to the front server (each must leave one ledger row)
   const complete = async (model, extra = {}, key = "sk-rich") => {
+    sent++;
     const r = await post(front.url + "/v1/completions", { model, prompt: PROMPT, max_tokens: 6, temperature: 0, ...extra }, auth(key));
     if (r.status === 200)
       served.push({ id: r.body.id, provider: r.headers.get("x-kinglet-provider"), escalated: r.headers.get("x-kinglet-escalated") === "true",
@@ -149,6 +151,7 @@ async function main() {
       body: JSON.stringify({ model: "up", messages: [{ role: "user", content: PROMPT }], max_tokens: 6, temperature: 0,
                              stream: true, stream_options: { include_usage: true } }),
     });
+    sent++;
     assert.equal(sres.status, 200);
     assert.equal(sres.headers.get("x-kinglet-provider"), "large");
     assert.equal(sres.headers.get("x-kinglet-escalated"), "true");
@@ -204,7 +207,7 @@ async function main() {
     r = await complete("stay", {}, "sk-strict");
     assert.equal(r.status, 200);
 
-    if (withLedger) await checkLedger(ledgerPath, served, front);
+    if (withLedger) await checkLedger(ledgerPath, served, sent, front, complete);
   } finally {
     await front.stop();
     await large.stop();
@@ -217,11 +220,32 @@ function sqlite(file, sql) {
   return execFileSync("sqlite3", ["-json", file, sql], { encoding: "utf8" }).trim();
 }
 
-async function checkLedger(file, served, front) {
-  // Every answered request has its row, with the provider, escalation and cost the client was told.
-  const tables = sqlite(file, "SELECT name FROM sqlite_master WHERE type='table'");
-  assert.ok(tables.length > 0, "no tables in the ledger");
-  console.log(`# ledger tables: ${tables}`);
+async function checkLedger(file, served, sent, front, complete) {
+  // One row per request, each with the provider, escalation and cost the client was told.
+  const rows = JSON.parse(sqlite(file, "SELECT id, provider, escalated, cost_usd, status, route FROM requests") || "[]");
+  assert.equal(rows.length, sent, "one ledger row per request");
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const s of served) {
+    const row = byId.get(s.id);
+    assert.ok(row, `no ledger row for ${s.id}`);
+    assert.equal(row.provider, s.provider, s.id);
+    assert.equal(row.escalated, s.escalated ? 1 : 0, s.id);
+    assert.equal(row.status, 200, s.id);
+    assert.ok(Math.abs(row.cost_usd - s.cost) <= 1e-9, `${s.id}: ledger ${row.cost_usd} vs told ${s.cost}`);
+  }
+  assert.equal(rows.filter((r) => r.status === 429).length, 1);
+  // Every attempt is listed, in order: the cascade whose second step is a fallback list.
+  const att = JSON.parse(sqlite(file, "SELECT a.provider, a.outcome FROM attempts a JOIN requests r ON a.request_seq = r.seq " +
+                                      "WHERE r.route = 'up_free' ORDER BY a.idx"));
+  assert.deepEqual(att.map((a) => `${a.provider}:${a.outcome}`), ["small:low_confidence", "broken:error", "large:ok"]);
+
+  // SIGKILL right after the response: the row is there.
+  const r = await complete("up");
+  assert.equal(r.status, 200);
+  front.proc.kill("SIGKILL");
+  await new Promise((res) => front.proc.once("exit", res));
+  const found = JSON.parse(sqlite(file, `SELECT provider FROM requests WHERE id = '${r.body.id}'`) || "[]");
+  assert.deepEqual(found, [{ provider: "large" }], "the answered request survived SIGKILL");
 }
 
 main().catch((e) => {
