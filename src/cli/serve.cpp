@@ -107,11 +107,7 @@ int run(const Options& o) {
     const server::Config cfg = build_config(o);
     std::shared_ptr<ledger::Ledger> ledger;
     if (!cfg.routing.ledger.url.empty()) {
-#if __has_include("ledger/url.h")  // TEMPORARY until the ledger backends land on main
         ledger = ledger::open_ledger(cfg.routing.ledger.url);
-#else
-        fail(Errc::unsupported, "ledger '{}': this build has no ledger backend yet", cfg.routing.ledger.url);
-#endif
         std::fprintf(stderr, "kinglet serve: ledger %s\n", ledger->url().c_str());
     }
     auto [keys, accounting] = server::make_accounting(cfg, ledger);
