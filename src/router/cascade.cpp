@@ -58,14 +58,7 @@ public:
             auto p = resolve_target(step.target, cfg_->resolve, cfg_->name);
             g = p->start(std::move(q), std::move(ccb));
         } catch (const Error& e) {
-            GenerationResult r = failed_result(Finish::error, e.what(), http_status_of(e.code()));
-            r.error_code = e.code();
-            AttemptTrace a;
-            a.provider = step.target.size() == 1 ? step.target[0] : cfg_->name;
-            a.outcome = "error";
-            a.error = e.what();
-            r.trace.attempts.push_back(std::move(a));
-            step_done(i, std::move(r));
+            step_done(i, refused_result(e, step.target.size() == 1 ? step.target[0] : cfg_->name));
             return;
         }
         std::lock_guard<std::mutex> lock(mu_);

@@ -61,14 +61,7 @@ public:
         } catch (const Error& e) {
             // Refused before any work (queue full, prompt too long for its context, unsupported
             // feature): the next target may accept it.
-            GenerationResult r = failed_result(Finish::error, e.what(), http_status_of(e.code()));
-            r.error_code = e.code();
-            AttemptTrace a;
-            a.provider = name;
-            a.outcome = "error";
-            a.error = e.what();
-            r.trace.attempts.push_back(std::move(a));
-            done(i, std::move(r));
+            done(i, refused_result(e, name));
             return;
         }
         std::lock_guard<std::mutex> lock(mu_);

@@ -82,4 +82,15 @@ GenerationResult failed_result(Finish f, std::string message, int http_status) {
     return r;
 }
 
+GenerationResult refused_result(const Error& e, std::string provider) {
+    GenerationResult r = failed_result(Finish::error, e.what(), http_status_of(e.code()));
+    r.error_code = e.code();
+    AttemptTrace a;
+    a.provider = std::move(provider);
+    a.outcome = "error";
+    a.error = e.what();
+    r.trace.attempts.push_back(std::move(a));
+    return r;
+}
+
 }  // namespace kinglet::router

@@ -78,5 +78,8 @@ int http_status_of(Errc c);
 
 // For routes: a result that carries `trace` and failed with `message`.
 GenerationResult failed_result(Finish f, std::string message, int http_status = 0);
+// The result of a target that refused a request before doing any work (its start() threw): an error
+// with the refusal's status, and one "error" attempt by `provider` in its trace.
+GenerationResult refused_result(const Error& e, std::string provider);
 
 }  // namespace kinglet::router
