@@ -17,7 +17,8 @@ const opt = (name, def) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : def;
 };
-const [kinglet, model] = argv;
+const kinglet = argv[0];
+const model = path.resolve(argv[1]);  // the server runs in a temporary folder (tests/e2e/serve/harness.js)
 const parallel = Number(opt("--parallel", "16"));
 const maxTokens = Number(opt("--max-tokens", "64"));
 const soakRequests = Number(opt("--soak-requests", "128"));

@@ -81,7 +81,7 @@ routes:
     steps:
       - { target: a, signal: mean_logprob, min_confidence: -0.5 }
       - { target: b }
-${ledger === "sqlite" ? `ledger: { url: "sqlite://${path.join(dir, "ledger.db")}" }` : ""}
+${ledger === "sqlite" ? `ledger: { url: "sqlite://${path.join(dir, "ledger.db")}" }` : "ledger: off"}
 `);
   const front = await startServer(process.env.KINGLET, ["-c", cfg]);
   const body = JSON.stringify({ model: "bench", messages: [{ role: "system", content: "Classify the ticket." }, { role: "user", content: "I was charged twice for my subscription this month." }], max_tokens: 4 });

@@ -41,21 +41,27 @@ std::string config_dir(const std::string& path) {
     return dir.string();
 }
 
-// The ledger URL of --ledger, else of the config file's `ledger: { url: ... }`, relative SQLite
-// paths being resolved from the config file's folder (as kinglet serve resolves them).
+// The ledger URL of --ledger; else the one kinglet serve keeps for --config FILE: its `ledger: { url }`
+// (relative SQLite paths from the file's folder) or, when it names none, kinglet-ledger.db in that
+// folder; else the one kinglet serve keeps without a config file: kinglet-ledger.db here.
 std::string ledger_url(const Options& o) {
     if (!o.ledger.empty()) return o.ledger;
-    if (o.config.empty()) fail(Errc::invalid_argument, "say which ledger to read: --ledger URL or --config FILE");
+    if (o.config.empty()) return ledger::default_ledger_url("");
     const YAML::Node root = load_yaml(o.config);
+    const YAML::Node node = root.IsMap() ? root["ledger"] : YAML::Node();
     std::string url;
     try {
-        if (root["ledger"] && root["ledger"]["url"]) url = root["ledger"]["url"].as<std::string>();
+        if (node && node.IsScalar()) {
+            if (node.Scalar() == "off")
+                fail(Errc::invalid_argument, "{} says `ledger: off`: kinglet serve keeps no ledger with it; give --ledger URL",
+                     o.config);
+            fail(Errc::invalid_file, "{}: ledger: expected off or a mapping {{ url: ... }}", o.config);
+        }
+        if (node && node.IsMap() && node["url"]) url = node["url"].as<std::string>();
     } catch (const YAML::Exception& e) {
         fail(Errc::invalid_file, "{}: ledger.url: {}", o.config, e.what());
     }
-    if (url.empty())
-        fail(Errc::invalid_argument, "{} has no ledger: {{ url: ... }} (without one, kinglet serve keeps no ledger)",
-             o.config);
+    if (url.empty()) return ledger::default_ledger_url(config_dir(o.config));
     return ledger::resolve_ledger_url(url, config_dir(o.config));
 }
 
@@ -130,8 +136,13 @@ std::unique_ptr<ledger::Ledger> open_for_reading(const Options& o) {
     const std::string url = ledger_url(o);
     // Reading must not create a ledger where there is none (a typo would report an empty one).
     const auto u = ledger::parse_ledger_url(url);
-    if (u.kind == ledger::LedgerUrl::Kind::sqlite && !std::filesystem::exists(u.target))
+    if (u.kind == ledger::LedgerUrl::Kind::sqlite && !std::filesystem::exists(u.target)) {
+        if (o.ledger.empty())
+            fail(Errc::not_found,
+                 "ledger {}: no such file (kinglet serve writes its default ledger there{}; or give --ledger URL{})", url,
+                 o.config.empty() ? " when run here without --config" : "", o.config.empty() ? " or --config FILE" : "");
         fail(Errc::not_found, "ledger {}: no such file", url);
+    }
     return ledger::open_ledger(url);
 }
 
@@ -196,8 +207,10 @@ const Registrar registrar{Command{
     "Requests, tokens and spend from the ledger, savings against one provider; --project: monthly cost options",
     [](CLI::App& sub) {
         auto o = std::make_shared<Options>();
-        sub.add_option("--ledger", o->ledger, "Ledger URL: sqlite://PATH, a path, or postgresql://...");
-        sub.add_option("--config", o->config, "kinglet.yaml: its ledger.url, and provider prices for --baseline");
+        sub.add_option("--ledger", o->ledger,
+                       "Ledger URL: sqlite://PATH, a path, or postgresql://... (default: --config's ledger, else "
+                       "./kinglet-ledger.db, where kinglet serve keeps it without a config file)");
+        sub.add_option("--config", o->config, "kinglet.yaml: its ledger (ledger.url, else kinglet-ledger.db beside it), and provider prices for --baseline");
         sub.add_option("--from", o->from, "Start (UTC): YYYY-MM-DD, YYYY-MM or YYYY-MM-DDTHH:MM[:SS]");
         sub.add_option("--to", o->to, "End (UTC): a date or month is included whole; a time is exclusive");
         sub.add_option("--tenant", o->tenant, "Only this tenant's requests");

@@ -15,6 +15,7 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "ledger/url.h"
 #include "model/model.h"
 #include "router/local_provider.h"
 #include "router/registry.h"
@@ -36,10 +37,18 @@ struct Options {
     std::string chat_template;
     double timeout = -1;
     int http_threads = -1;
+    std::string ledger;  // --ledger: a URL, or "off"
 };
 
 server::Config build_config(const Options& o) {
     server::Config c = o.config.empty() ? server::Config{} : server::load_config(o.config);
+    if (o.config.empty()) c.routing.ledger = {ledger::default_ledger_url(""), true};
+    if (o.ledger == "off") {
+        c.routing.ledger = {};
+    } else if (!o.ledger.empty()) {
+        (void)ledger::parse_ledger_url(o.ledger);  // a bad URL fails before anything starts
+        c.routing.ledger = {o.ledger, false};
+    }
     for (const auto& spec : o.models) {
         server::ModelConfig m;
         const size_t eq = spec.find('=');
@@ -108,7 +117,11 @@ int run(const Options& o) {
     std::shared_ptr<ledger::Ledger> ledger;
     if (!cfg.routing.ledger.url.empty()) {
         ledger = ledger::open_ledger(cfg.routing.ledger.url);
-        std::fprintf(stderr, "kinglet serve: ledger %s\n", ledger->url().c_str());
+        std::fprintf(stderr, "kinglet serve: ledger %s%s\n", ledger->url().c_str(),
+                     cfg.routing.ledger.is_default ? " (the default; `ledger: off` in the config or --ledger off for none)"
+                                                   : "");
+    } else {
+        std::fprintf(stderr, "kinglet serve: no ledger (requests are not recorded; budgets count from start-up)\n");
     }
     auto [keys, accounting] = server::make_accounting(cfg, ledger);
 
@@ -206,6 +219,9 @@ const Registrar registrar{Command{
                        "chat template for every model: a built-in name (chatml, llama3, ...) or a Jinja file");
         sub.add_option("--timeout", o->timeout, "per-request time limit in seconds (0 = none; default 600)");
         sub.add_option("--http-threads", o->http_threads, "connections served at once (default: 4 per decoding slot + 16)");
+        sub.add_option("--ledger", o->ledger,
+                       "where request records go: sqlite://PATH, a path, postgresql://..., or off (default: the "
+                       "config's ledger:, else kinglet-ledger.db beside the config file or in the working directory)");
         sub.footer(
             "Example:\n  kinglet serve -m tiny=model.gguf --port 8080\n"
             "  curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\\n"

@@ -54,4 +54,9 @@ std::string resolve_ledger_url(const std::string& url, const std::string& base_d
     return "sqlite://" + (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
+std::string default_ledger_url(const std::string& dir) {
+    const std::filesystem::path base = dir.empty() ? std::filesystem::current_path() : std::filesystem::absolute(dir);
+    return "sqlite://" + (base / kDefaultLedgerFile).lexically_normal().string();
+}
+
 }  // namespace kinglet::ledger

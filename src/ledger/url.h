@@ -22,4 +22,11 @@ std::string redact_ledger_url(const std::string& url);
 // config file means the same ledger whatever the working directory. Other URLs are returned as given.
 std::string resolve_ledger_url(const std::string& url, const std::string& base_dir);
 
+// The ledger kept when the configuration names none: a SQLite file of this name in the config file's
+// folder (the working directory when kinglet serve runs without a config file).
+inline constexpr const char* kDefaultLedgerFile = "kinglet-ledger.db";
+// "sqlite:///ABS/DIR/kinglet-ledger.db" for folder `dir` ("" = the working directory), made absolute so
+// logs and `kinglet cost` name the one file whatever the working directory.
+std::string default_ledger_url(const std::string& dir);
+
 }  // namespace kinglet::ledger

@@ -101,7 +101,7 @@ Config parse_config(std::string_view yaml, const std::string& name, const std::s
         if (auto m = top.map("providers")) read_providers(std::move(*m), c.routing.providers);
         if (auto m = top.map("routes")) read_routes(std::move(*m), c.routing.routes);
         if (auto m = top.map("tenants")) read_tenants(std::move(*m), c.routing.tenants, base_dir);
-        if (auto m = top.map("ledger")) read_ledger(std::move(*m), c.routing.ledger, base_dir);
+        read_ledger(top.node("ledger"), top, c.routing.ledger, base_dir);
         top.finish();
     } catch (const YAML::Exception& e) {
         // yaml-cpp's own conversion errors (should not happen: every read goes through YamlMap).

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "ledger/url.h"
 #include "server/config.h"
 
 namespace kinglet::server {
@@ -229,18 +230,25 @@ void read_tenants(YamlMap m, std::vector<TenantConfig>& out, const std::string& 
     }
 }
 
-void read_ledger(YamlMap m, LedgerConfig& out, const std::string& base_dir) {
+void read_ledger(const YAML::Node& n, const YamlMap& parent, LedgerConfig& out, const std::string& base_dir) {
+    out = {};
+    if (n && n.IsScalar()) {
+        if (n.Scalar() != "off")
+            parent.fail_at(n, "ledger", "expected off (no ledger) or a mapping { url: sqlite://PATH | postgresql://... }");
+        return;
+    }
+    YamlMap m(n, parent.path("ledger"), parent.file());
     if (auto v = m.string("url")) {
-        std::string url = *v;
-        // Relative SQLite paths are relative to the config file, like every other path in it.
-        const std::string scheme = "sqlite://";
-        if (url.rfind(scheme, 0) == 0) {
-            const std::string p = url.substr(scheme.size());
-            if (!p.empty() && p[0] != '/') url = scheme + resolve_path(base_dir, p);
-        } else if (url.find("://") == std::string::npos) {
-            url = scheme + resolve_path(base_dir, url);
+        try {
+            (void)ledger::parse_ledger_url(*v);
+        } catch (const Error& e) {
+            m.fail_at(m.node("url"), "url", e.what());
         }
-        out.url = url;
+        // Relative SQLite paths are relative to the config file, like every other path in it.
+        out.url = ledger::resolve_ledger_url(*v, base_dir);
+    } else {
+        out.url = ledger::default_ledger_url(base_dir);
+        out.is_default = true;
     }
     m.finish();
 }

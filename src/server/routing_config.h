@@ -2,7 +2,7 @@
 //   providers:  remote OpenAI-compatible endpoints with their prices
 //   routes:     virtual model names with a policy (cascade, domain, tier, fallback)
 //   tenants:    API keys -> tenant, tier, monthly remote budget
-//   ledger:     where usage records go
+//   ledger:     where usage records go (a SQLite file beside the config file unless it says otherwise)
 // Read strictly like the rest (server/yaml_reader.h); cross-references (targets naming models,
 // providers or routes; cycles) are checked by validate_routing once the whole file is read.
 #pragma once
@@ -83,7 +83,8 @@ struct TenantConfig {
 };
 
 struct LedgerConfig {
-    std::string url;                     // "" = no ledger
+    std::string url;                     // "" = no ledger (`ledger: off`)
+    bool is_default = false;             // the config names no ledger: url is ledger::default_ledger_url
 };
 
 struct RoutingConfig {
@@ -97,7 +98,9 @@ struct RoutingConfig {
 void read_providers(YamlMap m, std::vector<ProviderConfig>& out);
 void read_routes(YamlMap m, std::vector<RouteConfig>& out);
 void read_tenants(YamlMap m, std::vector<TenantConfig>& out, const std::string& base_dir);
-void read_ledger(YamlMap m, LedgerConfig& out, const std::string& base_dir);
+// `ledger: off`, `ledger: { url: URL }`, or absent/null/`{}` = the default SQLite file in base_dir.
+// A URL is checked (scheme, SQLite path) here; relative SQLite paths are made relative to base_dir.
+void read_ledger(const YAML::Node& n, const YamlMap& parent, LedgerConfig& out, const std::string& base_dir);
 // `price_per_hour_usd` and `price: {input_per_mtok, output_per_mtok}` of a model or provider.
 void read_price(YamlMap& m, PriceConfig& out, bool allow_hourly);
 

@@ -112,7 +112,7 @@ KeysAndAccounting make_accounting(const Config& c, std::shared_ptr<ledger::Ledge
     bool budgets = false;
     for (const auto& t : tenants) budgets |= t.monthly_remote_usd.has_value();
     if (budgets && !ledger)
-        log::warn("tenants have monthly budgets but no ledger is configured: spend is counted from process start only");
+        log::warn("tenants have monthly budgets but the ledger is off: spend is counted from process start only");
     out.accounting = std::make_shared<Accounting>(std::move(tenants), std::move(key_tenant), std::move(ledger));
     return out;
 }

@@ -21,9 +21,8 @@ struct CliResult {
     std::string out;
 };
 
-CliResult run(const std::string& args) {
-    const std::string cmd = test::kinglet_binary() + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
+CliResult capture(const std::string& cmd) {
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
     std::string out;
     std::array<char, 4096> buf;
     size_t n;
@@ -33,6 +32,13 @@ CliResult run(const std::string& args) {
 }
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+CliResult run(const std::string& args) { return capture(test::kinglet_binary() + " " + args); }
+
+// `kinglet args` run with `dir` as the working directory.
+CliResult run_in(const std::filesystem::path& dir, const std::string& args) {
+    return capture("cd " + quoted(dir.string()) + " && " + test::kinglet_binary() + " " + args);
+}
 
 constexpr int64_t kDay = 86400000;
 constexpr int64_t kT0 = 1764547200000;  // 2025-12-01
@@ -161,10 +167,10 @@ TEST(CostCli, PricesAndLedgerComeFromTheConfigFile) {
     const CliResult missing = run("cost --config " + (dir / "kinglet.yaml").string() + " --baseline nosuch");
     EXPECT_EQ(missing.status, 1);
     EXPECT_NE(missing.out.find("no provider 'nosuch'"), std::string::npos) << missing.out;
-    std::ofstream(dir / "noledger.yaml") << "providers: {}\n";
-    const CliResult noledger = run("cost --config " + (dir / "noledger.yaml").string());
-    EXPECT_EQ(noledger.status, 1);
-    EXPECT_NE(noledger.out.find("has no ledger"), std::string::npos) << noledger.out;
+    std::ofstream(dir / "off.yaml") << "providers: {}\nledger: off\n";
+    const CliResult off = run("cost --config " + (dir / "off.yaml").string());
+    EXPECT_EQ(off.status, 1);
+    EXPECT_NE(off.out.find("says `ledger: off`"), std::string::npos) << off.out;
     const CliResult nofile = run("cost --ledger " + (dir / "typo.db").string());
     EXPECT_EQ(nofile.status, 1);
     EXPECT_NE(nofile.out.find("no such file"), std::string::npos) << nofile.out;
@@ -172,6 +178,46 @@ TEST(CostCli, PricesAndLedgerComeFromTheConfigFile) {
     const CliResult badtime = run("cost --ledger " + (dir / "ledger.db").string() + " --from 2025-13-01");
     EXPECT_EQ(badtime.status, 1);
     EXPECT_NE(badtime.out.find("2025-13-01"), std::string::npos) << badtime.out;
+}
+
+// Without --ledger, kinglet cost reads the ledger kinglet serve keeps by default: kinglet-ledger.db beside
+// the config file (--config naming no ledger), else in the working directory.
+TEST(CostCli, ReadsTheDefaultLedger) {
+    const auto dir = test::make_temp_dir("kinglet-cost-default");
+    struct Cleanup {
+        std::filesystem::path p;
+        ~Cleanup() {
+            std::error_code ec;
+            std::filesystem::remove_all(p, ec);
+        }
+    } cleanup{dir};
+    std::filesystem::create_directories(dir / "etc" / "sub");
+    std::ofstream(dir / "etc" / "kinglet.yaml") << "providers: {}\n";
+    const std::string etc_yaml = (dir / "etc" / "kinglet.yaml").string();
+    // Nothing written yet: an error naming the default file, and no file made.
+    const CliResult none = run("cost --config " + etc_yaml);
+    EXPECT_EQ(none.status, 1);
+    EXPECT_NE(none.out.find((dir / "etc" / "kinglet-ledger.db").string() + ": no such file"), std::string::npos)
+        << none.out;
+    EXPECT_FALSE(std::filesystem::exists(dir / "etc" / "kinglet-ledger.db"));
+    {
+        auto l = open_ledger((dir / "etc" / "kinglet-ledger.db").string());
+        for (int i = 0; i < 3; ++i) l->append(test::full_record(i, kT0 + i));
+        auto here = open_ledger((dir / "kinglet-ledger.db").string());
+        here->append(test::full_record(7, kT0));
+    }
+    // From another working directory: the config's folder decides.
+    const CliResult by_cfg = run_in("/", "cost --json --config " + etc_yaml);
+    ASSERT_EQ(by_cfg.status, 0) << by_cfg.out;
+    EXPECT_EQ(nlohmann::json::parse(by_cfg.out)["totals"]["requests"].get<int64_t>(), 3);
+    EXPECT_EQ(nlohmann::json::parse(by_cfg.out)["ledger"], "sqlite://" + (dir / "etc" / "kinglet-ledger.db").string());
+    // No --config: the working directory's file.
+    const CliResult here_none = run_in(dir / "etc" / "sub", "cost --json");
+    EXPECT_EQ(here_none.status, 1);
+    EXPECT_NE(here_none.out.find("when run here without --config"), std::string::npos) << here_none.out;
+    const CliResult here = run_in(dir, "cost --json");
+    ASSERT_EQ(here.status, 0) << here.out;
+    EXPECT_EQ(nlohmann::json::parse(here.out)["totals"]["requests"].get<int64_t>(), 1);
 }
 
 TEST(CostCli, ProjectPrintsTheThreeOptions) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/error.h"
 #include "ledger/url.h"
 
@@ -23,6 +25,15 @@ TEST(LedgerUrl, RelativeSqlitePathsResolveFromTheConfigFolder) {
     EXPECT_EQ(resolve_ledger_url("sqlite:///abs/k.db", "/etc/kinglet"), "sqlite:///abs/k.db");
     EXPECT_EQ(resolve_ledger_url("postgresql://h/db", "/etc/kinglet"), "postgresql://h/db");
     EXPECT_EQ(resolve_ledger_url("sqlite://k.db", ""), "sqlite://k.db");
+}
+
+TEST(LedgerUrl, TheDefaultIsAnAbsoluteSqliteFile) {
+    EXPECT_EQ(default_ledger_url("/etc/kinglet"), "sqlite:///etc/kinglet/kinglet-ledger.db");
+    EXPECT_EQ(default_ledger_url("/etc/kinglet/../srv/"), "sqlite:///etc/srv/kinglet-ledger.db");
+    const std::string here = "sqlite://" + (std::filesystem::current_path() / "kinglet-ledger.db").string();
+    EXPECT_EQ(default_ledger_url(""), here);
+    EXPECT_EQ(default_ledger_url("."), here);
+    EXPECT_EQ(parse_ledger_url(default_ledger_url("/x")).target, "/x/kinglet-ledger.db");
 }
 
 }  // namespace

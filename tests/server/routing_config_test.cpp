@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <filesystem>
+
 #include "core/error.h"
 #include "server/config.h"
 
@@ -143,6 +145,34 @@ TEST(RoutingConfig, MistakesNameTheirPlace) {
     EXPECT_NE(error_of("tenants:\n  t: { key: a }\n  u: { key: a }\n").find("also tenant 't''s"), std::string::npos);
     EXPECT_NE(error_of("providers:\n  x: { base_url: ftp://x }\n").find("duplicate key 'providers'"), std::string::npos);
     EXPECT_NE(error_of("ledger: { url: a.db, path: b }\n").find("unknown key 'path' in ledger"), std::string::npos);
+}
+
+// The ledger is on unless the file says `ledger: off`: by default a SQLite file beside the config file.
+TEST(RoutingConfig, LedgerDefaultsToASqliteFileBesideTheConfig) {
+    const Config none = parse("");
+    EXPECT_EQ(none.routing.ledger.url, "sqlite:///cfg/kinglet-ledger.db");
+    EXPECT_TRUE(none.routing.ledger.is_default);
+    EXPECT_EQ(parse("ledger:\n").routing.ledger.url, "sqlite:///cfg/kinglet-ledger.db");  // null: the default
+    EXPECT_EQ(parse("ledger: {}\n").routing.ledger.url, "sqlite:///cfg/kinglet-ledger.db");
+    const Config off = parse("ledger: off\n");
+    EXPECT_EQ(off.routing.ledger.url, "");
+    EXPECT_FALSE(off.routing.ledger.is_default);
+    const Config pg = parse("ledger: { url: 'postgresql://kinglet@db/ledger?sslmode=require' }\n");
+    EXPECT_EQ(pg.routing.ledger.url, "postgresql://kinglet@db/ledger?sslmode=require");
+    EXPECT_FALSE(pg.routing.ledger.is_default);
+    EXPECT_EQ(parse("ledger: { url: data/l.db }\n").routing.ledger.url, "sqlite:///cfg/data/l.db");
+    EXPECT_EQ(parse("ledger: { url: 'sqlite:///var/l.db' }\n").routing.ledger.url, "sqlite:///var/l.db");
+    // A config file in the working directory ("." as its folder): the absolute path of ./kinglet-ledger.db.
+    const Config here = parse_config("models: { s: s.gguf }\n", "k.yaml", ".");
+    EXPECT_EQ(here.routing.ledger.url, "sqlite://" + (std::filesystem::current_path() / "kinglet-ledger.db").string());
+
+    EXPECT_EQ(error_of("ledger: on\n"),
+              "t.yaml:13:9: ledger: expected off (no ledger) or a mapping { url: sqlite://PATH | postgresql://... }");
+    EXPECT_EQ(error_of("ledger: [a]\n"), "t.yaml:13:9: ledger must be a mapping (key: value lines)");
+    EXPECT_NE(error_of("ledger: { url: 'mysql://h/db' }\n").find("t.yaml:13:16: ledger.url: ledger URL 'mysql://h/db': unknown scheme"),
+              std::string::npos)
+        << error_of("ledger: { url: 'mysql://h/db' }\n");
+    EXPECT_NE(error_of("ledger: { url: 'sqlite://' }\n").find("names no file"), std::string::npos);
 }
 
 TEST(RoutingConfig, ProvidersAloneAreEnoughButNeedAnHttpUrl) {

@@ -218,7 +218,8 @@ async function main() {
     const r = spawnSync(kinglet, ["serve", "--config", bad], { encoding: "utf8" });
     assert.strictEqual(r.status, 1);
     assert.match(r.stderr, /bad\.yaml:2:3: unknown key 'prot' in server/);
-    const missing = spawnSync(kinglet, ["serve", "-m", "x=/nonexistent/model.gguf", "--port", "0"], { encoding: "utf8", timeout: 30000 });
+    const missing = spawnSync(kinglet, ["serve", "-m", "x=/nonexistent/model.gguf", "--port", "0", "--ledger", "off"],
+                              { encoding: "utf8", timeout: 30000 });
     assert.strictEqual(missing.status, 1);
     assert.match(missing.stderr, /\/nonexistent\/model\.gguf/);
     const none = spawnSync(kinglet, ["serve"], { encoding: "utf8" });

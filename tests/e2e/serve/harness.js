@@ -10,8 +10,12 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function startServer(kinglet, args, { readyTimeoutMs = 60000 } = {}) {
-  const proc = spawn(kinglet, ["serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+// The server runs in `cwd` (default: a fresh temporary folder), where it keeps its default ledger
+// (kinglet-ledger.db) when neither the config nor --ledger names one; paths in `args` must be absolute.
+async function startServer(kinglet, args, { readyTimeoutMs = 60000, cwd } = {}) {
+  cwd = cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), "kinglet-serve-"));
+  const bin = kinglet.includes("/") ? path.resolve(kinglet) : kinglet;
+  const proc = spawn(bin, ["serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"], cwd });
   let stdout = "", stderr = "";
   proc.stdout.on("data", (d) => (stdout += d));
   proc.stderr.on("data", (d) => (stderr += d));
@@ -39,6 +43,7 @@ async function startServer(kinglet, args, { readyTimeoutMs = 60000 } = {}) {
   return {
     url,
     proc,
+    cwd,
     stderr: () => stderr,
     // Sends `signal` and resolves with the exit code (or the signal that killed it).
     async stop(signal = "SIGTERM", timeoutMs = 60000) {
