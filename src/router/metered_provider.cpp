@@ -15,35 +15,38 @@ const char* outcome_of(Finish f) {
     return "error";
 }
 
-void ThroughputMeter::begin() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (running_++ == 0) busy_since_ = std::chrono::steady_clock::now();
+double hourly_cost_usd(double per_hour_usd, double tokens, double tokens_per_s) {
+    if (tokens_per_s <= 0 || tokens <= 0) return 0;
+    return per_hour_usd / 3600.0 * (tokens / tokens_per_s);
 }
 
-void ThroughputMeter::end(int tokens, double seconds) {
+void ThroughputMeter::begin(Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (running_++ == 0) busy_since_ = now;
+}
+
+void ThroughputMeter::end(int tokens, Clock::time_point now) {
     std::lock_guard<std::mutex> lock(mu_);
     tokens_ += std::max(0, tokens);
-    if (--running_ == 0)
-        busy_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - busy_since_).count();
+    if (--running_ == 0) busy_s_ += std::chrono::duration<double>(now - busy_since_).count();
 }
 
-double ThroughputMeter::tokens_per_second() const {
+double ThroughputMeter::tokens_per_second(Clock::time_point now) const {
     std::lock_guard<std::mutex> lock(mu_);
     double busy = busy_s_;
-    if (running_ > 0) busy += std::chrono::duration<double>(std::chrono::steady_clock::now() - busy_since_).count();
+    if (running_ > 0) busy += std::chrono::duration<double>(now - busy_since_).count();
     return busy > 0 && tokens_ > 0 ? tokens_ / busy : 0;
 }
 
 MeteredProvider::MeteredProvider(std::string name, std::shared_ptr<Provider> inner, Pricing price, bool remote)
     : name_(std::move(name)), inner_(std::move(inner)), price_(price), remote_(remote) {}
 
-double MeteredProvider::cost(int prompt, int completion, double seconds) const {
+double MeteredProvider::cost(int prompt, int completion, double seconds, int cached_prompt) const {
     if (price_.per_hour_usd > 0) {
+        const double worked = std::max(0, prompt - cached_prompt) + std::max(0, completion);
         double tps = meter_.tokens_per_second();
-        const int tokens = prompt + completion;
-        if (tps <= 0 && seconds > 0) tps = tokens / seconds;
-        if (tps <= 0) return 0;
-        return price_.per_hour_usd / 3600.0 * tokens / tps;
+        if (tps <= 0 && seconds > 0) tps = worked / seconds;
+        return hourly_cost_usd(price_.per_hour_usd, worked, tps);
     }
     return (prompt * price_.input_per_mtok + completion * price_.output_per_mtok) / 1e6;
 }
@@ -93,14 +96,14 @@ std::unique_ptr<Generation> MeteredProvider::start(GenerationRequest req, Genera
     inner.on_done = [self, t0, hourly, on_done = std::move(cb.on_done)](GenerationResult&& r) {
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         const int worked = r.prompt_tokens - r.cached_prompt_tokens + r.completion_tokens;
-        if (hourly) self->meter_.end(worked, ms / 1000);
+        if (hourly) self->meter_.end(worked);
         AttemptTrace a;
         a.provider = self->name_;
         a.outcome = outcome_of(r.finish);
         a.remote = self->remote_;
         a.prompt_tokens = r.prompt_tokens;
         a.completion_tokens = r.completion_tokens;
-        a.cost_usd = self->cost(r.prompt_tokens, r.completion_tokens, ms / 1000);
+        a.cost_usd = self->cost(r.prompt_tokens, r.completion_tokens, ms / 1000, r.cached_prompt_tokens);
         a.latency_ms = ms;
         a.confidence = r.label_prob;
         if (r.finish == Finish::error || r.finish == Finish::timeout) a.error = r.error;
@@ -113,7 +116,7 @@ std::unique_ptr<Generation> MeteredProvider::start(GenerationRequest req, Genera
     try {
         return inner_->start(std::move(req), std::move(inner));
     } catch (...) {
-        if (hourly) meter_.end(0, 0);
+        if (hourly) meter_.end(0);
         throw;
     }
 }

@@ -23,14 +23,20 @@ struct Pricing {
     double per_hour_usd = 0;     // when > 0: USD per hour of the machine, divided by measured throughput
 };
 
-// Measures tokens per second over the time at least one request was running.
+// USD for `tokens` tokens on a machine that costs `per_hour_usd` an hour and processes `tokens_per_s`
+// tokens a second: the machine's price of the seconds those tokens take (0 when nothing is measured).
+double hourly_cost_usd(double per_hour_usd, double tokens, double tokens_per_s);
+
+// Measures tokens per second over the time at least one request was running (overlapping requests
+// count their busy time once). The time points are parameters so tests can drive the clock.
 class ThroughputMeter {
 public:
-    void begin();
-    // A request ended having processed `tokens` tokens in `seconds`.
-    void end(int tokens, double seconds);
+    using Clock = std::chrono::steady_clock;
+    void begin(Clock::time_point now = Clock::now());
+    // A request ended having processed (computed) `tokens` tokens.
+    void end(int tokens, Clock::time_point now = Clock::now());
     // Tokens per second so far; 0 before anything was measured.
-    double tokens_per_second() const;
+    double tokens_per_second(Clock::time_point now = Clock::now()) const;
 
 private:
     mutable std::mutex mu_;
@@ -54,9 +60,11 @@ public:
     const std::string& name() const { return name_; }
     bool remote() const { return remote_; }
     const Pricing& price() const { return price_; }
-    // What `prompt` + `completion` tokens cost (hourly prices: at the throughput measured so far, or
-    // at `seconds` for these tokens when nothing was measured yet).
-    double cost(int prompt, int completion, double seconds) const;
+    // What `prompt` + `completion` tokens cost. Per-token prices count every prompt token; an hourly
+    // price counts the tokens the machine computed (prompt tokens whose KV was reused, `cached_prompt`,
+    // cost it nothing and are not in the measured throughput either) at the throughput measured so far,
+    // or at `seconds` for these tokens when nothing was measured yet.
+    double cost(int prompt, int completion, double seconds, int cached_prompt = 0) const;
     const std::shared_ptr<Provider>& inner() const { return inner_; }
 
 private:

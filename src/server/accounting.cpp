@@ -7,9 +7,9 @@
 namespace kinglet::server {
 
 Accounting::Accounting(std::vector<Tenant> tenants, std::vector<int> key_tenant, std::shared_ptr<ledger::Ledger> ledger,
-                       double refresh_s)
+                       double refresh_s, std::function<int64_t()> clock)
     : tenants_(std::move(tenants)), key_tenant_(std::move(key_tenant)), ledger_(std::move(ledger)),
-      refresh_(refresh_s) {}
+      refresh_(refresh_s), clock_(clock ? std::move(clock) : std::function<int64_t()>(&Accounting::now_ms)) {}
 
 const Tenant* Accounting::tenant_of_key(int key) const {
     if (key < 0 || size_t(key) >= key_tenant_.size()) return nullptr;
@@ -33,8 +33,7 @@ int64_t Accounting::month_start_ms(int64_t ms) {
 
 bool Accounting::remote_allowed(const Tenant& t) {
     if (!t.monthly_remote_usd) return true;
-    const int64_t now = now_ms();
-    const int64_t month = month_start_ms(now);
+    const int64_t month = month_start_ms(clock_());
     std::unique_lock<std::mutex> lock(mu_);
     Spend& s = spend_[t.name];
     const auto steady = std::chrono::steady_clock::now();

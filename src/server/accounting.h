@@ -9,6 +9,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,15 +31,17 @@ struct Tenant {
 
 class Accounting {
 public:
-    // `key_tenant[i]` is the tenant index of API key i (-1: a key without a tenant).
+    // `key_tenant[i]` is the tenant index of API key i (-1: a key without a tenant). `clock` gives the
+    // Unix time in ms that decides the budget month (default now_ms; tests pass their own).
     Accounting(std::vector<Tenant> tenants, std::vector<int> key_tenant, std::shared_ptr<ledger::Ledger> ledger,
-               double refresh_s = 5);
+               double refresh_s = 5, std::function<int64_t()> clock = {});
 
     // The tenant of API key index `key` (nullptr for none).
     const Tenant* tenant_of_key(int key) const;
     // Sets tenant, tier and the budget check on a provider request.
     void prepare(router::GenerationRequest& g, const Tenant* t);
-    // True while `t` (nullptr: no tenant) is under its monthly remote limit.
+    // True while `t`'s remote spend this UTC month is under its monthly limit (a tenant exactly at its
+    // limit has spent it all: declined; a limit of 0 allows no remote call).
     bool remote_allowed(const Tenant& t);
 
     // Appends the record (the durability point: call it before the last bytes are sent) and counts its
@@ -62,6 +65,7 @@ private:
     std::vector<int> key_tenant_;
     std::shared_ptr<ledger::Ledger> ledger_;
     std::chrono::duration<double> refresh_;
+    std::function<int64_t()> clock_;
     mutable std::mutex mu_;
     std::map<std::string, Spend> spend_;
     uint64_t ledger_errors_ = 0;
