@@ -1,5 +1,5 @@
 // Google Benchmark micro-benchmarks of the kernels, for every family this CPU runs:
-//   gemm/<family>/<type>/<rows>x<cols>/t<tokens>[/threads N]   weights bytes/s and multiply-adds/s
+//   gemm/<family>/<type>/<decode,batch8,prefill>-<rows>x<cols>[/threads N]   weights bytes/s and multiply-adds/s
 //   quantize, swiglu, attention.
 // The decode shapes cycle through several matrices bigger than the last-level cache together, so they
 // measure streaming from memory as a real forward pass does; the prefill shapes are compute-bound.
@@ -141,7 +141,8 @@ int main(int argc, char** argv) {
         const GemmShape shapes[] = {
             {"decode-2048x2048", 2048, 2048, 1}, {"decode-8192x2048", 8192, 2048, 1},
             {"decode-2048x8192", 2048, 8192, 1}, {"prefill-2048x2048", 2048, 2048, 128},
-            {"prefill-1536x576", 1536, 576, 128},
+            {"prefill-1536x576", 1536, 576, 128}, {"batch8-2048x2048", 2048, 2048, 8},
+            {"batch8-1536x576", 1536, 576, 8},
         };
         for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16}) {
             for (const auto& s : shapes) {

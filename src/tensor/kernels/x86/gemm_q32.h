@@ -125,59 +125,72 @@ struct Tile32 {
     }
 };
 
-// Prefill: one activation block of one token, laid out for the micro-kernel: its levels, the bias
-// correction lanes (biased types) and its scale as 8 float lanes, so that every operand of the inner
-// loop is one aligned memory operand at a fixed offset from one pointer.
-struct alignas(32) PackedAct {
-    __m256i qs;
-    __m256i corr;
-    __m256 d;
+// Several tokens (prefill, batched decode): a tile of C tokens packed as [block][token], compactly, so
+// that a tile of a 2048-wide row (8 tokens) stays in L1 while rows stream past it: the levels (32
+// bytes), the bias-correction lanes (biased types only), the scales and, for Q4_1/Q5_1, the sums.
+template <int C>
+struct PackedTokens {
+    __m256i* qs;    // [nb][C]
+    __m256i* corr;  // [nb][C] or null
+    float* d;       // [nb][C]
+    float* s;       // [nb][C] or null
 };
 
-// Packs tokens t0 .. t0 + nt - 1 (the tile's last C - nt slots repeat token t0) as [block][token].
+// Packs tokens t0 .. t0 + nt - 1 (the tile's last C - nt slots repeat token t0).
 template <class L, int C>
-void pack_tokens(const uint8_t* a, size_t a_stride, int64_t t0, int nt, int64_t nb, PackedAct* p, float* s) {
+void pack_tokens(const uint8_t* a, size_t a_stride, int64_t t0, int nt, int64_t nb, const PackedTokens<C>& p) {
     using Act = typename L::Act;
     for (int t = 0; t < C; ++t) {
         const Act* ab = reinterpret_cast<const Act*>(a + (t0 + (t < nt ? t : 0)) * a_stride);
         for (int64_t b = 0; b < nb; ++b) {
-            PackedAct& q = p[b * C + t];
-            q.qs = load256(ab[b].qs);
-            q.d = _mm256_set1_ps(f16(ab[b].d));
+            const __m256i qs = load256(ab[b].qs);
+            _mm256_store_si256(p.qs + b * C + t, qs);
+            p.d[b * C + t] = f16(ab[b].d);
             if constexpr (L::kBias != 0)
-                q.corr = _mm256_mullo_epi32(dot4(_mm256_set1_epi8(1), q.qs), _mm256_set1_epi32(L::kBias));
-            if constexpr (L::kOffset) s[b * C + t] = f16(ab[b].s);
+                _mm256_store_si256(p.corr + b * C + t,
+                                   _mm256_mullo_epi32(dot4(_mm256_set1_epi8(1), qs), _mm256_set1_epi32(L::kBias)));
+            if constexpr (L::kOffset) p.s[b * C + t] = f16(ab[b].s);
         }
     }
 }
 
-// One weight row against C packed tokens: the row's block is unpacked once and used for all C.
+// One weight row against C packed tokens: the row's block is unpacked once and used for all C, and
+// the C products of scales d_w * d_a are one vector multiply (C == 8) whose lanes are then broadcast.
 template <class L, int C>
-inline void row_packed(const uint8_t* w, int64_t nb, const PackedAct* p, const float* s, int nt, float* y,
-                       int64_t ldy) {
+inline void row_packed(const uint8_t* w, int64_t nb, const PackedTokens<C>& p, int nt, float* y, int64_t ldy) {
     using Block = typename L::Block;
     const Block* x = reinterpret_cast<const Block*>(w);
     __m256 acc[C];
     float summs[C];
+    alignas(32) float dd[C < 8 ? 8 : C];
     for (int t = 0; t < C; ++t) {
         acc[t] = _mm256_setzero_ps();
         summs[t] = 0.0f;
     }
-    for (int64_t b = 0; b < nb; ++b, p += C) {
+    const __m256i* qs = p.qs;
+    const __m256i* corr = p.corr;
+    const float* da = p.d;
+    for (int64_t b = 0; b < nb; ++b, qs += C, da += C) {
         const __m256i lv = L::levels(x[b]);
-        const __m256 dw = half_to_ps8(x[b].d);
+        const float dw = f16(x[b].d);
+        if constexpr (C == 8) {
+            _mm256_store_ps(dd, _mm256_mul_ps(_mm256_set1_ps(dw), _mm256_load_ps(da)));
+        } else {
+            for (int t = 0; t < C; ++t) dd[t] = dw * da[t];
+        }
         __m256i ux = lv;
         if constexpr (L::kSigned) ux = _mm256_sign_epi8(lv, lv);
         for (int t = 0; t < C; ++t) {
             __m256i l;
-            if constexpr (L::kSigned) l = dot4(ux, _mm256_sign_epi8(p[t].qs, lv));
-            else if constexpr (L::kBias != 0) l = _mm256_sub_epi32(dot4(lv, p[t].qs), p[t].corr);
-            else l = dot4(lv, p[t].qs);
-            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, p[t].d), _mm256_cvtepi32_ps(l), acc[t]);
+            if constexpr (L::kSigned) l = dot4(ux, _mm256_sign_epi8(_mm256_load_si256(qs + t), lv));
+            else if constexpr (L::kBias != 0) l = _mm256_sub_epi32(dot4(lv, _mm256_load_si256(qs + t)), corr[t]);
+            else l = dot4(lv, _mm256_load_si256(qs + t));
+            acc[t] = _mm256_fmadd_ps(_mm256_broadcast_ss(dd + t), _mm256_cvtepi32_ps(l), acc[t]);
         }
+        if constexpr (L::kBias != 0) corr += C;
         if constexpr (L::kOffset) {
             const float mw = f16(x[b].m);
-            for (int t = 0; t < C; ++t) summs[t] = __builtin_fmaf(mw, s[b * C + t], summs[t]);
+            for (int t = 0; t < C; ++t) summs[t] = __builtin_fmaf(mw, p.s[b * C + t], summs[t]);
         }
     }
     for (int t = 0; t < C; ++t) {
@@ -200,16 +213,19 @@ void gemm_q32(const MatRef& m, int64_t r0, int64_t r1, const void* av, size_t a_
         return;
     }
     const int64_t nb = m.cols / 32;
-    auto* p = static_cast<PackedAct*>(__builtin_alloca_with_align(sizeof(PackedAct) * C * nb, 256));
-    float* s = L::kOffset ? static_cast<float*>(__builtin_alloca(sizeof(float) * C * nb)) : nullptr;
+    PackedTokens<C> p;
+    p.qs = static_cast<__m256i*>(__builtin_alloca_with_align(sizeof(__m256i) * C * nb, 256));
+    p.corr = L::kBias != 0 ? static_cast<__m256i*>(__builtin_alloca_with_align(sizeof(__m256i) * C * nb, 256)) : nullptr;
+    p.d = static_cast<float*>(__builtin_alloca_with_align(sizeof(float) * C * nb, 256));
+    p.s = L::kOffset ? static_cast<float*>(__builtin_alloca(sizeof(float) * C * nb)) : nullptr;
     int64_t panel = int64_t(256 * 1024 / m.row_bytes);
     if (panel < 1) panel = 1;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         const int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
         for (int64_t t = 0; t < n_tok; t += C) {
             const int nt = int(n_tok - t < C ? n_tok - t : C);
-            pack_tokens<L, C>(a, a_stride, t, nt, nb, p, s);
-            for (int64_t r = p0; r < p1; ++r) row_packed<L, C>(w + r * m.row_bytes, nb, p, s, nt, y + t * ldy + r, ldy);
+            pack_tokens<L, C>(a, a_stride, t, nt, nb, p);
+            for (int64_t r = p0; r < p1; ++r) row_packed<L, C>(w + r * m.row_bytes, nb, p, nt, y + t * ldy + r, ldy);
         }
     }
 }
