@@ -9,10 +9,11 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "eval/config_targets.h"
 #include "cli/eval_targets.h"
 #include "cli/model_args.h"
 #include "core/error.h"
-#include "eval/cascade_config.h"
+#include "eval/config_threshold.h"
 #include "eval/cascade_report.h"
 #include "eval/html_report.h"
 #include "eval/run_report.h"
@@ -113,7 +114,7 @@ eval::Objective objective_of(const Options& o) {
 // every request on the large step's API, every request on the small step's machines, and the calibrated
 // cascade. Tokens per request are the large step's measured means (what the API bills); the small
 // step's machine time per request is its measured mean latency unless --prefill-tps/--decode-tps say.
-ledger::Projection project(const Options& o, const eval::CascadeRoute& route, const eval::RunOutcome& out,
+ledger::Projection project(const Options& o, const eval::CalibrationRoute& route, const eval::RunOutcome& out,
                            const eval::ReportOptions& ro, double escalation) {
     auto means = [&](size_t t) {
         double in = 0, outt = 0, ms = 0, n = 0;
@@ -146,13 +147,35 @@ ledger::Projection project(const Options& o, const eval::CascadeRoute& route, co
     return ledger::project(in);
 }
 
+// A step's target as the config file writes it: a name, or [a, b] for a fallback list.
+std::string yaml_target(const eval::CalibrationStep& s) {
+    if (s.target.fallback.empty()) return s.name;
+    std::string out;
+    for (const auto& n : s.target.fallback) out += (out.empty() ? "" : ", ") + n;
+    return "[" + out + "]";
+}
+
 int run(Options o) {
-    std::optional<eval::CascadeRoute> route;
+    std::shared_ptr<eval::ConfigTargets> config;
+    if (!o.config.empty()) config = std::make_shared<eval::ConfigTargets>(o.config, o.model.threads, o.quiet || o.json);
+    std::optional<eval::CalibrationRoute> route;
     if (!o.calibrate.empty()) {
         if (o.config.empty()) fail(Errc::invalid_argument, "--calibrate ROUTE needs --config FILE");
         if (!o.model.path.empty() || !o.targets.empty())
             fail(Errc::invalid_argument, "--calibrate runs the route's own steps; drop -m and --target");
-        route = eval::read_cascade_route(o.config, o.calibrate);
+        route = config->calibration_route(o.calibrate);
+        if (o.write_config) {
+            // The file's threshold is compared with the signal the route declares: a threshold calibrated
+            // on another signal would be silently wrong there.
+            const std::string sig = o.signal.empty() ? route->signal : o.signal;
+            if (route->signal.empty() || sig != route->signal)
+                fail(Errc::invalid_argument,
+                     "--write-config: route '{}' in {} escalates on {}, but the threshold would be calibrated on {}; "
+                     "set the step's signal: in the file first (the router knows label_prob, mean_logprob and "
+                     "min_logprob)",
+                     o.calibrate, o.config, route->signal.empty() ? "no signal" : "signal " + route->signal,
+                     sig.empty() ? "label_prob" : sig);
+        }
         if (o.labels.empty())
             for (const auto& l : route->labels) o.labels += (o.labels.empty() ? "" : ",") + l;
         if (o.split == "all") o.split = "calibration+test";
@@ -219,7 +242,7 @@ int run(Options o) {
 
     TargetContext ctx;
     ctx.model = o.model;
-    ctx.config = o.config;
+    ctx.config = config;
     ctx.task = rs.task;
     ctx.quiet = o.quiet || o.json;
     ctx.jobs = o.jobs;
@@ -267,7 +290,7 @@ int run(Options o) {
     std::string cascade_text;
     if (route) {
         eval::CascadeOptions co;
-        co.signal = o.signal.empty() ? route->signal : o.signal;
+        co.signal = !o.signal.empty() ? o.signal : !route->signal.empty() ? route->signal : "label_prob";
         co.objective = objective_of(o);
         co.small_price = ro.prices[0].value_or(eval::Price{});
         co.large_price = ro.prices[1].value_or(eval::Price{});
@@ -279,7 +302,7 @@ int run(Options o) {
             const double t = c["chosen"]["threshold"].is_null() ? 1e308 : c["chosen"]["threshold"].get<double>();
             c["config"] = fmt::format("routes:\n  {}:\n    steps:\n      - {{ target: {}, signal: {}, min_confidence: {:.6g} }}\n"
                                       "      - {{ target: {} }}\n",
-                                      o.calibrate, route->small.name, co.signal, t, route->large.name);
+                                      o.calibrate, yaml_target(route->small), co.signal, t, yaml_target(route->large));
             if (o.write_config) {
                 eval::write_cascade_threshold(o.config, o.calibrate, t);
                 c["written"] = true;

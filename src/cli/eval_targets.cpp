@@ -34,10 +34,12 @@ std::unique_ptr<eval::Target> make_target(const eval::TargetSpec& spec, const Ta
         }
         case K::remote:
         case K::route:
-            break;
+            if (!ctx.config)
+                fail(Errc::invalid_argument, "target '{}': {} targets are declared in a config file; give --config FILE",
+                     spec.text, eval::kind_name(spec.kind));
+            return eval::make_provider_target(spec, ctx.config->provider(spec), ctx.task);
     }
-    fail(Errc::unsupported, "target '{}': {} targets from a config file are not supported yet; use server:URL#MODEL",
-         spec.text, eval::kind_name(spec.kind));
+    fail(Errc::internal, "target '{}': unknown kind", spec.text);
 }
 
 void unique_names(std::vector<eval::TargetSpec>& specs) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/config_targets.h"
 #include "cli/model_args.h"
 #include "eval/target.h"
 
@@ -12,7 +13,7 @@ namespace kinglet::cli {
 
 struct TargetContext {
     ModelArgs model;          // threads, ctx and KV type for local targets (path ignored)
-    std::string config;       // --config: remote providers and routes
+    std::shared_ptr<eval::ConfigTargets> config;  // --config: remote providers and routes (null without it)
     eval::TaskSpec task;
     bool quiet = false;
     int jobs = 1;

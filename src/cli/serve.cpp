@@ -21,6 +21,7 @@
 #include "router/registry.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/local_model.h"
 #include "server/routing_setup.h"
 
 namespace kinglet::cli {
@@ -79,31 +80,6 @@ server::Config build_config(const Options& o) {
     return c;
 }
 
-std::shared_ptr<router::Provider> load_model(const server::ModelConfig& mc) {
-    std::shared_ptr<const Model> model = Model::load(mc.path);
-    router::LocalModelOptions lo;
-    lo.engine.n_ctx = mc.ctx;
-    lo.engine.max_seqs = mc.parallel;
-    lo.engine.n_threads = mc.threads;
-    lo.engine.max_batch_tokens = mc.batch_tokens;
-    lo.engine.max_queue = size_t(mc.max_queue);
-    lo.engine.prefix_cache = mc.prefix_cache;
-    lo.engine.kv_type = mc.kv_type == "f32" ? DType::F32 : DType::F16;
-    if (!mc.chat_template.empty()) {
-        if (auto builtin = chat::builtin_template(mc.chat_template)) {
-            lo.chat_template = *builtin;
-        } else {
-            std::ifstream in(mc.chat_template, std::ios::binary);
-            if (!in) fail(Errc::not_found, "{}: model '{}': cannot open chat template {}", mc.origin, mc.name, mc.chat_template);
-            std::stringstream ss;
-            ss << in.rdbuf();
-            lo.chat_template = ss.str();
-        }
-        lo.chat_template_label = mc.chat_template;
-    }
-    return std::make_shared<router::LocalProvider>(std::move(model), std::move(lo));
-}
-
 int run(const Options& o) {
     // Signals are taken by sigwait() below; every thread started from here on inherits the mask.
     sigset_t signals;
@@ -150,7 +126,7 @@ int run(const Options& o) {
         try {
             for (const auto& mc : cfg.models) {
                 const auto t0 = std::chrono::steady_clock::now();
-                auto p = server::meter_local(mc, load_model(mc));
+                auto p = server::meter_local(mc, server::load_local_model(mc));
                 registry->add(mc.name, p);
                 const auto info = p->info();
                 std::fprintf(stderr, "kinglet serve: model '%s' loaded from %s (context %d, %d parallel, KV cache %.0f MiB, chat template %s) in %.1f s\n",

@@ -43,6 +43,44 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
         if (tr.judge_prompt_tokens || tr.judge_completion_tokens)
             tj["judge_tokens"] = {{"prompt", tr.judge_prompt_tokens}, {"completion", tr.judge_completion_tokens}};
         const auto& price = t < opt.prices.size() ? opt.prices[t] : std::nullopt;
+        bool row_costs = !tr.rows.empty();
+        for (const auto& row : tr.rows) row_costs = row_costs && row.contains("cost_usd");
+        if (!price && row_costs) {
+            // What the router priced each request at (a config's provider or route), plus the judge's.
+            std::vector<double> cost;
+            bool judge = false;
+            for (const auto& row : tr.rows) {
+                double c = row["cost_usd"].get<double>();
+                if (row.contains("judge") && row["judge"].contains("cost_usd")) {
+                    c += row["judge"]["cost_usd"].get<double>();
+                    judge = true;
+                }
+                cost.push_back(c);
+            }
+            double total = 0;
+            for (double c : cost) total += c;
+            tj["cost"] = {{"source", "router"},
+                          {"mean", total / double(cost.size())},
+                          {"mean_interval", iv(bootstrap_mean(cost, opt.bootstrap))},
+                          {"total", total},
+                          {"judge_included", judge}};
+        }
+        bool routed = !tr.rows.empty();
+        for (const auto& row : tr.rows) routed = routed && row.contains("escalated");
+        if (routed) {
+            // A route: how often it escalated, and who answered.
+            std::vector<char> esc;
+            ordered_json by = ordered_json::object();
+            for (const auto& row : tr.rows) {
+                esc.push_back(row["escalated"].get<bool>());
+                const std::string p = row.value("provider", "");
+                by[p.empty() ? "(none)" : p] = by.value(p.empty() ? "(none)" : p, int64_t(0)) + 1;
+            }
+            std::vector<double> v(esc.begin(), esc.end());
+            int64_t n = 0;
+            for (char e : esc) n += e;
+            tj["routing"] = {{"escalated", n}, {"escalation_rate", iv(bootstrap_mean(v, opt.bootstrap))}, {"answered_by", by}};
+        }
         if (price) {
             // Per case: its own tokens at the target's price, plus the judge's at the judge's price.
             std::vector<double> cost;
@@ -146,6 +184,24 @@ std::string format_run_report(const ordered_json& rep) {
             out += fmt::format("\n== {} ({})\n", t["name"].get<std::string>(), t["spec"].get<std::string>());
             out += format_summary(t["summary"]);
         }
+    }
+    for (const auto& t : ts) {
+        if (t.contains("routing")) {
+            const auto& r = t["routing"];
+            std::string by;
+            for (const auto& [p, n] : r["answered_by"].items())
+                by += fmt::format("{}{} {}", by.empty() ? "" : ", ", p, n.get<int64_t>());
+            out += fmt::format("\n{}: escalated {} of {} cases, rate {}; answered by {}\n", t["name"].get<std::string>(),
+                               r["escalated"].get<int64_t>(), t["summary"]["n"].get<int64_t>(), ci(r["escalation_rate"]), by);
+        }
+        if (ts.size() == 1 && t.contains("cost"))
+            out += fmt::format("{}: cost {:.4g} USD in all, {} per case\n", t["name"].get<std::string>(),
+                               t["cost"]["total"].get<double>(),
+                               t["cost"].contains("mean_interval") && !t["cost"]["mean_interval"]["lo"].is_null()
+                                   ? fmt::format("{:.3g} [{:.3g}, {:.3g}]", t["cost"]["mean"].get<double>(),
+                                                 t["cost"]["mean_interval"]["lo"].get<double>(),
+                                                 t["cost"]["mean_interval"]["hi"].get<double>())
+                                   : fmt::format("{:.3g}", t["cost"]["mean"].get<double>()));
     }
     for (const auto& t : ts) {
         const auto& s = t["summary"];

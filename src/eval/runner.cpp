@@ -284,6 +284,15 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
         row["prompt_tokens"] = a.prompt_tokens;
         row["completion_tokens"] = a.completion_tokens;
         row["latency_ms"] = a.latency_ms;
+        if (a.cost_usd) row["cost_usd"] = *a.cost_usd;
+        if (!a.provider.empty()) row["provider"] = a.provider;
+        if (a.escalated) row["escalated"] = *a.escalated;
+        if (a.confidence) {
+            row["confidence"] = num(*a.confidence);
+            row["signal"] = a.signal;
+        }
+        if (!a.attempts.is_null()) row["attempts"] = a.attempts;
+        if (g.judge && g.judge->cost_usd && row.contains("judge")) row["judge"]["cost_usd"] = *g.judge->cost_usd;
         if (!a.error.empty()) {
             row["error"] = a.error;
             ++res.failed;

@@ -182,9 +182,33 @@ private:
         for (const auto& t : r.logprobs) lp.push_back(t.logprob);
         token_stats(lp, a);
         a.label_prob = a.margin = nan();
+        if (!r.trace.attempts.empty()) {
+            a.cost_usd = r.trace.cost_usd();
+            a.provider = r.trace.provider;
+            if (spec_.kind == TargetSpec::Kind::route) {
+                a.escalated = r.trace.escalated;
+                a.confidence = r.trace.confidence;
+                a.signal = r.trace.signal;
+                a.attempts = nlohmann::ordered_json::array();
+                for (const auto& t : r.trace.attempts) {
+                    nlohmann::ordered_json j = {{"provider", t.provider},
+                                                {"outcome", t.outcome},
+                                                {"remote", t.remote},
+                                                {"prompt_tokens", t.prompt_tokens},
+                                                {"completion_tokens", t.completion_tokens},
+                                                {"cost_usd", t.cost_usd}};
+                    if (t.confidence) j["confidence"] = *t.confidence;
+                    if (!t.error.empty()) j["error"] = t.error;
+                    a.attempts.push_back(std::move(j));
+                }
+            }
+        }
         if (classify) {
             a.predicted = match_label(r.text, task_.labels);
-            if (!lp.empty()) {
+            if (r.label_prob) {
+                // A local model answered under the label constraint: its probability over the label set.
+                a.label_prob = *r.label_prob;
+            } else if (!lp.empty()) {
                 double sum = 0;
                 for (float v : lp) sum += v;
                 a.label_prob = std::exp(sum);

@@ -31,6 +31,7 @@ struct TargetSpec {
     std::string path;   // local: the GGUF file; server: the base URL; remote/route: the name
     std::string model;  // server: the model name ("" = the server's only model)
     std::string name;   // short display name (file stem, model or NAME), unique within a run
+    std::vector<std::string> fallback;  // route: an inline fallback list (a cascade step's), tried in order
 };
 TargetSpec parse_target(const std::string& text);
 const char* kind_name(TargetSpec::Kind k);
@@ -53,6 +54,14 @@ struct Answer {
     double latency_ms = 0;
     std::string finish = "stop";
     std::string error;  // non-empty: the request failed (the case counts as wrong and is recorded so)
+    // Provider targets whose provider is priced (a config's remote provider or route): what the router
+    // recorded. Routes also say who answered and whether the request escalated.
+    std::optional<double> cost_usd;
+    std::string provider;             // the configured name whose answer was served
+    std::optional<bool> escalated;    // routes only
+    std::optional<double> confidence; // routes: the confidence that decided, when computed
+    std::string signal;               // ... and its signal
+    nlohmann::ordered_json attempts;  // routes: every provider tried, in order (null otherwise)
 };
 
 struct TaskSpec {
