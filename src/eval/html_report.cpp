@@ -113,7 +113,8 @@ std::string targets_table(const ordered_json& targets) {
     std::string s =
         "<h2>Targets side by side</h2><table id=targets class=sortable><thead><tr><th>target</th><th>cases</th>"
         "<th>accuracy [95% CI]</th><th>macro-F1 [95% CI]</th><th>ECE</th><th>best signal (AUROC)</th>"
-        "<th>tokens in / out</th><th>mean latency ms</th><th>cost / case</th><th>total cost</th></tr></thead><tbody>";
+        "<th>tokens in / out</th><th>mean latency ms</th><th>escalated [95% CI]</th><th>cost / case</th><th>total cost</th>"
+        "</tr></thead><tbody>";
     for (size_t i = 0; i < targets.size(); ++i) {
         const auto& t = targets[i];
         const auto& sm = at_or_null(t, "summary");
@@ -128,10 +129,12 @@ std::string targets_table(const ordered_json& targets) {
         const auto& cost = at_or_null(t, "cost");
         const auto& tok = at_or_null(sm, "tokens");
         const auto& rel = at_or_null(sm, "reliability");
+        const auto& routing = at_or_null(t, "routing");  // route targets: how often they escalated
         s += fmt::format(
             "<tr><td><span class=swatch style=\"background:{}\"></span>{}<div class=spec>{}</div></td>"
             "<td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td>{}</td><td>{}</td>"
-            "<td>{} / {}</td><td data-v=\"{}\">{:.1f}</td><td data-v=\"{}\">{}</td><td>{}</td></tr>",
+            "<td>{} / {}</td><td data-v=\"{}\">{:.1f}</td><td class=escalation data-v=\"{}\">{}</td>"
+            "<td data-v=\"{}\">{}</td><td>{}</td></tr>",
             kPalette[i % std::size(kPalette)], esc(t.value("name", "")), esc(t.value("spec", "")),
             num_or(at_or_null(sm, "n"), 0), num_or(at_or_null(sm, "n"), 0),
             num_or(at_or_null(at_or_null(sm, "accuracy"), "estimate"), -1), fmt_interval(at_or_null(sm, "accuracy")),
@@ -139,7 +142,9 @@ std::string targets_table(const ordered_json& targets) {
             is_num(at_or_null(rel, "ece")) ? fmt::format("{:.3f}", rel["ece"].get<double>()) : "n/a", esc(best),
             fmt::format("{:g}", num_or(at_or_null(tok, "prompt"), 0)),
             fmt::format("{:g}", num_or(at_or_null(tok, "completion"), 0)), num_or(at_or_null(sm, "mean_latency_ms"), 0),
-            num_or(at_or_null(sm, "mean_latency_ms"), 0), num_or(at_or_null(cost, "mean"), 0),
+            num_or(at_or_null(sm, "mean_latency_ms"), 0),
+            num_or(at_or_null(at_or_null(routing, "escalation_rate"), "estimate"), -1),
+            routing.is_object() ? fmt_interval(routing["escalation_rate"]) : "n/a", num_or(at_or_null(cost, "mean"), 0),
             is_num(at_or_null(cost, "mean")) ? fmt_cost(cost["mean"].get<double>()) : "n/a",
             is_num(at_or_null(cost, "total")) ? fmt_cost(cost["total"].get<double>()) : "n/a");
     }

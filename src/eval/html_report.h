@@ -3,11 +3,12 @@
 //
 // It is a pure function of the run's JSON report (the `--json` output of `kinglet eval`):
 //   {"data": ..., "targets": [{"name", "spec", "summary": <classification or text summary>,
-//                               "cost": {"mean", "total"}?}],
+//                               "cost": {"mean", "total"}?, "routing": {"escalation_rate": interval}?}],
 //    "comparisons": [{"a", "b", "a_only_correct", "b_only_correct", "mcnemar_exact_p",
 //                     "accuracy_difference": interval}],
 //    "cascade": <calibrate_cascade report>?}
-// and shows the side-by-side table of targets (every headline metric with its interval), the paired
+// and shows the side-by-side table of targets (every headline metric with its interval, a route's
+// escalation rate in td.escalation), the paired
 // comparisons, the cost–accuracy chart (each target alone, plus the cascade's curve when calibrated),
 // the cascade's escalation-rate → accuracy curve, and per classification target the reliability
 // diagram and the confusion matrix.

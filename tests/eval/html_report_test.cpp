@@ -39,7 +39,8 @@ TEST(HtmlReport, MarksMatchTheData) {
         {"data", "cases & more.jsonl"},
         {"targets",
          {{{"name", "<script>alert(1)</script>"}, {"spec", "local:x"}, {"summary", summary}},
-          {{"name", "large"}, {"spec", "server:y"}, {"summary", summary}, {"cost", {{"mean", 0.001}, {"total", 0.01}}}}}},
+          {{"name", "large"}, {"spec", "route:y"}, {"summary", summary}, {"cost", {{"mean", 0.001}, {"total", 0.01}}},
+           {"routing", {{"escalated", 2}, {"escalation_rate", iv(0.2, 0.05, 0.45)}}}}}},
         {"cascade",
          {{"signal", "label_prob"},
           {"n_calibration", 5},
@@ -61,6 +62,10 @@ TEST(HtmlReport, MarksMatchTheData) {
     EXPECT_EQ(count(html, "<table class=confusion"), 2u);
     EXPECT_EQ(count(html, "<td class=\"diag\""), 4u);  // 2 labels, 2 targets
     EXPECT_NE(html.find("0.700 <span class=ci>[0.400, 0.900]</span>"), std::string::npos);
+    // The route's escalation rate in its row; the other target has none.
+    EXPECT_EQ(count(html, "<td class=escalation"), 2u);
+    EXPECT_NE(html.find("<td class=escalation data-v=\"0.2\">0.200 <span class=ci>[0.050, 0.450]</span>"), std::string::npos);
+    EXPECT_NE(html.find("<td class=escalation data-v=\"-1\">n/a</td>"), std::string::npos);
     // No external resources: nothing is fetched when the file is opened offline.
     EXPECT_EQ(html.find("http://"), std::string::npos);
     EXPECT_EQ(html.find("https://"), std::string::npos);
