@@ -299,8 +299,11 @@ int run(Options o) {
         c["route"] = o.calibrate;
         c["config_file"] = o.config;
         if (!c["chosen"].is_null()) {
-            const double t = c["chosen"]["threshold"].is_null() ? 1e308 : c["chosen"]["threshold"].get<double>();
-            c["config"] = fmt::format("routes:\n  {}:\n    steps:\n      - {{ target: {}, signal: {}, min_confidence: {:.6g} }}\n"
+            // No threshold = escalate everything: the largest value the router accepts for the signal.
+            const double t = !c["chosen"]["threshold"].is_null() ? c["chosen"]["threshold"].get<double>()
+                             : co.signal == "label_prob"           ? 1.0
+                                                                   : 0.0;
+            c["config"] = fmt::format("routes:\n  {}:\n    steps:\n      - {{ target: {}, signal: {}, min_confidence: {} }}\n"
                                       "      - {{ target: {} }}\n",
                                       o.calibrate, yaml_target(route->small), co.signal, t, yaml_target(route->large));
             if (o.write_config) {
@@ -335,8 +338,11 @@ const Registrar registrar{Command{
         auto o = std::make_shared<Options>();
         sub.add_option("-m,--model", o->model.path, "A local GGUF model to measure (same as --target local:PATH)");
         sub.add_option("--target", o->targets,
-                       "Target (repeatable): local:PATH.gguf, server:URL#MODEL, remote:NAME or route:NAME (--config)");
-        sub.add_option("--config", o->config, "Config file defining remote:NAME providers and route:NAME routes");
+                       "Target (repeatable): local:PATH.gguf, server:URL#MODEL, or with --config remote:NAME, route:NAME, "
+                       "model:NAME");
+        sub.add_option("--config", o->config,
+                       "Config file (the one kinglet serve reads) defining remote:NAME providers, route:NAME routes and "
+                       "model:NAME models");
         sub.add_option("--price", o->prices,
                        "INPUT,OUTPUT USD per 1M tokens, per target in order, or NAME=INPUT,OUTPUT (repeatable)");
         sub.add_option("-j,--jobs", o->jobs, "Requests in flight for server, remote and route targets")

@@ -34,6 +34,7 @@ std::unique_ptr<eval::Target> make_target(const eval::TargetSpec& spec, const Ta
         }
         case K::remote:
         case K::route:
+        case K::model:
             if (!ctx.config)
                 fail(Errc::invalid_argument, "target '{}': {} targets are declared in a config file; give --config FILE",
                      spec.text, eval::kind_name(spec.kind));

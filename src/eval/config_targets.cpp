@@ -105,6 +105,14 @@ std::shared_ptr<router::Provider> ConfigTargets::provider(const TargetSpec& spec
             fail(Errc::invalid_argument, "target '{}': {} declares no route '{}' under routes: ({})", spec.text, cfg_.path,
                  name, known.empty() ? "it declares none" : "it declares " + known);
         }
+    } else if (spec.kind == K::model) {
+        for (const auto& m : cfg_.models) found |= m.name == name;
+        if (!found) {
+            std::string known;
+            for (const auto& m : cfg_.models) known += (known.empty() ? "" : ", ") + m.name;
+            fail(Errc::invalid_argument, "target '{}': {} declares no model '{}' under models: ({})", spec.text, cfg_.path,
+                 name, known.empty() ? "it declares none" : "it declares " + known);
+        }
     } else {
         fail(Errc::internal, "target '{}' is not a config target", spec.text);
     }
@@ -146,9 +154,9 @@ CalibrationRoute ConfigTargets::calibration_route(const std::string& route) cons
             out.target.path = out.name;
             out.target.fallback = s.target;
         } else if (model) {
-            // The small step of a calibration is measured in-process with every label scored
-            // (eval::LocalClassifier): all confidence signals, the same label probabilities the router computes.
-            out.target = parse_target("local:" + model->path);
+            // As the route runs it: the label constrained generation produces, its probability over the
+            // set — so the threshold calibrated here is the one the router compares.
+            out.target = parse_target("model:" + first);
         } else if (prov) {
             out.target = parse_target("remote:" + first);
         } else {

@@ -66,7 +66,9 @@ void write_cascade_threshold(const std::string& path, const std::string& route, 
     const YAML::Node root = load(path, text);
     const YAML::Node first = first_step(path, root, route);
     auto lines = lines_of(text);
-    const std::string value = fmt::format("{:.6g}", threshold);
+    // Every digit: the threshold is one of the calibration cases' signal values, and a rounded one would
+    // decide cases at that value (identical inputs in production) the other way.
+    const std::string value = fmt::format("{}", threshold);
     if (const YAML::Node t = first["min_confidence"]; t) {
         const auto m = t.Mark();
         auto& l = lines.at(size_t(m.line));

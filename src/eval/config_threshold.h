@@ -7,7 +7,8 @@
 
 namespace kinglet::eval {
 
-// Writes `threshold` as route `route`'s first-step min_confidence in `path`: the value is replaced where
+// Writes `threshold` (every digit: it reads back as the same double) as route `route`'s first-step
+// min_confidence in `path`: the value is replaced where
 // it stands, or `min_confidence` is added to the step when it has none (flow `{ ... }` or block style).
 // Throws Error(not_found) for a missing file, Error(invalid_file) for a route that is missing or has no
 // steps, Error(io) when the file cannot be written; the value is read back after writing.

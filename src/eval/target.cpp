@@ -140,6 +140,8 @@ public:
             req.max_tokens = int(std::min<size_t>(longest + 2, 64));
             req.stop = {"\n"};
             req.logprobs = 2;
+            // A local model constrains its answer to the labels (a remote one is asked as usual).
+            req.labels = task_.labels;
         } else {
             req.max_tokens = task_.max_tokens;
             req.stop = task_.stop;
@@ -234,6 +236,7 @@ const char* kind_name(TargetSpec::Kind k) {
         case TargetSpec::Kind::server: return "server";
         case TargetSpec::Kind::remote: return "remote";
         case TargetSpec::Kind::route: return "route";
+        case TargetSpec::Kind::model: return "model";
     }
     return "?";
 }
@@ -259,12 +262,15 @@ TargetSpec parse_target(const std::string& text) {
     } else if (starts_with(text, "route:")) {
         s.kind = TargetSpec::Kind::route;
         s.path = rest(6);
+    } else if (starts_with(text, "model:")) {
+        s.kind = TargetSpec::Kind::model;
+        s.path = rest(6);
     } else if (text.size() > 5 && lower(text.substr(text.size() - 5)) == ".gguf") {
         s.kind = TargetSpec::Kind::local;
         s.path = text;
     } else {
         fail(Errc::invalid_argument,
-             "target '{}': expected local:PATH.gguf, server:URL#MODEL, remote:NAME or route:NAME", text);
+             "target '{}': expected local:PATH.gguf, server:URL#MODEL, remote:NAME, route:NAME or model:NAME", text);
     }
     if (s.path.empty()) fail(Errc::invalid_argument, "target '{}' names nothing", text);
     switch (s.kind) {

@@ -24,11 +24,16 @@ namespace kinglet::eval {
 
 // "local:PATH" (or a bare path ending in .gguf), "server:URL#MODEL" (a running kinglet or any
 // OpenAI-compatible server; MODEL optional when it serves one), "remote:NAME" (a provider of the config
-// file), "route:NAME" (a route of the config file). Throws Error(invalid_argument) otherwise.
+// file), "route:NAME" (a route of the config file), "model:NAME" (a local model of the config file, run
+// as kinglet serve runs it). Throws Error(invalid_argument) otherwise.
+//
+// A classification on local:PATH scores every label and predicts the most probable one (all the
+// label-set signals); model:NAME answers as the server does — the label that constrained greedy
+// generation produces, with its probability over the set — which is what a cascade step serves.
 struct TargetSpec {
-    enum class Kind { local, server, remote, route } kind = Kind::local;
+    enum class Kind { local, server, remote, route, model } kind = Kind::local;
     std::string text;   // as written
-    std::string path;   // local: the GGUF file; server: the base URL; remote/route: the name
+    std::string path;   // local: the GGUF file; server: the base URL; remote/route/model: the name
     std::string model;  // server: the model name ("" = the server's only model)
     std::string name;   // short display name (file stem, model or NAME), unique within a run
     std::vector<std::string> fallback;  // route: an inline fallback list (a cascade step's), tried in order

@@ -75,9 +75,11 @@ TEST(ConfigTargets, CalibrationRouteFromTheServerParser) {
     const auto r = ct.calibration_route("triage");
     EXPECT_EQ(r.labels, (std::vector<std::string>{"billing", "bug"}));
     EXPECT_EQ(r.small.name, "small");
-    EXPECT_EQ(r.small.target.kind, eval::TargetSpec::Kind::local);
-    EXPECT_EQ(r.small.target.path, (c.dir / "models/small.gguf").string());  // relative to the config file
+    // A model step runs as the route runs it (the router's local provider), not eval's own classifier.
+    EXPECT_EQ(r.small.target.kind, eval::TargetSpec::Kind::model);
+    EXPECT_EQ(r.small.target.path, "small");
     EXPECT_EQ(r.small.target.name, "small");
+    EXPECT_EQ(ct.config().models.at(0).path, (c.dir / "models/small.gguf").string());  // relative to the config file
     EXPECT_EQ(r.large.target.kind, eval::TargetSpec::Kind::remote);
     EXPECT_EQ(r.large.target.path, "large");
     ASSERT_TRUE(r.small.price && r.large.price);
@@ -117,6 +119,7 @@ TEST(ConfigTargets, Refusals) {
     EXPECT_NE(message([&] { ct.calibration_route("missing"); }).find("no route 'missing'"), std::string::npos);
     EXPECT_NE(message([&] { ct.provider(eval::parse_target("remote:nope")); }).find("no provider 'nope'"), std::string::npos);
     EXPECT_NE(message([&] { ct.provider(eval::parse_target("route:nope")); }).find("no route 'nope'"), std::string::npos);
+    EXPECT_NE(message([&] { ct.provider(eval::parse_target("model:large")); }).find("no model 'large'"), std::string::npos);
     // remote: names a provider, not a route.
     EXPECT_NE(message([&] { ct.provider(eval::parse_target("remote:triage")); }).find("no provider 'triage'"),
               std::string::npos);
