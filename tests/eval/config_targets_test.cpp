@@ -193,6 +193,52 @@ TEST(ConfigTargets, RouteTargetRecordsWhoAnsweredEscalationAndCost) {
     }
 }
 
+// A cascade step that is a fallback list runs as the router runs it: a provider that refuses the
+// connection is tried first and recorded, the local model answers.
+TEST(ConfigTargets, FallbackListStepRunsThroughTheRouter) {
+    const auto models = test::models_dir() / "stories260K";
+    TempConfig c("models:\n"
+                 "  small: { path: " + (models / "model-q8_0.gguf").string() +
+                 ", parallel: 2, threads: 1, price: { input_per_mtok: 2, output_per_mtok: 4 } }\n"
+                 "providers:\n"
+                 "  down: { base_url: \"http://127.0.0.1:1/v1\", max_retries: 0, connect_timeout_s: 2, "
+                 "price: { input_per_mtok: 50, output_per_mtok: 50 } }\n"
+                 "routes:\n"
+                 "  r:\n    policy: cascade\n    labels: [girl, boy, dog]\n    steps:\n"
+                 "      - { target: small, signal: label_prob, min_confidence: 0.5 }\n      - { target: [down, small] }\n");
+    eval::ConfigTargets ct(c.file.string(), 1, true);
+    const auto route = ct.calibration_route("r");
+    EXPECT_EQ(route.small.target.kind, eval::TargetSpec::Kind::model);
+    ASSERT_EQ(route.large.target.fallback, (std::vector<std::string>{"down", "small"}));
+    EXPECT_EQ(route.large.price->input_per_mtok, 50);  // the list's first entry
+    eval::TaskSpec task;
+    task.labels = {"girl", "boy", "dog"};
+    auto t = eval::make_provider_target(route.large.target, ct.provider(route.large.target), task);
+    const eval::Answer a = t->start({"Once upon a time there was a little", nullptr}).get();
+    ASSERT_TRUE(a.error.empty()) << a.error;
+    EXPECT_EQ(a.provider, "small");
+    ASSERT_GE(a.predicted, 0);
+    ASSERT_EQ(a.attempts.size(), 2u);
+    EXPECT_EQ(a.attempts[0]["provider"], "down");
+    EXPECT_EQ(a.attempts[0]["outcome"], "error");
+    EXPECT_EQ(a.attempts[0]["cost_usd"], 0.0);  // nothing was answered, nothing is paid
+    EXPECT_EQ(a.attempts[1]["provider"], "small");
+    EXPECT_EQ(a.attempts[1]["outcome"], "ok");
+    ASSERT_TRUE(a.cost_usd.has_value());
+    EXPECT_NEAR(*a.cost_usd,
+                (a.attempts[1]["prompt_tokens"].get<double>() * 2 + a.attempts[1]["completion_tokens"].get<double>() * 4) / 1e6,
+                1e-12);
+    // The model step alone, as the calibration runs it: the label and its probability over the set.
+    auto small = eval::make_provider_target(route.small.target, ct.provider(route.small.target), task);
+    const eval::Answer s = small->start({"Once upon a time there was a little", nullptr}).get();
+    ASSERT_TRUE(s.error.empty()) << s.error;
+    EXPECT_EQ(s.provider, "small");
+    EXPECT_FALSE(s.escalated.has_value());  // not a route
+    EXPECT_TRUE(s.attempts.is_null());
+    EXPECT_GT(s.label_prob, 0.0);
+    EXPECT_LE(s.label_prob, 1.0);
+}
+
 TEST(ConfigThreshold, WritesTheThresholdInPlace) {
     TempConfig c(kFlow);
     eval::write_cascade_threshold(c.file.string(), "triage", -0.4375);
