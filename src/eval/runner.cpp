@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <unordered_set>
 
@@ -107,12 +109,23 @@ TextRecord text_record(const ordered_json& row) {
     return r;
 }
 
-// Reads an earlier run's rows; rewrites the file without torn lines and failed rows; returns the kept rows.
+// What the summaries need of a results row (the file keeps all of it): held for every case until the
+// run ends, so the bulky parts — every label's probability, the raw answer, a route's attempts, the
+// judge's reply — are dropped.
+void slim(ordered_json& row) {
+    for (const char* k : {"probs", "answer", "attempts", "generated", "prediction", "confidence", "signal"}) row.erase(k);
+    if (row.contains("judge")) row["judge"].erase("reply");
+}
+
+// Reads an earlier run's rows; rewrites the file without torn lines and failed rows (through a
+// temporary file, a line at a time); returns the kept rows, slimmed, and leaves `out` appending to it.
 std::vector<ordered_json> resume(const RunSettings& s, std::ofstream& out) {
     std::vector<ordered_json> rows;
-    std::vector<std::string> keep;
+    const std::string tmp = s.results + ".resume";
     {
         std::ifstream prev(s.results);
+        std::ofstream next(tmp, std::ios::trunc);
+        if (!next) fail(Errc::io, "{}: cannot write", tmp);
         std::string line;
         size_t n = 0;
         bool have_header = false;
@@ -125,25 +138,31 @@ std::vector<ordered_json> resume(const RunSettings& s, std::ofstream& out) {
                 continue;
             }
             if (!have_header) {
-                if (j != s.header)
+                if (j != s.header) {
+                    next.close();
+                    std::remove(tmp.c_str());
                     fail(Errc::invalid_argument,
                          "{}: written by a run with other settings (targets, data, labels, template, grader, split, "
                          "seed or limit); use another --results file",
                          s.results);
+                }
                 have_header = true;
-                keep.push_back(line);
+                next << line << '\n';
                 continue;
             }
             if (j.contains("error")) continue;  // a failed request: asked again
-            keep.push_back(line);
+            next << line << '\n';
+            slim(j);
             rows.push_back(std::move(j));
         }
+        if (!have_header) next << s.header.dump() << '\n';
+        if (!next.flush()) fail(Errc::io, "{}: cannot write", tmp);
     }
-    out.open(s.results, std::ios::trunc);
+    std::error_code ec;
+    std::filesystem::rename(tmp, s.results, ec);
+    if (ec) fail(Errc::io, "{}: cannot replace with {}: {}", s.results, tmp, ec.message());
+    out.open(s.results, std::ios::app);
     if (!out) fail(Errc::io, "{}: cannot write results", s.results);
-    if (keep.empty()) keep.push_back(s.header.dump());
-    for (const auto& l : keep) out << l << '\n';
-    out.flush();
     return rows;
 }
 
@@ -303,6 +322,7 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
             out << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
             out.flush();  // a killed run loses at most the answers in flight
         }
+        slim(row);
         res.targets[j.target].rows.push_back(std::move(row));
         progress.tick();
     };

@@ -50,7 +50,9 @@ struct RunSettings {
 
 // One target's graded cases, in dataset order.
 struct TargetRun {
-    std::vector<nlohmann::ordered_json> rows;  // the results rows (as written to the results file)
+    // The results rows as written to the results file, without their bulky fields (probs, answer,
+    // attempts, generated, prediction, confidence, signal, the judge's reply): what the summaries use.
+    std::vector<nlohmann::ordered_json> rows;
     std::vector<CaseRecord> cls;               // classification tasks
     std::vector<TextRecord> text;              // text tasks
     std::unordered_map<std::string, bool> correct_by_id;

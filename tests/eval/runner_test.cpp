@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -106,11 +107,26 @@ TEST(EvalRunner, LocalAndProviderTargetsAgreeWithTheReferenceInDatasetOrder) {
     const std::vector<eval::Target*> targets = {local.get(), served.get()};
     const auto out = eval::run_cases(targets, s);
     ASSERT_EQ(out.targets.size(), 2u);
+    // The answers are in the results file (the rows held in memory keep what the summaries use).
+    std::map<std::string, std::vector<json>> written;
+    {
+        std::ifstream f(s.results);
+        std::string line;
+        std::getline(f, line);
+        while (std::getline(f, line)) {
+            json r = json::parse(line);
+            written[r["target"].get<std::string>()].push_back(std::move(r));
+        }
+    }
     for (size_t t = 0; t < 2; ++t) {
         ASSERT_EQ(out.targets[t].rows.size(), prompts.size());
+        const auto& file_rows = written[targets[t]->spec().name];
+        ASSERT_EQ(file_rows.size(), prompts.size());
         for (size_t i = 0; i < prompts.size(); ++i) {
             const auto& row = out.targets[t].rows[i];
-            const std::string pred = row["prediction"];
+            EXPECT_FALSE(row.contains("prediction"));
+            EXPECT_EQ(row["id"], file_rows[i]["id"]);
+            const std::string pred = file_rows[i]["prediction"];
             SCOPED_TRACE(prompts[i] + " -> " + pred);
             EXPECT_FALSE(pred.empty());
             // Greedy continuation: a prefix of llama2.c's 200-token reference continuation.
@@ -183,13 +199,21 @@ TEST(EvalRunner, JudgeGradingRecordsTheVerdictAndCountsItsCost) {
     s.judge = judge.get();
     s.rubric = "{{ input }}{{ answer }}. The answer is";
     s.header = {{"test", 2}};
+    s.results = (dir / "judge.jsonl").string();
     s.jobs = 3;
     s.quiet = true;
     const std::vector<eval::Target*> targets = {answering.get()};
     const auto out = eval::run_cases(targets, s);
     ASSERT_EQ(out.targets[0].rows.size(), 3u);
     int64_t jp = 0, jc = 0;
-    for (const auto& row : out.targets[0].rows) {
+    std::ifstream f(s.results);
+    std::string line;
+    std::getline(f, line);
+    for (const auto& mem : out.targets[0].rows) {
+        ASSERT_TRUE(std::getline(f, line));
+        const json row = json::parse(line);  // the file has the judge's reply too
+        EXPECT_EQ(row["id"], mem["id"]);
+        EXPECT_EQ(row["correct"], mem["correct"]);
         ASSERT_TRUE(row.contains("judge")) << row.dump();
         const auto& j = row["judge"];
         const auto v = eval::judge_verdict(j["reply"].get<std::string>());
