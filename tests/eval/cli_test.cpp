@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -137,4 +138,51 @@ TEST_F(EvalCli, TextGradersAgreeWithAnIndependentCheckOfThePrediction) {
         }
         EXPECT_DOUBLE_EQ(json::parse(r.out)["targets"][0]["summary"]["accuracy"]["estimate"].get<double>(), right / 3.0);
     }
+}
+
+// --limit N runs the first N cases of the file; with --stratify, N cases in which every label keeps its
+// share of the dataset (within one case: largest-remainder rounding), chosen the same way on every run.
+TEST_F(EvalCli, LimitTakesTheFirstCasesAndStratifyKeepsEachLabelsShare) {
+    auto ids_of = [](const fs::path& results) {
+        std::vector<std::string> ids;
+        std::map<std::string, int> per_label;
+        auto lines = lines_of(results);
+        for (size_t i = 1; i < lines.size(); ++i) {
+            const json r = json::parse(lines[i]);
+            ids.push_back(r["id"]);
+            ++per_label[r["expected"].get<std::string>()];
+        }
+        return std::make_pair(ids, per_label);
+    };
+    CmdResult a = run_eval(args(dir / "first.jsonl") + " --limit 3");
+    ASSERT_EQ(a.status, 0) << a.out;
+    EXPECT_EQ(json::parse(a.out)["targets"][0]["summary"]["n"], 3);
+    EXPECT_EQ(ids_of(dir / "first.jsonl").first, (std::vector<std::string>{"c0", "c1", "c2"}));
+
+    // The file's labels: girl 2, boy 1, happy 2, sad 2, ball 1 (8 cases); half of them keeps half of each.
+    const std::map<std::string, int> all = {{"girl", 2}, {"boy", 1}, {"happy", 2}, {"sad", 2}, {"ball", 1}};
+    CmdResult b = run_eval(args(dir / "strat.jsonl") + " --limit 4 --stratify");
+    ASSERT_EQ(b.status, 0) << b.out;
+    EXPECT_EQ(json::parse(b.out)["targets"][0]["summary"]["n"], 4);
+    const auto [ids, per_label] = ids_of(dir / "strat.jsonl");
+    ASSERT_EQ(ids.size(), 4u);
+    int total = 0;
+    for (const auto& [label, n] : per_label) {
+        SCOPED_TRACE(label);
+        ASSERT_TRUE(all.count(label));
+        EXPECT_GE(2 * n, all.at(label) - 1);  // n within one of half the label's count
+        EXPECT_LE(2 * n, all.at(label) + 1);
+        total += n;
+    }
+    EXPECT_EQ(total, 4);
+    for (const auto& [label, n] : all) {
+        if (n != 2) continue;
+        EXPECT_EQ(per_label.count(label) ? per_label.at(label) : 0, 1) << label;  // exactly half
+    }
+    // The same sample on another run.
+    CmdResult c = run_eval(args(dir / "strat2.jsonl") + " --limit 4 --stratify");
+    ASSERT_EQ(c.status, 0);
+    EXPECT_EQ(ids_of(dir / "strat2.jsonl").first, ids);
+    // --stratify without --limit is refused.
+    EXPECT_NE(run_eval(args(dir / "bad.jsonl") + " --stratify").status, 0);
 }
