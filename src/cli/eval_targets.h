@@ -1,5 +1,5 @@
 // Building eval targets from their specs (kinglet eval --target): local files get their own Engine;
-// server, remote and route targets become router::Providers.
+// server, remote, route and model targets become router::Providers (the last three from --config).
 #pragma once
 #include <memory>
 #include <string>
