@@ -36,7 +36,9 @@ std::string joined(const std::vector<std::string>& names) {
 }  // namespace
 
 ConfigTargets::ConfigTargets(const std::string& path, int threads, bool quiet)
-    : cfg_(server::load_config(path)), threads_(threads), quiet_(quiet),
+    : cfg_(server::load_config(path)),
+      threads_(threads),
+      quiet_(quiet),
       registry_(std::make_shared<router::Registry>()) {
     server::validate(cfg_);
 }
@@ -71,7 +73,8 @@ void ConfigTargets::build(const std::vector<std::string>& names) {
         const auto t0 = std::chrono::steady_clock::now();
         registry_->add(mc.name, server::meter_local(mc, server::load_local_model(mc)));
         if (!quiet_)
-            std::fprintf(stderr, "kinglet eval: model '%s' loaded from %s in %.1f s\n", mc.name.c_str(), mc.path.c_str(),
+            std::fprintf(stderr, "kinglet eval: model '%s' loaded from %s in %.1f s\n", mc.name.c_str(),
+                         mc.path.c_str(),
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     built_.insert(reach.begin(), reach.end());
@@ -82,10 +85,11 @@ std::shared_ptr<router::Provider> ConfigTargets::provider(const TargetSpec& spec
     if (!spec.fallback.empty()) {
         build(spec.fallback);
         std::weak_ptr<router::Registry> weak = registry_;
-        return router::make_fallback(spec.name, spec.fallback, [weak](const std::string& n) -> std::shared_ptr<router::Provider> {
-            auto r = weak.lock();
-            return r ? r->find(n) : nullptr;
-        });
+        return router::make_fallback(spec.name, spec.fallback,
+                                     [weak](const std::string& n) -> std::shared_ptr<router::Provider> {
+                                         auto r = weak.lock();
+                                         return r ? r->find(n) : nullptr;
+                                     });
     }
     const std::string& name = spec.path;
     bool found = false;
@@ -94,24 +98,24 @@ std::shared_ptr<router::Provider> ConfigTargets::provider(const TargetSpec& spec
         if (!found) {
             std::string known;
             for (const auto& p : cfg_.routing.providers) known += (known.empty() ? "" : ", ") + p.name;
-            fail(Errc::invalid_argument, "target '{}': {} declares no provider '{}' under providers: ({})", spec.text,
-                 cfg_.path, name, known.empty() ? "it declares none" : "it declares " + known);
+            fail(Errc::invalid_argument, "target '{}': {} declares no provider '{}' under providers: ({})",
+                 spec.text, cfg_.path, name, known.empty() ? "it declares none" : "it declares " + known);
         }
     } else if (spec.kind == K::route) {
         for (const auto& r : cfg_.routing.routes) found |= r.name == name;
         if (!found) {
             std::string known;
             for (const auto& r : cfg_.routing.routes) known += (known.empty() ? "" : ", ") + r.name;
-            fail(Errc::invalid_argument, "target '{}': {} declares no route '{}' under routes: ({})", spec.text, cfg_.path,
-                 name, known.empty() ? "it declares none" : "it declares " + known);
+            fail(Errc::invalid_argument, "target '{}': {} declares no route '{}' under routes: ({})",
+                 spec.text, cfg_.path, name, known.empty() ? "it declares none" : "it declares " + known);
         }
     } else if (spec.kind == K::model) {
         for (const auto& m : cfg_.models) found |= m.name == name;
         if (!found) {
             std::string known;
             for (const auto& m : cfg_.models) known += (known.empty() ? "" : ", ") + m.name;
-            fail(Errc::invalid_argument, "target '{}': {} declares no model '{}' under models: ({})", spec.text, cfg_.path,
-                 name, known.empty() ? "it declares none" : "it declares " + known);
+            fail(Errc::invalid_argument, "target '{}': {} declares no model '{}' under models: ({})",
+                 spec.text, cfg_.path, name, known.empty() ? "it declares none" : "it declares " + known);
         }
     } else {
         fail(Errc::internal, "target '{}' is not a config target", spec.text);
@@ -126,13 +130,16 @@ CalibrationRoute ConfigTargets::calibration_route(const std::string& route) cons
     const server::RouteConfig* rc = nullptr;
     for (const auto& r : cfg_.routing.routes)
         if (r.name == route) rc = &r;
-    if (!rc) fail(Errc::invalid_argument, "--calibrate {}: {} declares no route '{}' under routes:", route, cfg_.path, route);
+    if (!rc)
+        fail(Errc::invalid_argument, "--calibrate {}: {} declares no route '{}' under routes:", route,
+             cfg_.path, route);
     if (rc->policy != "cascade")
-        fail(Errc::invalid_argument, "--calibrate {}: {}: route '{}' is a {} route; calibration needs policy: cascade", route,
+        fail(Errc::invalid_argument,
+             "--calibrate {}: {}: route '{}' is a {} route; calibration needs policy: cascade", route,
              rc->origin, route, rc->policy);
     if (rc->steps.size() < 2)
-        fail(Errc::invalid_argument, "--calibrate {}: {}: cascade route '{}' needs at least two steps", route, rc->origin,
-             route);
+        fail(Errc::invalid_argument, "--calibrate {}: {}: cascade route '{}' needs at least two steps", route,
+             rc->origin, route);
     auto step = [&](const server::StepConfig& s) {
         CalibrationStep out;
         out.name = joined(s.target);

@@ -46,7 +46,8 @@ YAML::Node first_step(const std::string& path, const YAML::Node& root, const std
 // Length of the plain scalar starting at `col` of `line`.
 size_t scalar_length(const std::string& line, size_t col) {
     size_t e = col;
-    while (e < line.size() && line[e] != ',' && line[e] != '}' && line[e] != ' ' && line[e] != '#' && line[e] != '\r')
+    while (e < line.size() && line[e] != ',' && line[e] != '}' && line[e] != ' ' && line[e] != '#' &&
+           line[e] != '\r')
         ++e;
     return e - col;
 }
@@ -79,15 +80,16 @@ void write_cascade_threshold(const std::string& path, const std::string& route, 
         auto& l = lines.at(size_t(m.line));
         const size_t close = l.find('}', size_t(m.column));
         if (close == std::string::npos)
-            fail(Errc::invalid_file, "{}: add `min_confidence: {}` to route '{}''s first step by hand", where(path, first),
-                 value, route);
+            fail(Errc::invalid_file, "{}: add `min_confidence: {}` to route '{}''s first step by hand",
+                 where(path, first), value, route);
         size_t end = close;
         while (end > 0 && l[end - 1] == ' ') --end;
         l.insert(end, ", min_confidence: " + value);
     } else {
         // A block mapping: a new line at the indentation of its first key.
         const auto m = first.begin()->first.Mark();
-        lines.insert(lines.begin() + m.line + 1, std::string(size_t(m.column), ' ') + "min_confidence: " + value);
+        lines.insert(lines.begin() + m.line + 1,
+                     std::string(size_t(m.column), ' ') + "min_confidence: " + value);
     }
     std::string out;
     for (const auto& l : lines) out += l + "\n";
@@ -101,7 +103,8 @@ void write_cascade_threshold(const std::string& path, const std::string& route, 
     std::filesystem::rename(tmp, path);
     // What was written must read back as the new threshold.
     const YAML::Node back = first_step(path, load(path, read_file(path)), route)["min_confidence"];
-    if (!back || back.Scalar() != value) fail(Errc::internal, "{}: the threshold did not read back after writing", path);
+    if (!back || back.Scalar() != value)
+        fail(Errc::internal, "{}: the threshold did not read back after writing", path);
 }
 
 }  // namespace kinglet::eval

@@ -25,7 +25,9 @@ std::shared_ptr<router::Provider> load_local_model(const ModelConfig& mc) {
             lo.chat_template = *builtin;
         } else {
             std::ifstream in(mc.chat_template, std::ios::binary);
-            if (!in) fail(Errc::not_found, "{}: model '{}': cannot open chat template {}", mc.origin, mc.name, mc.chat_template);
+            if (!in)
+                fail(Errc::not_found, "{}: model '{}': cannot open chat template {}", mc.origin, mc.name,
+                     mc.chat_template);
             std::stringstream ss;
             ss << in.rdbuf();
             lo.chat_template = ss.str();

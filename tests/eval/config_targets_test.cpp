@@ -79,7 +79,8 @@ TEST(ConfigTargets, CalibrationRouteFromTheServerParser) {
     EXPECT_EQ(r.small.target.kind, eval::TargetSpec::Kind::model);
     EXPECT_EQ(r.small.target.path, "small");
     EXPECT_EQ(r.small.target.name, "small");
-    EXPECT_EQ(ct.config().models.at(0).path, (c.dir / "models/small.gguf").string());  // relative to the config file
+    EXPECT_EQ(ct.config().models.at(0).path,
+              (c.dir / "models/small.gguf").string());  // relative to the config file
     EXPECT_EQ(r.large.target.kind, eval::TargetSpec::Kind::remote);
     EXPECT_EQ(r.large.target.path, "large");
     ASSERT_TRUE(r.small.price && r.large.price);
@@ -116,24 +117,31 @@ TEST(ConfigTargets, Refusals) {
     };
     EXPECT_NE(message([&] { ct.calibration_route("plain"); }).find("tier route"), std::string::npos);
     EXPECT_NE(message([&] { ct.calibration_route("one"); }).find("at least two steps"), std::string::npos);
-    EXPECT_NE(message([&] { ct.calibration_route("missing"); }).find("no route 'missing'"), std::string::npos);
-    EXPECT_NE(message([&] { ct.provider(eval::parse_target("remote:nope")); }).find("no provider 'nope'"), std::string::npos);
-    EXPECT_NE(message([&] { ct.provider(eval::parse_target("route:nope")); }).find("no route 'nope'"), std::string::npos);
-    EXPECT_NE(message([&] { ct.provider(eval::parse_target("model:large")); }).find("no model 'large'"), std::string::npos);
+    EXPECT_NE(message([&] { ct.calibration_route("missing"); }).find("no route 'missing'"),
+              std::string::npos);
+    EXPECT_NE(message([&] { ct.provider(eval::parse_target("remote:nope")); }).find("no provider 'nope'"),
+              std::string::npos);
+    EXPECT_NE(message([&] { ct.provider(eval::parse_target("route:nope")); }).find("no route 'nope'"),
+              std::string::npos);
+    EXPECT_NE(message([&] { ct.provider(eval::parse_target("model:large")); }).find("no model 'large'"),
+              std::string::npos);
     // remote: names a provider, not a route.
     EXPECT_NE(message([&] { ct.provider(eval::parse_target("remote:triage")); }).find("no provider 'triage'"),
               std::string::npos);
     EXPECT_THROW(eval::ConfigTargets((c.dir / "none.yaml").string(), 1, true), Error);
     // The server's validation: a route naming nothing declared.
-    TempConfig bad("models:\n  a: { path: a.gguf }\nroutes:\n  r: { policy: fallback, targets: [a, ghost] }\n");
-    EXPECT_NE(message([&] { eval::ConfigTargets(bad.file.string(), 1, true); }).find("ghost"), std::string::npos);
+    TempConfig bad(
+        "models:\n  a: { path: a.gguf }\nroutes:\n  r: { policy: fallback, targets: [a, ghost] }\n");
+    EXPECT_NE(message([&] { eval::ConfigTargets(bad.file.string(), 1, true); }).find("ghost"),
+              std::string::npos);
 }
 
 TEST(ConfigTargets, ProviderNeedsItsKeyOnlyWhenUsed) {
     // A provider whose key variable is unset is an error only for a run that reaches it.
     ::unsetenv("KINGLET_TEST_UNSET_KEY");
-    TempConfig c("providers:\n  a: { base_url: \"http://127.0.0.1:9/v1\" }\n"
-                 "  b: { base_url: \"http://127.0.0.1:9/v1\", api_key_env: KINGLET_TEST_UNSET_KEY }\n");
+    TempConfig c(
+        "providers:\n  a: { base_url: \"http://127.0.0.1:9/v1\" }\n"
+        "  b: { base_url: \"http://127.0.0.1:9/v1\", api_key_env: KINGLET_TEST_UNSET_KEY }\n");
     eval::ConfigTargets ct(c.file.string(), 1, true);
     EXPECT_NO_THROW(ct.provider(eval::parse_target("remote:a")));
     EXPECT_THROW(ct.provider(eval::parse_target("remote:b")), Error);
@@ -143,16 +151,19 @@ TEST(ConfigTargets, ProviderNeedsItsKeyOnlyWhenUsed) {
 // escalates every case, a threshold of 0 none. Cost is the steps' tokens at their prices.
 TEST(ConfigTargets, RouteTargetRecordsWhoAnsweredEscalationAndCost) {
     const auto models = test::models_dir() / "stories260K";
-    TempConfig c("models:\n"
-                 "  small: { path: " + (models / "model-q8_0.gguf").string() +
-                 ", parallel: 2, threads: 1, price: { input_per_mtok: 2, output_per_mtok: 4 } }\n"
-                 "  large: { path: " + (models / "model-f32.gguf").string() +
-                 ", parallel: 2, threads: 1, price: { input_per_mtok: 100, output_per_mtok: 300 } }\n"
-                 "routes:\n"
-                 "  up:\n    policy: cascade\n    labels: [girl, boy, dog]\n    steps:\n"
-                 "      - { target: small, signal: label_prob, min_confidence: 1 }\n      - { target: large }\n"
-                 "  stay:\n    policy: cascade\n    labels: [girl, boy, dog]\n    steps:\n"
-                 "      - { target: small, signal: label_prob, min_confidence: 0 }\n      - { target: large }\n");
+    TempConfig c(
+        "models:\n"
+        "  small: { path: " +
+        (models / "model-q8_0.gguf").string() +
+        ", parallel: 2, threads: 1, price: { input_per_mtok: 2, output_per_mtok: 4 } }\n"
+        "  large: { path: " +
+        (models / "model-f32.gguf").string() +
+        ", parallel: 2, threads: 1, price: { input_per_mtok: 100, output_per_mtok: 300 } }\n"
+        "routes:\n"
+        "  up:\n    policy: cascade\n    labels: [girl, boy, dog]\n    steps:\n"
+        "      - { target: small, signal: label_prob, min_confidence: 1 }\n      - { target: large }\n"
+        "  stay:\n    policy: cascade\n    labels: [girl, boy, dog]\n    steps:\n"
+        "      - { target: small, signal: label_prob, min_confidence: 0 }\n      - { target: large }\n");
     eval::ConfigTargets ct(c.file.string(), 1, true);
     eval::TaskSpec task;
     task.labels = {"girl", "boy", "dog"};
@@ -171,14 +182,16 @@ TEST(ConfigTargets, RouteTargetRecordsWhoAnsweredEscalationAndCost) {
         EXPECT_EQ(a.confidence.has_value(), !up);
         ASSERT_EQ(a.attempts.size(), up ? 2u : 1u);
         EXPECT_EQ(a.attempts[0]["provider"], "small");
-        ASSERT_TRUE(a.attempts[0].contains("confidence"));  // the small step's label probability, escalated or not
+        ASSERT_TRUE(
+            a.attempts[0].contains("confidence"));  // the small step's label probability, escalated or not
         EXPECT_LT(a.attempts[0]["confidence"].get<double>(), 1.0);
         EXPECT_EQ(a.attempts[0]["outcome"], up ? "low_confidence" : "ok");
         double want = 0;
         for (const auto& at : a.attempts) {
             const bool large = at["provider"] == "large";
             want += (at["prompt_tokens"].get<double>() * (large ? 100 : 2) +
-                     at["completion_tokens"].get<double>() * (large ? 300 : 4)) / 1e6;
+                     at["completion_tokens"].get<double>() * (large ? 300 : 4)) /
+                    1e6;
             EXPECT_GT(at["prompt_tokens"].get<int>(), 0);
         }
         ASSERT_TRUE(a.cost_usd.has_value());
@@ -197,15 +210,18 @@ TEST(ConfigTargets, RouteTargetRecordsWhoAnsweredEscalationAndCost) {
 // connection is tried first and recorded, the local model answers.
 TEST(ConfigTargets, FallbackListStepRunsThroughTheRouter) {
     const auto models = test::models_dir() / "stories260K";
-    TempConfig c("models:\n"
-                 "  small: { path: " + (models / "model-q8_0.gguf").string() +
-                 ", parallel: 2, threads: 1, price: { input_per_mtok: 2, output_per_mtok: 4 } }\n"
-                 "providers:\n"
-                 "  down: { base_url: \"http://127.0.0.1:1/v1\", max_retries: 0, connect_timeout_s: 2, "
-                 "price: { input_per_mtok: 50, output_per_mtok: 50 } }\n"
-                 "routes:\n"
-                 "  r:\n    policy: cascade\n    labels: [girl, boy, dog]\n    steps:\n"
-                 "      - { target: small, signal: label_prob, min_confidence: 0.5 }\n      - { target: [down, small] }\n");
+    TempConfig c(
+        "models:\n"
+        "  small: { path: " +
+        (models / "model-q8_0.gguf").string() +
+        ", parallel: 2, threads: 1, price: { input_per_mtok: 2, output_per_mtok: 4 } }\n"
+        "providers:\n"
+        "  down: { base_url: \"http://127.0.0.1:1/v1\", max_retries: 0, connect_timeout_s: 2, "
+        "price: { input_per_mtok: 50, output_per_mtok: 50 } }\n"
+        "routes:\n"
+        "  r:\n    policy: cascade\n    labels: [girl, boy, dog]\n    steps:\n"
+        "      - { target: small, signal: label_prob, min_confidence: 0.5 }\n      - { target: [down, small] "
+        "}\n");
     eval::ConfigTargets ct(c.file.string(), 1, true);
     const auto route = ct.calibration_route("r");
     EXPECT_EQ(route.small.target.kind, eval::TargetSpec::Kind::model);
@@ -226,7 +242,9 @@ TEST(ConfigTargets, FallbackListStepRunsThroughTheRouter) {
     EXPECT_EQ(a.attempts[1]["outcome"], "ok");
     ASSERT_TRUE(a.cost_usd.has_value());
     EXPECT_NEAR(*a.cost_usd,
-                (a.attempts[1]["prompt_tokens"].get<double>() * 2 + a.attempts[1]["completion_tokens"].get<double>() * 4) / 1e6,
+                (a.attempts[1]["prompt_tokens"].get<double>() * 2 +
+                 a.attempts[1]["completion_tokens"].get<double>() * 4) /
+                    1e6,
                 1e-12);
     // The model step alone, as the calibration runs it: the label and its probability over the set.
     auto small = eval::make_provider_target(route.small.target, ct.provider(route.small.target), task);
@@ -246,22 +264,29 @@ TEST(ConfigThreshold, WritesTheThresholdInPlace) {
     want.replace(want.find("-0.80 }"), 5, "-0.4375");
     EXPECT_EQ(c.text(), want);
     // The server's parser reads the new value.
-    EXPECT_EQ(eval::ConfigTargets(c.file.string(), 1, true).calibration_route("triage").min_confidence, -0.4375);
+    EXPECT_EQ(eval::ConfigTargets(c.file.string(), 1, true).calibration_route("triage").min_confidence,
+              -0.4375);
 }
 
 TEST(ConfigThreshold, AddsAMissingThreshold) {
     {
-        TempConfig c("routes:\n  r:\n    policy: cascade\n    labels: [x, y]\n    steps:\n      - { target: a, signal: label_prob }\n"
-                     "      - { target: b }\nmodels:\n  a: { path: a.gguf }\n  b: { path: b.gguf }\n");
+        TempConfig c(
+            "routes:\n  r:\n    policy: cascade\n    labels: [x, y]\n    steps:\n      - { target: a, "
+            "signal: label_prob }\n"
+            "      - { target: b }\nmodels:\n  a: { path: a.gguf }\n  b: { path: b.gguf }\n");
         eval::write_cascade_threshold(c.file.string(), "r", 0.5);
-        EXPECT_NE(c.text().find("- { target: a, signal: label_prob, min_confidence: 0.5 }\n"), std::string::npos);
+        EXPECT_NE(c.text().find("- { target: a, signal: label_prob, min_confidence: 0.5 }\n"),
+                  std::string::npos);
     }
     {
-        TempConfig c("routes:\n  r:\n    policy: cascade\n    labels: [x, y]\n    steps:\n      - target: a\n        signal: label_prob\n"
-                     "      - target: b\nmodels:\n  a: { path: a.gguf }\n  b: { path: b.gguf }\n");
+        TempConfig c(
+            "routes:\n  r:\n    policy: cascade\n    labels: [x, y]\n    steps:\n      - target: a\n        "
+            "signal: label_prob\n"
+            "      - target: b\nmodels:\n  a: { path: a.gguf }\n  b: { path: b.gguf }\n");
         eval::write_cascade_threshold(c.file.string(), "r", 0.25);
-        EXPECT_NE(c.text().find("      - target: a\n        min_confidence: 0.25\n        signal: label_prob\n"),
-                  std::string::npos)
+        EXPECT_NE(
+            c.text().find("      - target: a\n        min_confidence: 0.25\n        signal: label_prob\n"),
+            std::string::npos)
             << c.text();
         EXPECT_EQ(eval::ConfigTargets(c.file.string(), 1, true).calibration_route("r").min_confidence, 0.25);
     }
