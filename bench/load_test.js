@@ -1,6 +1,6 @@
 // Bounded load test of `kinglet serve` (not a CI test): streaming clients against one model on a
 // loopback port, for a fixed number of requests.
-//  1. Throughput: 1, 4, 8 and 16 concurrent streams, each client sending requests back to back;
+//  1. Throughput: 1, 4, 8 and 16 concurrent streams, each client sending four requests back to back;
 //     aggregate generated tokens/s (from the usage of each response) and client-side time to first
 //     token (p50/p95).
 //  2. Soak: 64 concurrent streaming clients, a fixed request count, twice. Every response must end
@@ -121,7 +121,7 @@ async function main() {
   await load(server.url, 4, 8);  // warm-up
   const rows = [];
   for (const c of [1, 4, 8, 16]) {
-    const r = await load(server.url, c, Math.max(4, 2 * c));
+    const r = await load(server.url, c, 4 * c);  // four requests per client at every level
     rows.push(r);
     console.error(`${c} streams: ${r.tps.toFixed(1)} tok/s, TTFT p50 ${r.ttft50.toFixed(0)} ms p95 ${r.ttft95.toFixed(0)} ms, failed ${r.failed}`);
   }
@@ -140,7 +140,7 @@ async function main() {
     "<!-- serve-load:begin (written by bench/load_test.js) -->",
     "## kinglet serve under load",
     "",
-    `\`bench/load_test.sh\`: ${path.basename(model)}, \`--parallel ${parallel}\`, streaming chat requests of ${maxTokens} tokens ` +
+    `\`bench/load_test.sh\`: ${path.basename(model)}, \`--parallel ${parallel}\`, streaming chat requests of ${maxTokens} tokens, four per client ` +
       `(temperature 0.7), clients on the same machine (${require("os").cpus().length} CPUs). Tokens/s is every stream's ` +
       "generated tokens (from each response's usage) over wall time; TTFT is measured by the client (queue wait included).",
     "",

@@ -251,6 +251,16 @@ const Value* Reader::find(std::string_view key) const {
     return it == kv_index_.end() ? nullptr : &kv_[it->second].second;
 }
 
+void Reader::release(std::string_view key) {
+    auto it = kv_index_.find(key);
+    if (it == kv_index_.end()) return;
+    const size_t at = it->second;
+    kv_.erase(kv_.begin() + static_cast<std::ptrdiff_t>(at));
+    kv_index_.erase(it);
+    for (auto& [k, i] : kv_index_)
+        if (i > at) --i;
+}
+
 const Value& Reader::get(std::string_view key) const {
     const Value* v = find(key);
     if (!v) fail(Errc::invalid_file, "{}: required metadata '{}' is missing", path(), key);

@@ -60,6 +60,10 @@ public:
     double get_float(std::string_view key, double def) const;
     bool get_bool(std::string_view key, bool def) const;
 
+    // Forgets a metadata value the caller has consumed (a vocabulary's arrays are megabytes that a
+    // loaded model holds in its tokenizer already); afterwards the key is not found. No-op if absent.
+    void release(std::string_view key);
+
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
     const TensorInfo* find_tensor(std::string_view name) const;
 

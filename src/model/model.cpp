@@ -1,5 +1,7 @@
 #include "model/model.h"
 
+#include <malloc.h>
+
 #include "core/error.h"
 
 namespace kinglet {
@@ -13,6 +15,12 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     if (m->tokenizer_->n_vocab() != m->hp_.n_vocab)
         fail(Errc::invalid_file, "{}: the vocabulary has {} tokens but token_embd has {} rows", path,
              m->tokenizer_->n_vocab(), m->hp_.n_vocab);
+    // The tokenizer holds the vocabulary now; the parsed copies of its arrays (tens of MB for a
+    // 150k-token vocabulary) would otherwise stay resident beside it for the model's lifetime.
+    for (const char* key : {"tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.scores",
+                            "tokenizer.ggml.token_type"})
+        m->file_->release(key);
+    malloc_trim(0);  // hand the freed pages back to the system rather than keep them in the heap
     return m;
 }
 

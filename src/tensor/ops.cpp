@@ -33,6 +33,7 @@ kernels::QuantizeFn quantizer(const kernels::Family& k, DType act) {
 // runs on the calling thread, where waking the pool would cost more than it saves.
 constexpr int64_t kDecodeChunksPerThread = 8, kDecodeMinRows = 32, kPrefillChunkRows = 64;
 constexpr int64_t kSerialWork = 1 << 16;
+constexpr int64_t kSerialQuantize = 1 << 15;  // elements
 constexpr int kMaxOuts = 4;
 
 }  // namespace
@@ -84,8 +85,8 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
             xq[slot].resize(act_row * static_cast<size_t>(n_tok));
             uint8_t* xq_data = xq[slot].data();
             const kernels::QuantizeFn q = quantizer(K, act);
-            if (n_tok == 1) {
-                q(x, xq_data, cols);
+            if (n_tok * cols <= kSerialQuantize) {  // a few rows: a parallel job costs more than the work
+                for (int64_t t = 0; t < n_tok; ++t) q(x + t * cols, xq_data + t * act_row, cols);
             } else {
                 pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
                     for (int64_t t = b; t < e; ++t) q(x + t * cols, xq_data + t * act_row, cols);

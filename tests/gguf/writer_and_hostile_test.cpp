@@ -64,6 +64,23 @@ void poke(std::vector<uint8_t>& v, size_t at, T value) {
 
 }  // namespace
 
+TEST(GgufReader, ReleaseForgetsOneKeyAndKeepsTheOthersFindable) {
+    auto bytes = sample_file();
+    auto r = Reader::from_memory(bytes.data(), bytes.size(), "mem.gguf");
+    const size_t n = r->metadata().size();
+    r->release("strings");  // in the middle: every later key's index moves down by one
+    r->release("no.such.key");
+    EXPECT_EQ(r->metadata().size(), n - 1);
+    EXPECT_FALSE(r->has("strings"));
+    EXPECT_THROW(r->get("strings"), Error);
+    EXPECT_EQ(r->get("str").as_string(), "h\xC3\xA9llo");
+    EXPECT_EQ(r->get("ints").int_at(1), -2);
+    EXPECT_EQ(r->get("nested").size(), 2u);
+    EXPECT_EQ(r->get("general.architecture").as_string(), "llama");
+    for (const auto& [key, value] : r->metadata()) EXPECT_EQ(r->find(key), &value) << key;
+    ASSERT_NE(r->find_tensor("b.weight"), nullptr);
+}
+
 TEST(GgufWriter, RoundTripsEveryValueTypeAndTensor) {
     auto bytes = sample_file();
     auto r = Reader::from_memory(bytes.data(), bytes.size(), "mem.gguf");
