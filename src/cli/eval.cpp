@@ -32,7 +32,7 @@ struct Options {
     std::vector<std::string> targets, prices;
     std::string data, format, labels, template_text, template_file, results, html, split = "all",
                                                                                    fractions = "0,0.5,0.5";
-    std::string request = "auto", config, judge, rubric, judge_price;
+    std::string request = "auto", config, judge, rubric, judge_price, json_schema;
     std::string calibrate, objective, target_escalation, target_accuracy, within, signal;
     bool write_config = false;
     double traffic = 0, machine_usd_per_hour = -1, peak_factor = 1, prefill_tps = 0, decode_tps = 0;
@@ -239,6 +239,19 @@ int run(Options o) {
         rs.header.update({{"grader", o.grader}, {"ignore_case", o.ignore_case}, {"max_tokens", o.max_tokens},
                           {"stop", o.stop}});
     if (o.grader == "judge" && !classify) rs.header.update({{"judge", o.judge}, {"rubric", o.rubric}});
+    std::optional<eval::JsonSchema> schema;
+    if (!o.json_schema.empty()) {
+        if (classify || o.grader != "json") fail(Errc::invalid_argument, "--json-schema goes with --grader json");
+        const auto parsed = nlohmann::ordered_json::parse(slurp(o.json_schema), nullptr, false);
+        if (parsed.is_discarded()) fail(Errc::invalid_argument, "{}: not a JSON document (--json-schema)", o.json_schema);
+        try {
+            schema.emplace(parsed);
+        } catch (const Error& e) {
+            fail(Errc::invalid_argument, "{}: {}", o.json_schema, e.what());
+        }
+        rs.schema = &*schema;
+        rs.header["json_schema"] = o.json_schema;
+    }
 
     TargetContext ctx;
     ctx.model = o.model;
@@ -361,6 +374,9 @@ const Registrar registrar{Command{
                        "Without --labels: exact, contains, regex (the expected field is the pattern), json "
                        "(field-by-field against an expected object) or judge (--judge, --rubric)")
             ->capture_default_str();
+        sub.add_option("--json-schema", o->json_schema,
+                       "With --grader json: a JSON Schema file the extracted object must also satisfy (reported as "
+                       "schema_valid)");
         sub.add_option("--judge", o->judge, "With --grader judge: the target that grades the answers");
         sub.add_option("--rubric", o->rubric, "With --grader judge: file of grading instructions");
         sub.add_option("--judge-price", o->judge_price, "INPUT,OUTPUT USD per 1M tokens of the judge (added to cost)");

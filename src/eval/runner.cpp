@@ -101,6 +101,7 @@ TextRecord text_record(const ordered_json& row) {
     r.valid = row.value("json_valid", true);
     r.fields = row.value("fields", 0);
     r.fields_correct = row.value("fields_correct", 0);
+    r.schema_valid = row.contains("schema_valid") ? int(row["schema_valid"].get<bool>()) : -1;
     r.mean_logprob = num_of(row, "mean_logprob");
     r.min_logprob = num_of(row, "min_logprob");
     r.prompt_tokens = row.value("prompt_tokens", 0);
@@ -113,7 +114,8 @@ TextRecord text_record(const ordered_json& row) {
 // run ends, so the bulky parts — every label's probability, the raw answer, a route's attempts, the
 // judge's reply — are dropped.
 void slim(ordered_json& row) {
-    for (const char* k : {"probs", "answer", "attempts", "generated", "prediction", "confidence", "signal"}) row.erase(k);
+    for (const char* k : {"probs", "answer", "attempts", "generated", "prediction", "confidence", "signal", "schema_error"})
+        row.erase(k);
     if (row.contains("judge")) row["judge"].erase("reply");
 }
 
@@ -268,6 +270,11 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
                 row["json_valid"] = gj.valid;
                 row["fields"] = gj.fields;
                 row["fields_correct"] = gj.fields_correct;
+                if (s.schema) {
+                    const std::string v = gj.valid ? s.schema->violation(gj.parsed) : "$: no JSON object in the answer";
+                    row["schema_valid"] = v.empty();
+                    if (!v.empty()) row["schema_error"] = v;
+                }
             } else if (s.grader == "judge") {
                 std::optional<bool> v;
                 if (g.judge) v = judge_verdict(g.judge->text);

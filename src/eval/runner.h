@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/dataset.h"
+#include "eval/json_schema.h"
 #include "eval/summary.h"
 #include "eval/target.h"
 
@@ -41,6 +42,7 @@ struct RunSettings {
     std::string grader = "exact";  // text tasks: exact, contains, regex, json, judge
     bool ignore_case = false;
     Target* judge = nullptr;       // grader judge
+    const JsonSchema* schema = nullptr;  // grader json: the extracted object must also validate against it
     std::string rubric;            // grader judge: instructions (Jinja when it holds "{{")
     std::string results;           // "" = no results file
     nlohmann::ordered_json header;  // the run's settings, first line of the results file

@@ -119,6 +119,10 @@ nlohmann::ordered_json text_summary(const std::vector<TextRecord>& recs, bool js
     if (json_task) {
         s["json_valid"] = interval_json(bootstrap_mean(valid, opt));
         s["field_accuracy"] = fields > 0 ? nlohmann::ordered_json(fields_ok / fields) : nlohmann::ordered_json(nullptr);
+        std::vector<double> schema;
+        for (const auto& r : recs)
+            if (r.schema_valid >= 0) schema.push_back(r.schema_valid);
+        if (!schema.empty()) s["schema_valid"] = interval_json(bootstrap_mean(schema, opt));
     }
     const std::span<const bool> okv(okb.get(), recs.size());
     nlohmann::ordered_json sig;
@@ -152,6 +156,7 @@ std::string format_summary(const nlohmann::ordered_json& s) {
         out += fmt::format("valid JSON {}\nfield accuracy {}\n", ci(s["json_valid"]),
                            s["field_accuracy"].is_null() ? std::string("n/a")
                                                          : fmt::format("{:.3f}", s["field_accuracy"].get<double>()));
+    if (s.contains("schema_valid")) out += fmt::format("schema valid {}\n", ci(s["schema_valid"]));
     auto signals = [&] {
         std::string o = "\nsignal AUROC (separating correct from incorrect)\n";
         for (const auto& [name, v] : s["signals"].items())

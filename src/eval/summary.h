@@ -24,6 +24,7 @@ struct TextRecord {
     bool correct = false;
     bool valid = true;               // JSON tasks: the answer held a JSON object
     int fields = 0, fields_correct = 0;  // JSON tasks
+    int schema_valid = -1;               // JSON tasks with --json-schema: 1 valid, 0 not; -1 not checked
     double mean_logprob = 0, min_logprob = 0;
     int prompt_tokens = 0, completion_tokens = 0;
     double latency_ms = 0;
