@@ -28,6 +28,13 @@ function stub() {
   return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, port: server.address().port })));
 }
 
+// user + system CPU seconds of a process so far (/proc/PID/stat, in clock ticks of 1/100 s).
+function cpuSeconds(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function pct(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -88,7 +95,9 @@ ${ledger === "sqlite" ? `ledger: { url: "sqlite://${path.join(dir, "ledger.db")}
   try {
     await load(front.url + "/v1/chat/completions", body, {});  // warm-up, discarded
     const direct = await load(`http://127.0.0.1:${s.port}/v1/chat/completions`, body, {});
+    const cpu0 = cpuSeconds(front.proc.pid);
     const routed = await load(front.url + "/v1/chat/completions", body, {});
+    const cpu = cpuSeconds(front.proc.pid) - cpu0;
     const row = (name, r) =>
       console.log(`${name.padEnd(8)} n=${r.lat.length} errors=${r.errors} rate=${r.achieved.toFixed(0)}/s ` +
                   ["p50", "p90", "p99", "max"].map((p) => `${p}=${(p === "max" ? Math.max(...r.lat) : pct(r.lat, Number(p.slice(1)))).toFixed(3)}ms`).join(" "));
@@ -96,6 +105,8 @@ ${ledger === "sqlite" ? `ledger: { url: "sqlite://${path.join(dir, "ledger.db")}
     row("direct", direct);
     row("routed", routed);
     for (const p of [50, 99]) console.log(`overhead p${p}: ${(pct(routed.lat, p) - pct(direct.lat, p)).toFixed(3)} ms`);
+    // CPU time, unlike latency, does not depend on what else the machine is running.
+    console.log(`kinglet CPU per routed request: ${((cpu / routed.lat.length) * 1e6).toFixed(0)} us (user+system)`);
   } finally {
     await front.stop();
     s.server.close();

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 #include <ctime>
 #include <random>
 #include <thread>
@@ -368,7 +369,7 @@ void RemoteProvider::shutdown(Clock::time_point deadline) {
 }
 
 void RemoteProvider::run(std::shared_ptr<Call> c) {
-    std::mt19937_64 rng(std::random_device{}());
+    std::optional<std::mt19937_64> rng;  // retry jitter; seeded only when a retry happens
     GenerationResult out;
     for (int attempt = 0;; ++attempt) {
         c->reset_attempt();
@@ -467,7 +468,8 @@ void RemoteProvider::run(std::shared_ptr<Call> c) {
         }
         if (!retryable || c->delivered || c->cancelled || attempt >= opt_.max_retries) break;
         double delay = std::min(opt_.retry_max_s, opt_.retry_base_s * std::pow(2.0, attempt));
-        delay *= std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+        if (!rng) rng.emplace(std::random_device{}());
+        delay *= std::uniform_real_distribution<double>(0.5, 1.0)(*rng);
         if (retry_after_s >= 0) delay = std::min(opt_.retry_max_s, retry_after_s);
         const auto wake = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
         if (wake >= c->req.deadline) break;

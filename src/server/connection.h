@@ -1,7 +1,8 @@
 // Noticing a client that went away while its (non-streaming) request is still being generated.
 // cpp-httplib 0.11 gives a handler no access to the connection's socket, so it is found by the
 // addresses the request carries (the TCP 4-tuple names exactly one socket of this process). The socket
-// stays open while the handler runs, so the descriptor cannot be reused under us.
+// stays open while the handler runs, so the descriptor cannot be reused under us. The search (a walk
+// over /proc/self/fd) is done once per connection, not per request: see connection.cpp.
 #pragma once
 #include <string>
 
