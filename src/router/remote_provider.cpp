@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <optional>
+#include <system_error>
 #include <ctime>
 #include <random>
 #include <thread>
@@ -354,7 +355,14 @@ std::unique_ptr<Generation> RemoteProvider::start(GenerationRequest req, Generat
         std::erase_if(calls_, [](const std::weak_ptr<Call>& w) { return w.expired(); });
         calls_.push_back(call);
     }
-    std::thread([self = shared_from_this(), call] { self->run(call); }).detach();
+    try {
+        workers_.post([self = shared_from_this(), call] { self->run(call); });
+    } catch (const std::system_error& e) {
+        std::lock_guard<std::mutex> lock(mu_);
+        running_--;
+        idle_.notify_all();
+        fail(Errc::overloaded, "'{}': cannot start a thread for the call ({})", opt_.name, e.what());
+    }
     return std::make_unique<RemoteGeneration>(call);
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "router/provider.h"
+#include "router/worker_threads.h"
 
 namespace kinglet::router {
 
@@ -70,6 +71,7 @@ private:
     int running_ = 0;
     bool stopping_ = false;
     std::vector<std::weak_ptr<Call>> calls_;  // running, for shutdown
+    WorkerThreads workers_;                   // one blocking libcurl transfer per busy worker
 };
 
 }  // namespace kinglet::router
