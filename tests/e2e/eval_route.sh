@@ -6,7 +6,7 @@
 # classifier) with the same label probability; an escalated case gets what the remote answers when
 # asked directly (remote:large); escalation is exactly "the small step's probability < threshold"; the
 # recorded cost is the attempts' tokens at the config's prices; the report's escalation rate and
-# cost are those of the rows.
+# cost are those of the rows. A case given as chat messages reaches a provider as those messages.
 set -euo pipefail
 : "${KINGLET:?path of the kinglet binary}" "${KINGLET_SHARED_DIR:?path of the shared folder}"
 exec node - "$KINGLET" "$KINGLET_SHARED_DIR/models/stories260K" "$(dirname "$0")" <<'JS'
@@ -154,6 +154,31 @@ routes:
     assert.match(r.stderr, /give --config FILE/);
     r = kingletEval(["--config", cfg, "--target", "remote:unused"], { ok: false });
     assert.match(r.stderr, /KINGLET_EVAL_ROUTE_UNSET_KEY/);
+    // 5. A case given as a chat (`messages`, no template) reaches a provider as those messages: the answer
+    // and its token counts are what the server's chat endpoint says to the same messages.
+    const chats = [[{ role: "user", content: "Once upon a time" }],
+                   [{ role: "system", content: "Tell a story." }, { role: "user", content: "Lily saw a" }]];
+    const msgs = path.join(work, "chats.jsonl");
+    fs.writeFileSync(msgs, chats.map((m, i) => JSON.stringify({ id: `m${i}`, messages: m, expected: "the" })).join("\n") + "\n");
+    r = spawnSync(kinglet, ["eval", "-d", msgs, "--grader", "contains", "--max-tokens", "8", "--request", "chat",
+                            "--target", `server:${large.url}#big`, "-q", "--results", path.join(work, "chats-out.jsonl")],
+                  { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const chatRows = rowsOf(path.join(work, "chats-out.jsonl"));
+    assert.equal(chatRows.length, chats.length);
+    for (const [i, m] of chats.entries()) {
+      const res = await fetch(`${large.url}/v1/chat/completions`, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ model: "big", messages: m, max_tokens: 8, temperature: 0 }),
+      });
+      assert.equal(res.status, 200);
+      const direct = await res.json();
+      const row = chatRows.find((x) => x.id === `m${i}`);
+      assert.equal(row.prediction, direct.choices[0].message.content, `chat case ${i}`);
+      assert.equal(row.prompt_tokens, direct.usage.prompt_tokens);
+      assert.equal(row.completion_tokens, direct.usage.completion_tokens);
+      assert.ok(row.completion_tokens > 0 && row.prediction.length > 0, "an answer was generated");
+    }
     console.log(`eval_route: ok (threshold ${threshold.toFixed(4)}, ${escalated}/40 escalated, cost ${total.toExponential(3)} USD)`);
   } finally {
     await large.stop();
