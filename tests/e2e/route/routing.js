@@ -80,6 +80,13 @@ routes:
   fb_500: { policy: fallback, targets: [broken, large] }
   fb_timeout: { policy: fallback, targets: [slow, large] }
   fb_refused: { policy: fallback, targets: [refused, large] }
+  by_tier: { policy: tier, tiers: { paid: large, default: small } }
+  support:
+    policy: domain
+    default: small
+    domains:
+      billing: { target: large, keywords: [invoice, refund] }
+      legal: { target: [broken, large], patterns: ["gdpr|privacy polic(y|ies)"] }
 tenants:
   rich: { key: sk-rich, tier: paid }
   poor: { key: sk-poor, monthly_remote_usd: 0.000001, on_budget_exceeded: serve_local }
@@ -198,6 +205,22 @@ async function main() {
     // A request that stays local is not affected by the budget.
     r = await complete("stay", {}, "sk-strict");
     assert.equal(r.status, 200);
+
+    // Tier routes pick by the caller's tenant: paid -> large, anyone else -> the default tier.
+    r = await complete("by_tier", {}, "sk-rich");
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get("x-kinglet-provider"), "large");
+    assert.equal(r.headers.get("x-kinglet-route"), "by_tier");
+    r = await complete("by_tier", {}, "sk-poor");
+    assert.equal(r.headers.get("x-kinglet-provider"), "small");
+    // Domain routes pick by content: whole-word keywords, regexes (here to a fallback list), else the default.
+    for (const [prompt, provider] of [["Where is my invoice for May?", "large"], ["Please refund me", "large"],
+                                      ["Your privacy policy, please", "large"], ["Invoices galore", "small"],
+                                      [PROMPT, "small"]]) {
+      r = await complete("support", { prompt }, "sk-rich");
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get("x-kinglet-provider"), provider, prompt);
+    }
 
     await checkLedger(ledgerPath, served, sent, front, complete);
   } finally {
