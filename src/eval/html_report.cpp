@@ -269,6 +269,47 @@ std::string escalation_chart(const ordered_json& cascade) {
     return s;
 }
 
+// The month at the user's traffic (cascade.projection, the `kinglet cost --project` arithmetic): the
+// measured inputs it used, then one row per option with every figure in a data-v attribute at full precision.
+std::string projection_table(const ordered_json& proj) {
+    if (!proj.is_object() || !at_or_null(proj, "options").is_array()) return "";
+    const auto& in = at_or_null(proj, "input");
+    auto n = [&](const char* key) { return num_or(at_or_null(in, key), 0); };
+    std::string s = fmt::format(
+        "<h2>Projected monthly cost</h2><p class=note id=projection-input>At <b>{:g}</b> requests/day × {:g} days = "
+        "{:g} requests/month; per request {:.1f} input + {:.1f} output tokens (the large step's test-split means) at "
+        "${:g} / ${:g} per million tokens = ${:.6f} on the API; the small step busies a machine ({}/hour, peak × {:g}) "
+        "for {:.3f} s per request; the cascade escalates {:.1f}% (the test split's rate at the chosen threshold). "
+        "The arithmetic of <code>kinglet cost --project</code>.</p>",
+        n("requests_per_day"), n("days_per_month"), num_or(at_or_null(proj, "monthly_requests"), 0), n("input_tokens"),
+        n("output_tokens"), n("api_input_per_mtok"), n("api_output_per_mtok"),
+        num_or(at_or_null(proj, "api_usd_per_request"), 0), fmt::format("${:g}", n("machine_usd_per_hour")),
+        n("peak_factor"), num_or(at_or_null(proj, "local_seconds_per_request"), 0), n("escalation_rate") * 100);
+    s += "<table id=projection><thead><tr><th>option</th><th>monthly USD</th><th>API USD</th><th>machines USD</th>"
+         "<th>machines</th><th>busy</th><th>USD / 1k requests</th><th>vs all-API</th></tr></thead><tbody>";
+    for (const auto& o : proj["options"]) {
+        const std::string name = o.value("name", "");
+        const char* title = name == "all_api" ? "every request on the API"
+                            : name == "all_slm" ? "every request on the small model"
+                            : name == "hybrid"  ? "the calibrated cascade"
+                                                : "";
+        const double monthly = num_or(at_or_null(o, "monthly_usd"), 0), api = num_or(at_or_null(o, "api_usd"), 0),
+                     local = num_or(at_or_null(o, "local_usd"), 0), util = num_or(at_or_null(o, "utilization"), 0),
+                     per1k = num_or(at_or_null(o, "usd_per_1k_requests"), 0),
+                     saved = num_or(at_or_null(o, "savings_vs_api_fraction"), 0);
+        const int64_t machines = int64_t(num_or(at_or_null(o, "machines"), 0));
+        s += fmt::format(
+            "<tr data-option=\"{}\"><td>{} <span class=spec>{}</span></td><td class=monthly data-v=\"{:.17g}\">{:.2f}</td>"
+            "<td class=api data-v=\"{:.17g}\">{:.2f}</td><td class=local data-v=\"{:.17g}\">{:.2f}</td>"
+            "<td class=machines>{}</td><td class=busy data-v=\"{:.17g}\">{}</td><td class=per1k data-v=\"{:.17g}\">{:.4f}</td>"
+            "<td class=savings data-v=\"{:.17g}\">{}</td></tr>",
+            esc(name), esc(name), title, monthly, monthly, api, api, local, local, machines, util,
+            machines ? fmt::format("{:.0f}%", util * 100) : "-", per1k, per1k, saved,
+            name == "all_api" ? "-" : fmt::format("{:+.1f}%", -saved * 100));
+    }
+    return s + "</tbody></table>";
+}
+
 std::string reliability_chart(const std::string& name, const ordered_json& rel) {
     const auto& count = at_or_null(rel, "count");
     if (!count.is_array() || count.empty()) return "";
@@ -378,6 +419,7 @@ std::string html_report(const ordered_json& report) {
     s += comparisons_table(at_or_null(report, "comparisons"));
     s += cost_accuracy_chart(ts, cascade);
     s += escalation_chart(cascade);
+    s += projection_table(at_or_null(cascade, "projection"));
     bool any_class = false;
     for (const auto& t : ts) any_class = any_class || at_or_null(t, "summary").contains("confusion");
     if (any_class) {

@@ -3,7 +3,10 @@
 # the rendered DOM must hold the side-by-side table (one row per target, the accuracy the JSON output
 # gives), the cost–accuracy and escalation charts (one point per curve point of the JSON report), the
 # reliability diagram (one bar per non-empty bin) and the confusion matrix (one row per label); a
-# screenshot is saved under the build folder. Without Chromium: skipped locally, a failure in CI.
+# screenshot is saved under the build folder. `kinglet eval --calibrate ROUTE --traffic N --html` must
+# show the projected month three ways, each figure recomputed here from the per-case results (the large
+# step's test-split tokens at the config's prices, the small step's test-split latency, the machine's
+# price) and the test split's escalation rate. Without Chromium: skipped locally, a failure in CI.
 set -euo pipefail
 : "${KINGLET:?path of the kinglet binary}" "${KINGLET_SHARED_DIR:?path of the shared folder}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -49,6 +52,26 @@ status=0
   --small-price 0.02,0.02 --large-price 1.25,10 --seed 5 --resamples 200 --json \
   --html "$work/cascade.html" > "$work/cascade.json" || status=$?
 [ "$status" = 0 ] || [ "$status" = 2 ]
+
+# The same two models as a cascade route of a config file, calibrated, with the month projected.
+cat > "$work/kinglet.yaml" <<YAML
+models:
+  small: { path: $models/model-q8_0.gguf, price: { input_per_mtok: 0.02, output_per_mtok: 0.02 } }
+  large: { path: $models/model-f32.gguf, price: { input_per_mtok: 1.25, output_per_mtok: 10 } }
+routes:
+  triage:
+    policy: cascade
+    labels: [girl, boy, dog, cat, ball]
+    steps:
+      - { target: small, signal: label_prob, min_confidence: 0.5 }
+      - { target: large }
+YAML
+status=0
+"$KINGLET" eval --calibrate triage --config "$work/kinglet.yaml" -d "$work/cases.jsonl" --template '{{ input }}' \
+  --request text --split-fractions 0,0.5,0.5 --seed 5 --resamples 200 -t 1 -q --target-escalation 30% \
+  --traffic 20000 --machine-usd-per-hour 0.35 --peak-factor 2 --results "$work/route.jsonl" --json \
+  --html "$work/route.html" > "$work/route.json" || status=$?
+[ "$status" = 0 ]
 
 node - "$here/browser/chromium.js" "$work" "$artifacts" <<'JS'
 "use strict";
@@ -117,6 +140,65 @@ function section(html, openRe, closeTag) {
   const shot = screenshot(chromium, path.join(work, "cascade.html"), path.join(artifacts, "eval_cascade_report.png"),
                           1200, 1400);
   assert.deepStrictEqual([shot.width, shot.height], [1200, 1400]);
+}
+// 3. kinglet eval --calibrate ROUTE --traffic --html: the projected month, recomputed from the results file.
+{
+  const rep = JSON.parse(fs.readFileSync(path.join(work, "route.json"), "utf8"));
+  const c = rep.cascade;
+  assert.notStrictEqual(c.chosen, null, "a threshold meets 30%");
+  const rows = fs.readFileSync(path.join(work, "route.jsonl"), "utf8").trim().split("\n").slice(1).map(JSON.parse);
+  const test = (t) => rows.filter((r) => r.target === t && r.split === "test");
+  const mean = (rs, f) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+  const large = test("large"), small = test("small");
+  assert(large.length > 0 && large.length === small.length);
+  const inTok = mean(large, (r) => r.prompt_tokens), outTok = mean(large, (r) => r.completion_tokens);
+  const perRequest = (inTok * 1.25 + outTok * 10) / 1e6;     // the large model's price in the config
+  const monthly = 20000 * 30;
+  const allApi = monthly * perRequest;
+  const seconds = mean(small, (r) => r.latency_ms) / 1000;   // a request busies a machine this long
+  const load = (20000 * seconds) / 86400;
+  const machines = Math.max(1, Math.ceil(load * 2 - 1e-9)); // sized for peak x2
+  const allSlm = machines * 0.35 * 24 * 30;
+  const escalation = small.filter((r) => r.label_prob < c.chosen.threshold).length / small.length;
+  assert.strictEqual(escalation, c.test.escalation_rate.estimate);
+  const expected = {
+    all_api: { monthly: allApi, api: allApi, local: 0, machines: 0 },
+    all_slm: { monthly: allSlm, api: 0, local: allSlm, machines },
+    hybrid: { monthly: allSlm + escalation * allApi, api: escalation * allApi, local: allSlm, machines },
+  };
+
+  const dom = dumpDom(chromium, path.join(work, "route.html"));
+  const table = section(dom, /<table[^>]*id="projection"/, "</table>");
+  const body = table.slice(table.indexOf("<tbody"), table.indexOf("</tbody>"));
+  const trs = [...body.matchAll(/<tr data-option="([a-z_]+)">([\s\S]*?)<\/tr>/g)];
+  assert.deepStrictEqual(trs.map((m) => m[1]), ["all_api", "all_slm", "hybrid"], "one row per option");
+  const close = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+  for (const [, name, tr] of trs) {
+    const cell = (cls) => {
+      const m = tr.match(new RegExp(`<td class="${cls}"(?: data-v="([^"]*)")?>([^<]*)</td>`));
+      assert(m, `${name}: no td.${cls}`);
+      return { v: m[1] === undefined ? undefined : Number(m[1]), text: m[2] };
+    };
+    const want = expected[name];
+    for (const [cls, key] of [["monthly", "monthly"], ["api", "api"], ["local", "local"]]) {
+      const got = cell(cls);
+      assert(close(got.v, want[key]), `${name} ${cls}: ${got.v} vs ${want[key]}`);
+      assert.strictEqual(got.text, want[key].toFixed(2), `${name} ${cls} shown`);
+    }
+    assert.strictEqual(Number(cell("machines").text), want.machines, `${name} machines`);
+    const per1k = cell("per1k");
+    assert(close(per1k.v, (want.monthly / monthly) * 1000), `${name} per 1k requests`);
+    if (name !== "all_api") {
+      const saved = cell("savings");
+      assert(close(saved.v, (allApi - want.monthly) / allApi), `${name} savings`);
+      assert.strictEqual(saved.text, `${allApi - want.monthly > 0 ? "-" : "+"}${Math.abs(((allApi - want.monthly) / allApi) * 100).toFixed(1)}%`);
+    }
+  }
+  const note = section(dom, /<p[^>]*id="projection-input"/, "</p>");
+  assert(note.includes("20000") && note.includes(`${(escalation * 100).toFixed(1)}%`), note);
+  const shot = screenshot(chromium, path.join(work, "route.html"), path.join(artifacts, "eval_route_report.png"),
+                          1200, 2400);
+  assert(shot.bytes > 10000, "the screenshot is not blank");
 }
 console.log(`eval_html: ok (screenshots in ${artifacts})`);
 JS

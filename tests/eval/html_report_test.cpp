@@ -77,3 +77,34 @@ TEST(HtmlReport, EmptyReportStillRenders) {
     EXPECT_NE(html.find("<table id=targets"), std::string::npos);
     EXPECT_NE(html.find("</html>"), std::string::npos);
 }
+
+// --traffic's projection (ledger::to_json) becomes table#projection, one row per option, the figures as given.
+TEST(HtmlReport, ProjectionTable) {
+    auto option = [](const char* name, double monthly, double api, double local, int machines, double saved) {
+        return ordered_json{{"name", name}, {"monthly_usd", monthly}, {"api_usd", api}, {"local_usd", local},
+                            {"machines", machines}, {"utilization", machines ? 0.25 : 0.0},
+                            {"usd_per_1k_requests", monthly / 300000 * 1000}, {"savings_vs_api_usd", 0},
+                            {"savings_vs_api_fraction", saved}};
+    };
+    // 10000 requests/day x 30 days; 1000 + 100 tokens at $1/$10 per M = $0.002 a request = $600 a month on the API;
+    // one machine at $0.5/hour = $360; the cascade escalates 10%: $60 + $360.
+    ordered_json proj = {{"input", {{"requests_per_day", 10000}, {"days_per_month", 30}, {"input_tokens", 1000},
+                                    {"output_tokens", 100}, {"api_input_per_mtok", 1}, {"api_output_per_mtok", 10},
+                                    {"machine_usd_per_hour", 0.5}, {"peak_factor", 1}, {"escalation_rate", 0.1}}},
+                         {"monthly_requests", 300000},
+                         {"api_usd_per_request", 0.002},
+                         {"local_seconds_per_request", 0.5},
+                         {"options", {option("all_api", 600, 600, 0, 0, 0), option("all_slm", 360, 0, 360, 1, 0.4),
+                                      option("hybrid", 420, 60, 360, 1, 0.3)}}};
+    ordered_json report = {{"targets", ordered_json::array()}, {"cascade", {{"projection", proj}}}};
+    const std::string html = kinglet::eval::html_report(report);
+    ASSERT_EQ(count(html, "<table id=projection>"), 1u);
+    EXPECT_EQ(count(html, "<tr data-option="), 3u);
+    EXPECT_NE(html.find("<tr data-option=\"hybrid\">"), std::string::npos);
+    EXPECT_NE(html.find("<td class=monthly data-v=\"420\">420.00</td>"), std::string::npos);
+    EXPECT_NE(html.find("<td class=api data-v=\"60\">60.00</td>"), std::string::npos);
+    EXPECT_NE(html.find("<td class=savings data-v=\"0.29999999999999999\">-30.0%</td>"), std::string::npos);
+    EXPECT_NE(html.find("escalates 10.0%"), std::string::npos);
+    // Without a projection, no table.
+    EXPECT_EQ(count(kinglet::eval::html_report({{"targets", ordered_json::array()}}), "id=projection"), 0u);
+}
