@@ -1,42 +1,29 @@
 #include "ledger/group_commit.h"
 
+#include <algorithm>
+
 namespace kinglet::ledger {
 
 GroupCommitter::GroupCommitter(CommitFn commit, size_t max_batch)
-    : commit_(std::move(commit)), max_batch_(max_batch ? max_batch : 1), writer_([this] { run(); }) {}
-
-GroupCommitter::~GroupCommitter() {
-    {
-        std::lock_guard lock(mutex_);
-        stop_ = true;
-    }
-    work_cv_.notify_all();
-    writer_.join();
-}
+    : commit_(std::move(commit)), max_batch_(max_batch ? max_batch : 1) {}
 
 void GroupCommitter::submit(const Record& r) {
     Slot slot{&r, false, nullptr};
     std::unique_lock lock(mutex_);
     queue_.push_back(&slot);
-    work_cv_.notify_one();
-    done_cv_.wait(lock, [&] { return slot.done; });
-    if (slot.error) std::rethrow_exception(slot.error);
-}
-
-void GroupCommitter::run() {
-    std::vector<Slot*> slots;
-    std::vector<const Record*> batch;
-    std::unique_lock lock(mutex_);
-    for (;;) {
-        work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping, and everything submitted is committed
-        slots.clear();
-        batch.clear();
-        while (!queue_.empty() && slots.size() < max_batch_) {
-            slots.push_back(queue_.front());
-            batch.push_back(queue_.front()->record);
-            queue_.pop_front();
+    while (!slot.done) {
+        if (committing_) {
+            done_cv_.wait(lock);
+            continue;
         }
+        // Lead: commit the oldest queued records (this one among them unless max_batch are ahead).
+        committing_ = true;
+        const size_t n = std::min(queue_.size(), max_batch_);
+        std::vector<Slot*> slots(queue_.begin(), queue_.begin() + std::ptrdiff_t(n));
+        queue_.erase(queue_.begin(), queue_.begin() + std::ptrdiff_t(n));
+        std::vector<const Record*> batch;
+        batch.reserve(n);
+        for (Slot* s : slots) batch.push_back(s->record);
         lock.unlock();
         std::exception_ptr error;
         try {
@@ -49,8 +36,10 @@ void GroupCommitter::run() {
             s->error = error;
             s->done = true;
         }
+        committing_ = false;
         done_cv_.notify_all();
     }
+    if (slot.error) std::rethrow_exception(slot.error);
 }
 
 }  // namespace kinglet::ledger

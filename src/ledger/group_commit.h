@@ -1,14 +1,15 @@
-// Group commit: many HTTP threads append at once; one writer thread commits whatever has queued in
-// one transaction, and each caller returns when the transaction holding its record has committed.
-// A caller therefore waits for at most the commit in progress plus its own, never for every other
-// caller's commit in turn (one fsync/commit per batch, not per record).
+// Group commit: many HTTP threads append at once; whatever has queued is committed in one transaction,
+// and each caller returns when the transaction holding its record has committed. The committing is
+// done by the callers themselves: one of them at a time (the leader) takes the queue and commits it
+// while the others wait; when it is done, a caller whose record is still queued becomes the next
+// leader. A lone request therefore commits on its own thread without any hand-off, and a burst costs
+// one commit per batch, not one per record. A caller waits for at most the commit in progress plus
+// its own.
 #pragma once
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "ledger/ledger.h"
@@ -17,12 +18,10 @@ namespace kinglet::ledger {
 
 class GroupCommitter {
 public:
-    // Commits a batch durably or throws; runs on the writer thread only.
+    // Commits a batch durably or throws; called by one thread at a time.
     using CommitFn = std::function<void(const std::vector<const Record*>& batch)>;
 
     explicit GroupCommitter(CommitFn commit, size_t max_batch = 512);
-    // Commits what is queued, then stops the writer.
-    ~GroupCommitter();
     GroupCommitter(const GroupCommitter&) = delete;
     GroupCommitter& operator=(const GroupCommitter&) = delete;
 
@@ -35,15 +34,13 @@ private:
         bool done = false;
         std::exception_ptr error;
     };
-    void run();
 
     CommitFn commit_;
     size_t max_batch_;
     std::mutex mutex_;
-    std::condition_variable work_cv_, done_cv_;
-    std::deque<Slot*> queue_;
-    bool stop_ = false;
-    std::thread writer_;
+    std::condition_variable done_cv_;
+    std::vector<Slot*> queue_;
+    bool committing_ = false;  // a leader is committing a batch
 };
 
 }  // namespace kinglet::ledger

@@ -1,6 +1,6 @@
 // The PostgreSQL ledger, for several replicas sharing one ledger: the schema of schema.h, migrated
 // under a transaction-scoped advisory lock so replicas starting together migrate once. A writer
-// connection owned by the group-commit thread (COMMIT returns once PostgreSQL has made the batch
+// connection used by one group-commit leader at a time (COMMIT returns once PostgreSQL has made the batch
 // durable, synchronous_commit being on by default) and a reader connection behind a mutex. A
 // connection that broke (server restart, network) is re-established once per operation.
 #include <libpq-fe.h>

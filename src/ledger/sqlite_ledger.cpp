@@ -1,4 +1,4 @@
-// The SQLite ledger: one file in WAL mode. A writer connection owned by the group-commit thread and a
+// The SQLite ledger: one file in WAL mode. A writer connection used by one group-commit leader at a time and a
 // reader connection behind a mutex; WAL lets readers (budgets, `kinglet cost`, other processes) run
 // while a batch commits. synchronous=NORMAL: a WAL commit has reached the OS when COMMIT returns, so
 // it survives the process being killed (not a power loss, which would need FULL).
@@ -211,7 +211,7 @@ public:
         committer_ = std::make_unique<GroupCommitter>([this](const auto& batch) { commit(batch); });
     }
     ~SqliteLedger() override {
-        committer_.reset();  // drains the queue while the statements still exist
+        committer_.reset();  // before the statements its commits use
         insert_request_.reset();
         insert_attempt_.reset();
     }
