@@ -36,7 +36,9 @@ struct Graded {
     std::optional<Answer> judge;
 };
 
-// A progress bar with rate and ETA on stderr: redrawn in place on a terminal, a line every 10% otherwise.
+// A progress bar with rate and ETA on stderr: redrawn in place on a terminal (at most every 100 ms), a
+// plain line every 10% of the cases otherwise (logs and CI stay short); without a known total (a pipe),
+// a line every 100 answers off a terminal.
 class Progress {
 public:
     Progress(bool enabled, uint64_t total) : on_(enabled), total_(total), tty_(isatty(STDERR_FILENO)) {}
@@ -47,7 +49,7 @@ public:
         const bool last = total_ && done_ >= total_;
         if (tty_) {
             if (!last && now - drawn_ < std::chrono::milliseconds(100)) return;
-        } else if (!last && (total_ == 0 || done_ * 10 / total_ == (done_ - 1) * 10 / total_)) {
+        } else if (total_ == 0 ? done_ % 100 != 0 : !last && done_ * 10 / total_ == (done_ - 1) * 10 / total_) {
             return;
         }
         drawn_ = now;
@@ -225,9 +227,11 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
         if (s.limit == 0) fail(Errc::invalid_argument, "--stratify needs --limit N");
         chosen = stratified_sample(s.data, s.fields, s.format, s.limit, s.split.seed, keep);
     }
-    // The work still to do, for the progress bar (a cheap extra pass over the file).
+    // The work still to do, for the progress bar (a cheap extra pass over the file). A pipe or a device
+    // can be read once only: the bar then counts answers without a total or an ETA.
     uint64_t total = 0;
-    if (!s.quiet) {
+    std::error_code ec;
+    if (!s.quiet && std::filesystem::is_regular_file(s.data, ec)) {
         DatasetReader r(s.data, s.fields, s.format);
         Case c;
         size_t taken = 0;
