@@ -4,9 +4,13 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
 
 #include "core/error.h"
 #include "server/config.h"
+#include "support/paths.h"
 
 namespace kinglet::server {
 namespace {
@@ -173,6 +177,53 @@ TEST(RoutingConfig, LedgerDefaultsToASqliteFileBesideTheConfig) {
               std::string::npos)
         << error_of("ledger: { url: 'mysql://h/db' }\n");
     EXPECT_NE(error_of("ledger: { url: 'sqlite://' }\n").find("names no file"), std::string::npos);
+}
+
+// The complete ticket-triage example of docs/routing.md is a configuration kinglet accepts, read as
+// the page says (a user copies it with its keys file beside it).
+TEST(RoutingConfig, TheDocumentedTicketTriageExampleIsValid) {
+    std::ifstream in(test::source_dir() / "docs" / "routing.md");
+    ASSERT_TRUE(in);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string doc = ss.str();
+    const size_t section = doc.find("## Ticket triage");
+    ASSERT_NE(section, std::string::npos);
+    const size_t begin = doc.find("```yaml\n", section);
+    ASSERT_NE(begin, std::string::npos);
+    const size_t end = doc.find("\n```", begin + 8);
+    ASSERT_NE(end, std::string::npos);
+    const std::string yaml = doc.substr(begin + 8, end - begin - 8 + 1);
+
+    const auto dir = std::filesystem::temp_directory_path() / ("kinglet-docs-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "trial-keys.txt") << "# one key per line\nsk-trial-1\nsk-trial-2\n";
+    setenv("ACME_KEY", "sk-acme-docs", 1);
+    Config c;
+    std::string error;
+    try {
+        c = parse_config(yaml, "docs/routing.md", dir.string());
+        validate(c);
+    } catch (const Error& e) {
+        error = e.what();
+    }
+    unsetenv("ACME_KEY");
+    std::filesystem::remove_all(dir);
+    ASSERT_EQ(error, "");
+    ASSERT_EQ(c.routing.routes.size(), 1u);
+    const auto& triage = c.routing.routes[0];
+    EXPECT_EQ(triage.name, "triage");
+    EXPECT_EQ(triage.labels.size(), 5u);
+    ASSERT_EQ(triage.steps.size(), 2u);
+    EXPECT_EQ(triage.steps[0].signal, "label_prob");
+    EXPECT_DOUBLE_EQ(triage.steps[0].min_confidence, 0.80);
+    EXPECT_EQ(triage.steps[1].target, (Target{"large", "backup"}));
+    ASSERT_EQ(c.routing.tenants.size(), 2u);
+    EXPECT_EQ(c.routing.tenants[0].keys, (std::vector<std::string>{"sk-acme-docs"}));
+    EXPECT_EQ(c.routing.tenants[1].keys, (std::vector<std::string>{"sk-trial-1", "sk-trial-2"}));
+    EXPECT_TRUE(c.routing.tenants[1].reject_over_budget);
+    EXPECT_DOUBLE_EQ(c.models[0].price.per_hour_usd, 0.20);
+    EXPECT_EQ(c.routing.ledger.url, "sqlite://" + (dir / "kinglet-ledger.db").string());
 }
 
 TEST(RoutingConfig, ProvidersAloneAreEnoughButNeedAnHttpUrl) {
