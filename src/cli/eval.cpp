@@ -118,11 +118,12 @@ ledger::Projection project(const Options& o, const eval::CalibrationRoute& route
                            const eval::ReportOptions& ro, double escalation) {
     auto means = [&](size_t t) {
         double in = 0, outt = 0, ms = 0, n = 0;
-        for (const auto& row : out.targets.at(t).rows) {
-            if (row.value("split", "") != "test") continue;
-            in += row.value("prompt_tokens", 0);
-            outt += row.value("completion_tokens", 0);
-            ms += row.value("latency_ms", 0.0);
+        const auto& tr = out.targets.at(t);
+        for (const auto& row : tr.rows) {
+            if (tr.split(row) != "test") continue;
+            in += row.prompt_tokens;
+            outt += row.completion_tokens;
+            ms += row.latency_ms;
             ++n;
         }
         return n > 0 ? std::array<double, 3>{in / n, outt / n, ms / n} : std::array<double, 3>{0, 0, 0};

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <memory>
 #include <span>
+#include <string_view>
+#include <unordered_map>
 
 namespace kinglet::eval {
 
@@ -34,7 +36,7 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
         sm["unknown_label_rows"] = run.unknown_label_rows;
         if (!classify) sm["skipped_rows"] = run.skipped_rows;
         int64_t nfail = 0;
-        for (const auto& row : tr.rows) nfail += row.contains("error");
+        for (const auto& row : tr.rows) nfail += row.failed;
         sm["failed"] = nfail;
         ordered_json tj = {{"name", targets[t]->spec().name},
                            {"spec", targets[t]->spec().text},
@@ -44,15 +46,15 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
             tj["judge_tokens"] = {{"prompt", tr.judge_prompt_tokens}, {"completion", tr.judge_completion_tokens}};
         const auto& price = t < opt.prices.size() ? opt.prices[t] : std::nullopt;
         bool row_costs = !tr.rows.empty();
-        for (const auto& row : tr.rows) row_costs = row_costs && row.contains("cost_usd");
+        for (const auto& row : tr.rows) row_costs = row_costs && !std::isnan(row.cost_usd);
         if (!price && row_costs) {
             // What the router priced each request at (a config's provider or route), plus the judge's.
             std::vector<double> cost;
             bool judge = false;
             for (const auto& row : tr.rows) {
-                double c = row["cost_usd"].get<double>();
-                if (row.contains("judge") && row["judge"].contains("cost_usd")) {
-                    c += row["judge"]["cost_usd"].get<double>();
+                double c = row.cost_usd;
+                if (row.judged && !std::isnan(row.judge_cost_usd)) {
+                    c += row.judge_cost_usd;
                     judge = true;
                 }
                 cost.push_back(c);
@@ -66,14 +68,14 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
                           {"judge_included", judge}};
         }
         bool routed = !tr.rows.empty();
-        for (const auto& row : tr.rows) routed = routed && row.contains("escalated");
+        for (const auto& row : tr.rows) routed = routed && row.escalated >= 0;
         if (routed) {
             // A route: how often it escalated, and who answered.
             std::vector<char> esc;
             ordered_json by = ordered_json::object();
             for (const auto& row : tr.rows) {
-                esc.push_back(row["escalated"].get<bool>());
-                const std::string p = row.value("provider", "");
+                esc.push_back(row.escalated > 0);
+                const std::string& p = tr.provider(row);
                 by[p.empty() ? "(none)" : p] = by.value(p.empty() ? "(none)" : p, int64_t(0)) + 1;
             }
             std::vector<double> v(esc.begin(), esc.end());
@@ -86,13 +88,13 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
             std::vector<double> cost;
             for (const auto& row : tr.rows) {
                 ResultRow r;
-                r.prompt_tokens = row.value("prompt_tokens", 0);
-                r.completion_tokens = row.value("completion_tokens", 0);
+                r.prompt_tokens = row.prompt_tokens;
+                r.completion_tokens = row.completion_tokens;
                 double c = price->cost(r);
-                if (opt.judge_price && row.contains("judge")) {
+                if (opt.judge_price && row.judged) {
                     ResultRow jr;
-                    jr.prompt_tokens = row["judge"].value("prompt_tokens", 0);
-                    jr.completion_tokens = row["judge"].value("completion_tokens", 0);
+                    jr.prompt_tokens = row.judge_prompt_tokens;
+                    jr.completion_tokens = row.judge_completion_tokens;
                     c += opt.judge_price->cost(jr);
                 }
                 cost.push_back(c);
@@ -112,11 +114,17 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
     ordered_json comps = ordered_json::array();
     for (size_t a = 0; a < targets.size(); ++a)
         for (size_t b = a + 1; b < targets.size(); ++b) {
+            // b's answers by case id (the last one when ids repeat).
+            const auto& ta = run.targets[a];
+            const auto& tb = run.targets[b];
+            std::unordered_map<std::string_view, bool> correct_b;
+            correct_b.reserve(tb.rows.size());
+            for (const auto& row : tb.rows) correct_b[tb.id(row)] = row.correct;
             std::vector<char> ca, cb;
-            for (const auto& row : run.targets[a].rows) {
-                const auto it = run.targets[b].correct_by_id.find(row.at("id").get<std::string>());
-                if (it == run.targets[b].correct_by_id.end()) continue;
-                ca.push_back(row.at("correct").get<bool>());
+            for (const auto& row : ta.rows) {
+                const auto it = correct_b.find(ta.id(row));
+                if (it == correct_b.end()) continue;
+                ca.push_back(row.correct);
                 cb.push_back(it->second);
             }
             std::unique_ptr<bool[]> xa(new bool[ca.size()]), xb(new bool[cb.size()]);
@@ -139,8 +147,22 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
 
 ordered_json cascade_from_run(const RunOutcome& run, size_t small, size_t large, const CascadeOptions& opt) {
     auto rows_of = [&](size_t t) {
+        const auto& tr = run.targets.at(t);
         std::vector<ResultRow> v;
-        for (const auto& row : run.targets.at(t).rows) v.push_back(result_row(row));
+        v.reserve(tr.rows.size());
+        for (const auto& row : tr.rows) {
+            ResultRow r;
+            r.id = tr.id(row);
+            r.split = tr.split(row);
+            r.correct = row.correct;
+            r.label_prob = row.label_prob;
+            r.margin = row.margin;
+            r.mean_logprob = row.mean_logprob;
+            r.min_logprob = row.min_logprob;
+            r.prompt_tokens = row.prompt_tokens;
+            r.completion_tokens = row.completion_tokens;
+            v.push_back(std::move(r));
+        }
         return v;
     };
     return calibrate_cascade(rows_of(small), rows_of(large), opt);

@@ -10,6 +10,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <unordered_set>
 
 #include "chat/template.h"
@@ -82,49 +83,89 @@ private:
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now(), drawn_{};
 };
 
-CaseRecord case_record(const ordered_json& row, const std::unordered_map<std::string, int>& index) {
-    CaseRecord r;
-    r.expected = index.at(row.at("expected").get<std::string>());
-    const auto& p = row.at("predicted");
-    r.predicted = p.is_string() && index.count(p.get<std::string>()) ? index.at(p.get<std::string>()) : -1;
+uint16_t intern(std::vector<std::string>& names, const std::string& name) {
+    for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == name) return uint16_t(i);
+    if (names.size() > UINT16_MAX) fail(Errc::invalid_argument, "more than {} split or provider names", UINT16_MAX);
+    names.push_back(name);
+    return uint16_t(names.size() - 1);
+}
+
+// What the run keeps of a results row (the file keeps all of it).
+CaseResult compact(const ordered_json& row, TargetRun& tr, const std::unordered_map<std::string, int>& index,
+                   bool classify) {
+    if (tr.names.empty()) tr.names.push_back("");
+    CaseResult r;
+    r.line = row.value("line", uint64_t(0));
+    const std::string id = row.at("id").get<std::string>();
+    r.id_offset = uint32_t(tr.ids.size());
+    r.id_size = uint32_t(id.size());
+    if (tr.ids.size() + id.size() > UINT32_MAX) fail(Errc::invalid_argument, "case ids longer than 4 GB in all");
+    tr.ids += id;
     r.label_prob = num_of(row, "label_prob");
     r.margin = num_of(row, "margin");
     r.mean_logprob = num_of(row, "mean_logprob");
     r.min_logprob = num_of(row, "min_logprob");
+    r.latency_ms = row.value("latency_ms", 0.0);
+    r.cost_usd = num_of(row, "cost_usd");
     r.prompt_tokens = row.value("prompt_tokens", 0);
     r.completion_tokens = row.value("completion_tokens", 0);
-    r.latency_ms = row.value("latency_ms", 0.0);
-    return r;
-}
-
-TextRecord text_record(const ordered_json& row) {
-    TextRecord r;
-    r.correct = row.at("correct");
-    r.valid = row.value("json_valid", true);
+    if (row.contains("judge")) {
+        const auto& jd = row["judge"];
+        r.judged = true;
+        r.judge_prompt_tokens = jd.value("prompt_tokens", 0);
+        r.judge_completion_tokens = jd.value("completion_tokens", 0);
+        r.judge_cost_usd = num_of(jd, "cost_usd");
+    }
     r.fields = row.value("fields", 0);
     r.fields_correct = row.value("fields_correct", 0);
-    r.schema_valid = row.contains("schema_valid") ? int(row["schema_valid"].get<bool>()) : -1;
-    r.mean_logprob = num_of(row, "mean_logprob");
-    r.min_logprob = num_of(row, "min_logprob");
-    r.prompt_tokens = row.value("prompt_tokens", 0);
-    r.completion_tokens = row.value("completion_tokens", 0);
-    r.latency_ms = row.value("latency_ms", 0.0);
+    r.json_valid = row.value("json_valid", true);
+    if (row.contains("schema_valid")) r.schema_valid = int8_t(row["schema_valid"].get<bool>());
+    if (row.contains("escalated")) r.escalated = int8_t(row["escalated"].get<bool>());
+    if (classify) {
+        r.expected = index.at(row.at("expected").get<std::string>());
+        const auto& p = row.at("predicted");
+        r.predicted = p.is_string() && index.count(p.get<std::string>()) ? index.at(p.get<std::string>()) : -1;
+    }
+    r.split = intern(tr.names, row.value("split", ""));
+    r.provider = intern(tr.names, row.value("provider", ""));
+    r.correct = row.at("correct").get<bool>();
+    r.failed = row.contains("error");
     return r;
 }
 
-// What the summaries need of a results row (the file keeps all of it): held for every case until the
-// run ends, so the bulky parts — every label's probability, the raw answer, a route's attempts, the
-// judge's reply — are dropped.
-void slim(ordered_json& row) {
-    for (const char* k : {"probs", "answer", "attempts", "generated", "prediction", "confidence", "signal", "schema_error"})
-        row.erase(k);
-    if (row.contains("judge")) row["judge"].erase("reply");
+CaseRecord case_record(const CaseResult& c) {
+    CaseRecord r;
+    r.expected = c.expected;
+    r.predicted = c.predicted;
+    r.label_prob = c.label_prob;
+    r.margin = c.margin;
+    r.mean_logprob = c.mean_logprob;
+    r.min_logprob = c.min_logprob;
+    r.prompt_tokens = c.prompt_tokens;
+    r.completion_tokens = c.completion_tokens;
+    r.latency_ms = c.latency_ms;
+    return r;
+}
+
+TextRecord text_record(const CaseResult& c) {
+    TextRecord r;
+    r.correct = c.correct;
+    r.valid = c.json_valid;
+    r.fields = c.fields;
+    r.fields_correct = c.fields_correct;
+    r.schema_valid = c.schema_valid;
+    r.mean_logprob = c.mean_logprob;
+    r.min_logprob = c.min_logprob;
+    r.prompt_tokens = c.prompt_tokens;
+    r.completion_tokens = c.completion_tokens;
+    r.latency_ms = c.latency_ms;
+    return r;
 }
 
 // Reads an earlier run's rows; rewrites the file without torn lines and failed rows (through a
-// temporary file, a line at a time); returns the kept rows, slimmed, and leaves `out` appending to it.
-std::vector<ordered_json> resume(const RunSettings& s, std::ofstream& out) {
-    std::vector<ordered_json> rows;
+// temporary file, a line at a time); hands each kept row to `kept`, and leaves `out` appending to it.
+void resume(const RunSettings& s, std::ofstream& out, const std::function<void(const ordered_json&)>& kept) {
     const std::string tmp = s.results + ".resume";
     {
         std::ifstream prev(s.results);
@@ -156,8 +197,7 @@ std::vector<ordered_json> resume(const RunSettings& s, std::ofstream& out) {
             }
             if (j.contains("error")) continue;  // a failed request: asked again
             next << line << '\n';
-            slim(j);
-            rows.push_back(std::move(j));
+            kept(j);
         }
         if (!have_header) next << s.header.dump() << '\n';
         if (!next.flush()) fail(Errc::io, "{}: cannot write", tmp);
@@ -167,7 +207,6 @@ std::vector<ordered_json> resume(const RunSettings& s, std::ofstream& out) {
     if (ec) fail(Errc::io, "{}: cannot replace with {}: {}", s.results, tmp, ec.message());
     out.open(s.results, std::ios::app);
     if (!out) fail(Errc::io, "{}: cannot write results", s.results);
-    return rows;
 }
 
 }  // namespace
@@ -208,12 +247,13 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
     std::unordered_set<std::string> done;
     std::ofstream out;
     if (!s.results.empty()) {
-        for (auto& row : resume(s, out)) {
+        resume(s, out, [&](const ordered_json& row) {
             const auto it = target_of.find(row.value("target", ""));
-            if (it == target_of.end()) continue;
-            if (!done.insert(key_of(it->first, row.at("id").get<std::string>())).second) continue;
-            res.targets[it->second].rows.push_back(std::move(row));
-        }
+            if (it == target_of.end()) return;
+            if (!done.insert(key_of(it->first, row.at("id").get<std::string>())).second) return;
+            auto& tr = res.targets[it->second];
+            tr.rows.push_back(compact(row, tr, index, classify));
+        });
         if (!done.empty() && !s.quiet)
             fmt::print(stderr, "kinglet: resuming: {} answers already in {}\n", done.size(), s.results);
     }
@@ -333,8 +373,8 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
             out << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
             out.flush();  // a killed run loses at most the answers in flight
         }
-        slim(row);
-        res.targets[j.target].rows.push_back(std::move(row));
+        auto& tr = res.targets[j.target];
+        tr.rows.push_back(compact(row, tr, index, classify));
         progress.tick();
     };
     auto drain_one = [&] {
@@ -408,16 +448,14 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
 
     // Records in dataset order, whatever mix of earlier and fresh rows they came from.
     for (auto& tr : res.targets) {
-        std::stable_sort(tr.rows.begin(), tr.rows.end(), [](const ordered_json& a, const ordered_json& b) {
-            return a.value("line", uint64_t(0)) < b.value("line", uint64_t(0));
-        });
+        std::stable_sort(tr.rows.begin(), tr.rows.end(),
+                         [](const CaseResult& a, const CaseResult& b) { return a.line < b.line; });
         for (const auto& row : tr.rows) {
-            tr.correct_by_id[row.at("id").get<std::string>()] = row.at("correct").get<bool>();
-            if (classify) tr.cls.push_back(case_record(row, index));
+            if (classify) tr.cls.push_back(case_record(row));
             else tr.text.push_back(text_record(row));
-            if (row.contains("judge")) {
-                tr.judge_prompt_tokens += row["judge"].value("prompt_tokens", 0);
-                tr.judge_completion_tokens += row["judge"].value("completion_tokens", 0);
+            if (row.judged) {
+                tr.judge_prompt_tokens += row.judge_prompt_tokens;
+                tr.judge_completion_tokens += row.judge_completion_tokens;
             }
         }
     }
