@@ -450,6 +450,7 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
     for (auto& tr : res.targets) {
         std::stable_sort(tr.rows.begin(), tr.rows.end(),
                          [](const CaseResult& a, const CaseResult& b) { return a.line < b.line; });
+        (classify ? tr.cls.reserve(tr.rows.size()) : tr.text.reserve(tr.rows.size()));
         for (const auto& row : tr.rows) {
             if (classify) tr.cls.push_back(case_record(row));
             else tr.text.push_back(text_record(row));
