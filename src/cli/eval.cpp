@@ -367,7 +367,7 @@ const Registrar registrar{Command{
             ->capture_default_str();
         sub.add_option("-t,--threads", o->model.threads, "Threads of local targets (default: physical cores)");
         sub.add_option("-c,--ctx", o->model.ctx, "Context length of local targets");
-        sub.add_option("--kv-type", o->model.kv_type, "KV cache type of local targets: f16 or f32")->capture_default_str();
+        sub.add_option("--kv-type", o->model.kv_type, "KV cache type of local targets: f16, f32 or q8_0")->capture_default_str();
         sub.add_option("-d,--data", o->data, "Dataset: JSONL or CSV file of cases")->required();
         sub.add_option("--labels", o->labels,
                        "Comma-separated labels: a classification task, generation constrained to them");

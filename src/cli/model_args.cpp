@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "model/kv_cache.h"
 
 namespace kinglet::cli {
 
@@ -11,13 +12,13 @@ void ModelArgs::add(CLI::App& sub, bool with_ctx) {
     sub.add_option("-m,--model", path, "GGUF model file")->required();
     sub.add_option("-t,--threads", threads, "Threads (default: physical cores)");
     if (with_ctx) sub.add_option("-c,--ctx", ctx, "Context length in tokens (default: the model's, at most 4096)");
-    sub.add_option("--kv-type", kv_type, "KV cache type: f16 or f32")->capture_default_str();
+    sub.add_option("--kv-type", kv_type, "KV cache type: f16, f32 or q8_0 (head sizes multiple of 32)")
+        ->capture_default_str();
 }
 
 DType ModelArgs::kv_dtype() const {
-    if (kv_type == "f16") return DType::F16;
-    if (kv_type == "f32") return DType::F32;
-    fail(Errc::invalid_argument, "--kv-type must be f16 or f32 (is '{}')", kv_type);
+    if (auto t = kv_type_from_name(kv_type)) return *t;
+    fail(Errc::invalid_argument, "--kv-type must be {} (is '{}')", kKvTypeNames, kv_type);
 }
 
 std::shared_ptr<const Model> ModelArgs::load(bool quiet) const {

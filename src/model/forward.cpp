@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "tensor/fp16.h"
 #include "tensor/ops.h"
 
 namespace kinglet {
@@ -56,31 +55,19 @@ void Forward::rope(float* v, int n_heads, int head_dim, int t) {
     }
 }
 
-namespace {
-
-inline void store_kv(uint8_t* p, const float* src, int n, bool f16) {
-    if (f16) {
-        auto* h = reinterpret_cast<uint16_t*>(p);
-        for (int i = 0; i < n; ++i) h[i] = fp32_to_fp16(src[i]);
-    } else {
-        std::memcpy(p, src, size_t(n) * 4);
-    }
-}
-
-}  // namespace
-
 // Attention of every query row over its sequence's cache. The kernel (tensor/ops.h attention) runs the
 // online softmax in one pass; with an F16 cache it rounds as llama.cpp's CPU flash attention does, so
-// kinglet's F16-cache results agree with llama.cpp's to the rounding the reference tolerances assume.
+// kinglet's F16-cache results agree with llama.cpp's to the rounding the reference tolerances assume;
+// with a Q8_0 cache it quantizes the query and dots it with the keys' blocks, as llama.cpp does.
 void Forward::attention(int layer, const Batch& b) {
     const int T = b.size();
     const int hd = hp_.head_dim, hdv = hp_.head_dim_v, gqa = hp_.n_gqa();
     const int BT = kv_.block_tokens();
-    const size_t es = kv_.elem_size();
     const float scale = hp_.attn_scale > 0 ? hp_.attn_scale : 1.0f / std::sqrt(float(hd));
     const size_t qd = size_t(hp_.n_head) * hd, ad = size_t(hp_.n_head) * hdv;
     // KvCache's layout is [layer][block][kv head][slot][dim]: one block further is n_head_kv heads on.
-    const size_t k_block = size_t(hp_.n_head_kv) * BT * hd * es, v_block = size_t(hp_.n_head_kv) * BT * hdv * es;
+    const size_t k_block = size_t(hp_.n_head_kv) * BT * kv_.k_row_bytes(),
+                 v_block = size_t(hp_.n_head_kv) * BT * kv_.v_row_bytes();
 
     pool_.parallel_for(int64_t(T) * hp_.n_head, 1, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
@@ -108,7 +95,6 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
     const int d = hp_.n_embd, hd = hp_.head_dim, hdv = hp_.head_dim_v;
     const size_t qd = size_t(hp_.n_head) * hd, kd = size_t(hp_.n_head_kv) * hd, vd = size_t(hp_.n_head_kv) * hdv;
     const int BT = kv_.block_tokens();
-    const bool f16 = kv_.type() == DType::F16;
 
     for (int t = 0; t < T; ++t) {
         if (b.token[t] < 0 || b.token[t] >= hp_.n_vocab)
@@ -162,9 +148,9 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
             const BatchSeq& s = b.seqs[b.seq[t]];
             const int blk = s.blocks[b.pos[t] / BT], slot = b.pos[t] % BT;
             for (int g = 0; g < hp_.n_head_kv; ++g) {
-                store_kv(kv_.k(l, blk, g) + size_t(slot) * hd * kv_.elem_size(), k + size_t(g) * hd, hd, f16);
-                store_kv(kv_.v(l, blk, g) + size_t(slot) * hdv * kv_.elem_size(), &v_[size_t(t) * vd + size_t(g) * hdv],
-                         hdv, f16);
+                to_kv_row(kv_.type(), k + size_t(g) * hd, kv_.k(l, blk, g) + size_t(slot) * kv_.k_row_bytes(), hd);
+                to_kv_row(kv_.type(), &v_[size_t(t) * vd + size_t(g) * hdv],
+                          kv_.v(l, blk, g) + size_t(slot) * kv_.v_row_bytes(), hdv);
             }
         }
         attention(l, b);

@@ -29,7 +29,7 @@ struct EngineOptions {
     int n_ctx = 0;               // max tokens per sequence (prompt + generated); 0 = min(train ctx, 4096)
     int max_seqs = 4;            // sequences decoded together
     int n_threads = 0;           // 0 = physical cores
-    DType kv_type = DType::F16;  // F16 or F32
+    DType kv_type = DType::F16;  // F16, F32 or Q8_0 (model head sizes multiples of 32)
     int max_batch_tokens = 512;  // tokens per forward pass (prefill chunk size)
     bool prefix_cache = true;
     int kv_blocks = 0;           // 0 = enough for max_seqs full contexts

@@ -7,6 +7,7 @@
 
 #include "chat/template.h"
 #include "core/error.h"
+#include "model/kv_cache.h"
 #include "server/yaml_reader.h"
 
 namespace kinglet::server {
@@ -58,7 +59,7 @@ ModelConfig read_model(const YamlMap::Entry& e, const YamlMap& parent, const std
     if (auto v = m.integer("max_queue", 0, 1 << 20)) mc.max_queue = int(*v);
     if (auto v = m.boolean("prefix_cache")) mc.prefix_cache = *v;
     if (auto v = m.string("kv_type")) {
-        if (*v != "f16" && *v != "f32") m.fail_at(m.node("kv_type"), "kv_type", "must be f16 or f32");
+        if (!kv_type_from_name(*v)) m.fail_at(m.node("kv_type"), "kv_type", std::string("must be ") + kKvTypeNames);
         mc.kv_type = *v;
     }
     if (auto v = m.string("chat_template")) {

@@ -24,7 +24,7 @@ struct ModelConfig {
     int batch_tokens = 512;        // tokens per forward pass (prompt chunk size)
     int max_queue = 64;            // requests waiting for a slot before 429
     bool prefix_cache = true;
-    std::string kv_type = "f16";   // f16 | f32
+    std::string kv_type = "f16";   // f16 | f32 | q8_0
     std::string chat_template;     // "" = the file's own; a built-in name; or a path to a Jinja file
     PriceConfig price;             // price_per_hour_usd, or price: {input_per_mtok, output_per_mtok}
     std::string origin;            // where it was declared ("kinglet.yaml:12:3", "--model"), for messages

@@ -5,6 +5,7 @@
 
 #include "chat/template.h"
 #include "core/error.h"
+#include "model/kv_cache.h"
 #include "model/model.h"
 #include "router/local_provider.h"
 
@@ -19,7 +20,7 @@ std::shared_ptr<router::Provider> load_local_model(const ModelConfig& mc) {
     lo.engine.max_batch_tokens = mc.batch_tokens;
     lo.engine.max_queue = size_t(mc.max_queue);
     lo.engine.prefix_cache = mc.prefix_cache;
-    lo.engine.kv_type = mc.kv_type == "f32" ? DType::F32 : DType::F16;
+    lo.engine.kv_type = kv_type_from_name(mc.kv_type).value_or(DType::F16);  // validated by the config reader
     if (!mc.chat_template.empty()) {
         if (auto builtin = chat::builtin_template(mc.chat_template)) {
             lo.chat_template = *builtin;

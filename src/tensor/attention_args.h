@@ -21,7 +21,8 @@ struct PagedRows {
 };
 
 struct AttentionArgs {
-    DType kv_type = DType::F16;  // F32 or F16
+    // F32, F16 or Q8_0 (rows of head_dim / 32 block_q8_0; head_dim and head_dim_v multiples of 32).
+    DType kv_type = DType::F16;
     int head_dim = 0, head_dim_v = 0;
     int n_pos = 0;  // the query attends to positions 0 .. n_pos - 1
     PagedRows k, v;

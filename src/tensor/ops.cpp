@@ -1,6 +1,7 @@
 #include "tensor/ops.h"
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -157,6 +158,20 @@ void geglu(const float* gate, const float* up, float* out, int64_t n) {
 }
 
 void attention(const AttentionArgs& args, const float* q, float* out) { kernels::active().attention(args, q, out); }
+
+void to_kv_row(DType kv, const float* x, void* dst, int64_t n) {
+    switch (kv) {
+        case DType::F32:
+            std::memcpy(dst, x, size_t(n) * 4);
+            return;
+        case DType::F16:
+            return kernels::active().to_f16(x, dst, n);
+        case DType::Q8_0:
+            return kernels::active().quantize_q8_0(x, dst, n);
+        default:
+            fail(Errc::internal, "{} is not a KV cache type", dtype_name(kv));
+    }
+}
 
 const char* kernel_family() { return kernels::active().name; }
 

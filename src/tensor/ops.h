@@ -39,9 +39,14 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void geglu(const float* gate, const float* up, float* out, int64_t n);
 
 // Attention of one query row (head_dim floats) over positions 0..n_pos-1 of one key/value head:
-// out (head_dim_v floats) = softmax(scale * q.k) . v, with llama.cpp's F16 flash-attention rounding
-// for an F16 cache (see tensor/kernels/scalar/attention.cpp).
+// out (head_dim_v floats) = softmax(scale * q.k) . v, with llama.cpp's CPU flash-attention arithmetic
+// for the cache's type (see tensor/kernels/scalar/attention.cpp).
 void attention(const AttentionArgs& args, const float* q, float* out);
+
+// n floats as one KV cache row of type kv (F32: a copy; F16: rounded to nearest even; Q8_0: n a
+// multiple of 32, quantized as llama.cpp's x86 build stores a q8_0 cache, i.e. with its runtime
+// quantizer: scale max|x| / 127, levels rounded half to even).
+void to_kv_row(DType kv, const float* x, void* dst, int64_t n);
 
 // Which kernel family is in use ("scalar", "avx2", "avx512"): the widest the CPU runs, or a lower one
 // forced by KINGLET_KERNELS=scalar|avx2|avx512.

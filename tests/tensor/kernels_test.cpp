@@ -291,33 +291,29 @@ struct PagedHead {
     AttentionArgs args;
 };
 
-PagedHead make_head(std::mt19937& rng, const AttnCase& c, float key_scale) {
+// rows(dim) gives one position's floats; they are stored in the case's type (Q8_0 with the runtime
+// quantizer, as the cache stores them).
+template <typename Rows>
+PagedHead make_head(std::mt19937& rng, const AttnCase& c, Rows rows) {
     PagedHead p;
     const int n_blocks = (c.n_pos + c.block_rows - 1) / c.block_rows;
-    const size_t es = c.kv == DType::F16 ? 2 : 4;
-    const size_t kb = size_t(c.block_rows) * c.hd * es * 2, vb = size_t(c.block_rows) * c.hdv * es * 2;  // gaps
+    const size_t k_row = row_bytes(c.kv, c.hd), v_row = row_bytes(c.kv, c.hdv);
+    const size_t kb = size_t(c.block_rows) * k_row * 2, vb = size_t(c.block_rows) * v_row * 2;  // gaps
     p.table.resize(n_blocks);
     std::iota(p.table.begin(), p.table.end(), 0);
     std::shuffle(p.table.begin(), p.table.end(), rng);
     p.k.assign(kb * n_blocks, 0xFF);
     p.v.assign(vb * n_blocks, 0xFF);
-    std::normal_distribution<float> g(0.0f, 1.0f);
-    auto put = [&](std::vector<uint8_t>& buf, size_t stride, int dim, float s) {
-        for (int pos = 0; pos < c.n_pos; ++pos)
-            for (int j = 0; j < dim; ++j) {
-                uint8_t* dst = buf.data() + size_t(p.table[pos / c.block_rows]) * stride +
-                               size_t(pos % c.block_rows) * dim * es + size_t(j) * es;
-                const float x = g(rng) * s;
-                if (es == 2) {
-                    const uint16_t h = fp32_to_fp16(x);
-                    std::memcpy(dst, &h, 2);
-                } else {
-                    std::memcpy(dst, &x, 4);
-                }
-            }
+    auto put = [&](std::vector<uint8_t>& buf, size_t stride, size_t row, int dim, bool keys) {
+        for (int pos = 0; pos < c.n_pos; ++pos) {
+            uint8_t* dst = buf.data() + size_t(p.table[pos / c.block_rows]) * stride + size_t(pos % c.block_rows) * row;
+            const std::vector<float> x = rows(dim, keys);
+            if (c.kv == DType::Q8_0) quantize_activation(DType::Q8_0, x.data(), dst, dim);
+            else quantize_row(c.kv, x.data(), dst, dim);
+        }
     };
-    put(p.k, kb, c.hd, key_scale);
-    put(p.v, vb, c.hdv, 1.0f);
+    put(p.k, kb, k_row, c.hd, true);
+    put(p.v, vb, v_row, c.hdv, false);
     p.args.kv_type = c.kv;
     p.args.head_dim = c.hd;
     p.args.head_dim_v = c.hdv;
@@ -327,6 +323,16 @@ PagedHead make_head(std::mt19937& rng, const AttnCase& c, float key_scale) {
     p.args.scale = 1.0f / std::sqrt(float(c.hd));
     p.args.softcap = c.softcap;
     return p;
+}
+
+// Normal keys (times key_scale) and values.
+PagedHead make_head(std::mt19937& rng, const AttnCase& c, float key_scale) {
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    return make_head(rng, c, [&](int dim, bool keys) {
+        std::vector<float> x(dim);
+        for (auto& v : x) v = g(rng) * (keys ? key_scale : 1.0f);
+        return x;
+    });
 }
 
 }  // namespace
@@ -352,6 +358,71 @@ TEST_P(Kernels, AttentionIsBitIdentical) {
                 ASSERT_EQ(bits(a[j]), bits(b[j])) << dtype_name(c.kv) << " hd " << c.hd << " n_pos " << c.n_pos
                                                   << " dim " << j << ": " << a[j] << " vs " << b[j];
         }
+    }
+}
+
+// A Q8_0 cache: several blocks per row, odd position counts, block tables of several sizes, GQA-like
+// unequal key/value sizes, soft-capping; keys, values and queries normal (times 1 and 8: large scores
+// make the running max change often and weights underflow) and with extreme blocks (tiny 1e-6, huge
+// 3e4, all-zero, ties of the block maximum, exact halves: random_row's mixture).
+TEST_P(Kernels, AttentionQ8_0IsBitIdentical) {
+    std::mt19937 rng(23);
+    const AttnCase cases[] = {
+        {DType::Q8_0, 32, 32, 1, 32, 0},     {DType::Q8_0, 32, 32, 37, 32, 0},    {DType::Q8_0, 64, 64, 33, 32, 0},
+        {DType::Q8_0, 64, 64, 193, 16, 0},   {DType::Q8_0, 128, 128, 71, 32, 0},  {DType::Q8_0, 256, 256, 45, 8, 0},
+        {DType::Q8_0, 96, 64, 45, 8, 50.0f}, {DType::Q8_0, 64, 160, 29, 4, 0},    {DType::Q8_0, 512, 512, 11, 32, 0},
+    };
+    for (const auto& c : cases) {
+        for (int kind = 0; kind < 3; ++kind) {
+            std::normal_distribution<float> g(0.0f, 1.0f);
+            const float s = kind == 1 ? 8.0f : 1.0f;
+            PagedHead head = kind == 2 ? make_head(rng, c, [&](int dim, bool) { return random_row(rng, dim); })
+                                       : make_head(rng, c, s);
+            std::vector<float> q = kind == 2 ? random_row(rng, c.hd) : std::vector<float>(c.hd);
+            if (kind != 2)
+                for (auto& x : q) x = g(rng) * s;
+            std::vector<float> a(c.hdv, -1.0f), b(c.hdv, -2.0f);
+            simd->attention(head.args, q.data(), a.data());
+            ref->attention(head.args, q.data(), b.data());
+            for (int j = 0; j < c.hdv; ++j)
+                ASSERT_EQ(bits(a[j]), bits(b[j])) << "q8_0 hd " << c.hd << " hdv " << c.hdv << " n_pos " << c.n_pos
+                                                  << " kind " << kind << " dim " << j << ": " << a[j] << " vs " << b[j];
+        }
+    }
+}
+
+// The Q8_0 reference against a float64 attention over the dequantized keys and values and the
+// dequantized Q8_0 query: what is left is float rounding (the only lossy steps, quantizing keys,
+// values and query, are undone exactly by dequantizing them), and every output is finite.
+TEST(AttentionReference, Q8_0AgreesWithDoublePrecisionOverItsLevels) {
+    std::mt19937 rng(29);
+    for (const AttnCase& c : {AttnCase{DType::Q8_0, 64, 64, 77, 32, 0}, AttnCase{DType::Q8_0, 32, 96, 30, 8, 0},
+                              AttnCase{DType::Q8_0, 128, 64, 5, 32, 0}}) {
+        PagedHead head = make_head(rng, c, 1.0f);
+        std::normal_distribution<float> g(0.0f, 1.0f);
+        std::vector<float> q(c.hd), out(c.hdv), qd(c.hd), k(c.hd), v(c.hdv);
+        for (auto& x : q) x = g(rng);
+        kernels::attention_ref(head.args, q.data(), out.data());
+        std::vector<BlockQ8_0> qq(c.hd / 32);
+        quantize_activation(DType::Q8_0, q.data(), qq.data(), c.hd);
+        dequantize_row(DType::Q8_0, qq.data(), qd.data(), c.hd);
+        std::vector<double> s(c.n_pos);
+        double mx = -1e300;
+        for (int p = 0; p < c.n_pos; ++p) {
+            dequantize_row(DType::Q8_0, head.args.k.row(p, row_bytes(DType::Q8_0, c.hd)), k.data(), c.hd);
+            double d = 0;
+            for (int j = 0; j < c.hd; ++j) d += double(qd[j]) * k[j];
+            s[p] = d * head.args.scale;
+            mx = std::max(mx, s[p]);
+        }
+        double sum = 0;
+        for (auto& x : s) sum += (x = std::exp(x - mx));
+        std::vector<double> o(c.hdv, 0.0);
+        for (int p = 0; p < c.n_pos; ++p) {
+            dequantize_row(DType::Q8_0, head.args.v.row(p, row_bytes(DType::Q8_0, c.hdv)), v.data(), c.hdv);
+            for (int j = 0; j < c.hdv; ++j) o[j] += s[p] / sum * v[j];
+        }
+        for (int j = 0; j < c.hdv; ++j) EXPECT_NEAR(out[j], o[j], 1e-5) << "hd " << c.hd << " dim " << j;
     }
 }
 

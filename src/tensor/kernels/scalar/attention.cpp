@@ -7,12 +7,18 @@
 //   - one pass with the online softmax; the weighted sum of values is kept in F16, each update
 //     f16(fma(v, vs, f32(acc))) and each rescale f16(f32(acc) * ms); the result is acc * (1 / S).
 // An F32 cache follows the same order in float (its products are rounded, its accumulator is float).
+// A Q8_0 cache is what llama.cpp does for a quantized K and V: the query is quantized to Q8_0 (the K
+// type's vec_dot type, with the runtime activation quantizer) and each score is the Q8_0 x Q8_0 dot
+// (tensor/dot.cpp's block order); each value row is converted to float (level * scale, exact) and
+// accumulated in float, f32 acc = fma(v, vs, acc), rescaled acc * ms, as the F32 cache.
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "tensor/dot.h"
 #include "tensor/fp16.h"
 #include "tensor/kernels/kernels.h"
+#include "tensor/quant.h"
 
 namespace kinglet::kernels {
 namespace {
@@ -49,9 +55,40 @@ float key_dot(const float* q, const uint8_t* k, int n, bool f16) {
     return float(sum);
 }
 
+void attention_q8_0(const AttentionArgs& a, const float* q, float* out) {
+    const int hd = a.head_dim, hdv = a.head_dim_v;
+    const size_t k_row = row_bytes(DType::Q8_0, hd), v_row = row_bytes(DType::Q8_0, hdv);
+    thread_local std::vector<BlockQ8_0> qq;
+    thread_local std::vector<float> acc, v;
+    qq.resize(size_t(hd) / QK8_0);
+    acc.assign(hdv, 0.0f);
+    v.resize(hdv);
+    quantize_activation(DType::Q8_0, q, qq.data(), hd);
+    float M = -INFINITY, S = 0.0f;
+    for (int p = 0; p < a.n_pos; ++p) {
+        float sc = vec_dot_ref(DType::Q8_0, hd, a.k.row(p, k_row), qq.data()) * a.scale;
+        if (a.softcap > 0) sc = a.softcap * std::tanh(sc / a.softcap);
+        float ms = 1.0f, vs = 1.0f;
+        if (sc > M) {
+            const float m_old = M;
+            M = sc;
+            ms = std::exp(m_old - M);
+            for (int j = 0; j < hdv; ++j) acc[j] = acc[j] * ms;
+        } else {
+            vs = std::exp(sc - M);
+        }
+        dequantize_row(DType::Q8_0, a.v.row(p, v_row), v.data(), hdv);
+        for (int j = 0; j < hdv; ++j) acc[j] = std::fma(v[j], vs, acc[j]);
+        S = S * ms + vs;
+    }
+    const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    for (int j = 0; j < hdv; ++j) out[j] = acc[j] * inv;
+}
+
 }  // namespace
 
 void attention_ref(const AttentionArgs& a, const float* q, float* out) {
+    if (a.kv_type == DType::Q8_0) return attention_q8_0(a, q, out);
     const bool f16 = a.kv_type == DType::F16;
     const int hd = a.head_dim, hdv = a.head_dim_v;
     const size_t k_row = size_t(hd) * (f16 ? 2 : 4), v_row = size_t(hdv) * (f16 ? 2 : 4);
