@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/error.h"
 #include "core/thread_pool.h"
 #include "model/forward.h"
 #include "support/paths.h"
@@ -166,3 +167,74 @@ INSTANTIATE_TEST_SUITE_P(
                     LlamaCppCase{"random256", "q4_0", 0.05f}, LlamaCppCase{"random256", "q4_k_m", 0.05f},
                     LlamaCppCase{"random256", "q5_k_m", 0.05f}, LlamaCppCase{"random256", "q6_k", 0.05f}),
     [](const auto& info) { return std::string(info.param.dir) + "_" + info.param.type; });
+
+// A Q8_0 KV cache against the llama.cpp references (made with llama.cpp's F16 cache; llref cannot
+// choose a cache type). random256 is the only shared model whose head size (32) a q8_0 cache allows.
+// Quantizing keys, values and the query to 8 bits per 32-element block is lossy, and this random-weight
+// model turns small attention changes into visible logit changes: measured with the reference ids fed
+// back (teacher forcing), top-10 logits moved from llama.cpp's by at most 0.106 on model-f32/q8_0
+// (where kinglet's F16 cache is within 0.001 of llama.cpp, so all of it is the cache) and 0.135 on
+// the 4- to 6-bit files (their own differences, up to 0.065 with an F16 cache, included). So: top-10
+// logits within T = 0.2 at every step (about 1.5x the worst measured; a wrong scale, block or row
+// offset moves them by whole units), and the argmax equal to the reference id wherever the reference's
+// top-1 margin is at least 2T = 0.4, where no change within T can reorder the top two (250 of the 720
+// steps; the measured flips were all at margins below 0.14). Free-running, the generated ids equal the
+// reference's up to the first step whose margin is below 0.4.
+class Q8_0KvRef : public testing::TestWithParam<const char*> {};
+
+TEST_P(Q8_0KvRef, AgreesWithinTheQuantizationLoss) {
+    constexpr float kTol = 0.2f, kMargin = 2 * kTol;
+    const std::string type = GetParam();
+    auto m = Model::load(model_path("random256", ("model-" + type + ".gguf").c_str()));
+    auto refs = test::load_reference(model_path("random256", ("ref-llamacpp-" + type + ".json").c_str()));
+    ASSERT_FALSE(refs.empty());
+    size_t argmax_checked = 0;
+    for (const auto& r : refs) {
+        Greedy forced = run_greedy(*m, r.prompt_ids, r.ids.size(), DType::Q8_0, 2, &r.ids);
+        for (size_t s = 0; s < r.ids.size(); ++s) {
+            expect_top10_close(r, forced, s, kTol);
+            if (r.margins[s] >= kMargin) {
+                const auto& l = forced.logits[s];
+                EXPECT_EQ(int32_t(std::max_element(l.begin(), l.end()) - l.begin()), r.ids[s])
+                    << type << " '" << r.prompt << "' step " << s;
+                ++argmax_checked;
+            }
+        }
+        size_t n = 0;
+        while (n < r.ids.size() && r.margins[n] >= kMargin) ++n;
+        if (n == 0) continue;
+        Greedy free = run_greedy(*m, r.prompt_ids, n, DType::Q8_0, 2);
+        for (size_t s = 0; s < n; ++s) ASSERT_EQ(free.ids[s], r.ids[s]) << type << " '" << r.prompt << "' step " << s;
+    }
+    EXPECT_GT(argmax_checked, 20u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Random256, Q8_0KvRef, testing::Values("f32", "q8_0", "q4_0", "q4_k_m", "q5_k_m", "q6_k"));
+
+// Q8_0 rows: 34 bytes per 32 elements, so the pool is 34/64 of an F16 one (hand-computed for random256:
+// 2 layers x 4 KV heads x 64 positions x (32 + 32) elements / 32 x 34 bytes); models whose head size is
+// not a multiple of 32 are refused with a message naming the model and the types it can use.
+TEST(KvCacheQ8_0, SizeAndHeadSizeCheck) {
+    auto m = Model::load(model_path("random256", "model-f32.gguf"));
+    KvCache q8(m->hparams(), DType::Q8_0, 2, 32), f16(m->hparams(), DType::F16, 2, 32);
+    EXPECT_EQ(q8.bytes(), size_t(2) * 4 * 64 * 2 * 34);
+    EXPECT_EQ(q8.bytes() * 64, f16.bytes() * 34);
+    EXPECT_EQ(q8.k_row_bytes(), 34u);
+    for (const char* dir : {"stories260K", "aidreams260K"}) {
+        auto small = Model::load(model_path(dir, "model-f32.gguf"));
+        try {
+            KvCache kv(small->hparams(), DType::Q8_0, 2, 32);
+            ADD_FAILURE() << dir << ": a q8_0 cache was accepted for head size " << small->hparams().head_dim;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), Errc::unsupported);
+            const std::string msg = e.what();
+            EXPECT_NE(msg.find(small->hparams().name), std::string::npos) << msg;
+            EXPECT_NE(msg.find("q8_0"), std::string::npos) << msg;
+            EXPECT_NE(msg.find("f16 or f32"), std::string::npos) << msg;
+        }
+    }
+    EXPECT_EQ(kv_type_from_name("q8_0"), DType::Q8_0);
+    EXPECT_EQ(kv_type_from_name("f16"), DType::F16);
+    EXPECT_FALSE(kv_type_from_name("q4_0").has_value());
+    EXPECT_FALSE(kv_type_from_name("Q8_0").has_value());
+}
