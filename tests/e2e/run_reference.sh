@@ -52,13 +52,30 @@ for (const model of ["stories260K", "aidreams260K", "random256"]) {
   }
 }
 
+// --kv-type q8_0 on random256 (head size 32): ids equal llama.cpp's up to the first step whose margin
+// is below 0.4, twice the logit tolerance tests/model/forward_test.cpp (Q8_0KvRef) justifies.
+{
+  const ref = JSON.parse(fs.readFileSync(path.join(models, "random256", "ref-llamacpp-q8_0.json"), "utf8"));
+  for (const r of ref.results) {
+    let n = 0;
+    while (n < r.ids.length && r.top10[n][0][1] - r.top10[n][1][1] >= 0.4) n++;
+    if (n === 0) continue;
+    const out = run(["-m", path.join(models, "random256", "model-q8_0.gguf"), "-p", r.prompt, "-n", String(n), "--ignore-eos", "--kv-type", "q8_0"]);
+    assert.deepStrictEqual(out.tokens, r.ids.slice(0, n), `random256 q8_0 with a q8_0 KV cache: ${JSON.stringify(r.prompt)}`);
+    steps += n;
+  }
+}
+
 // Bad input: a clear message naming the input, exit status 1.
 const bad = path.join(require("os").tmpdir(), `kinglet-bad-${process.pid}.gguf`);
 fs.writeFileSync(bad, Buffer.concat([Buffer.from("GGUF"), Buffer.from([3, 0, 0, 0]), Buffer.alloc(8, 0xff)]));
 for (const [args, want] of [
   [["run", "-m", bad, "-p", "x"], bad],
   [["run", "-m", "/nonexistent.gguf", "-p", "x"], "/nonexistent.gguf"],
-  [["run", "-m", path.join(models, "stories260K", "model-f32.gguf"), "-p", "x", "--kv-type", "q3"], "--kv-type"],
+  [["run", "-m", path.join(models, "stories260K", "model-f32.gguf"), "-p", "x", "--kv-type", "q3"], "--kv-type must be f16, f32 or q8_0"],
+  // head size 8: a q8_0 cache is refused naming the model and the types it can use
+  [["run", "-m", path.join(models, "stories260K", "model-f32.gguf"), "-p", "x", "--kv-type", "q8_0"], "model 'stories260K' cannot use a q8_0 KV cache"],
+  [["bench", "-m", path.join(models, "aidreams260K", "model-f32.gguf"), "--kv-type", "q8_0"], "use KV type f16 or f32"],
 ]) {
   const p = spawnSync(kinglet, args, { encoding: "utf8" });
   assert.strictEqual(p.status, 1, `${args.join(" ")}: exit ${p.status}, stderr ${p.stderr}`);

@@ -45,7 +45,7 @@ models:
     kv_type: f32
     chat_template: chatml
   other: /abs/other.gguf
-  templ: { path: t.gguf, chat_template: templates/mine.jinja }
+  templ: { path: t.gguf, chat_template: templates/mine.jinja, kv_type: q8_0 }
 )";
     Config c = parse_config(yaml, "t.yaml", "/cfg");
     EXPECT_EQ(c.server.host, "0.0.0.0");
@@ -75,6 +75,8 @@ models:
     EXPECT_EQ(c.models[1].path, "/abs/other.gguf");
     EXPECT_EQ(c.models[1].parallel, 4);  // defaults
     EXPECT_EQ(c.models[2].chat_template, "/cfg/templates/mine.jinja");
+    EXPECT_EQ(c.models[2].kv_type, "q8_0");
+    EXPECT_EQ(c.models[1].kv_type, "f16");  // the default
     EXPECT_NO_THROW(validate(c));
 }
 
@@ -120,7 +122,8 @@ TEST(Config, WrongTypesAndRanges) {
     EXPECT_NE(e.find("expected true or false, got 'maybe'"), std::string::npos) << e;
 
     e = error_of("models:\n  m: {path: a, kv_type: q8}\n");
-    EXPECT_NE(e.find("must be f16 or f32"), std::string::npos) << e;
+    EXPECT_NE(e.find("models.m.kv_type"), std::string::npos) << e;
+    EXPECT_NE(e.find("must be f16, f32 or q8_0"), std::string::npos) << e;
 
     e = error_of("models:\n  m: {ctx: 5}\n");
     EXPECT_NE(e.find("'path' (the GGUF file) is required"), std::string::npos) << e;
