@@ -35,7 +35,11 @@ std::shared_ptr<router::Provider> load_local_model(const ModelConfig& mc) {
         }
         lo.chat_template_label = mc.chat_template;
     }
-    return std::make_shared<router::LocalProvider>(std::move(model), std::move(lo));
+    try {
+        return std::make_shared<router::LocalProvider>(std::move(model), std::move(lo));
+    } catch (const Error& e) {  // e.g. a kv_type the model cannot use: say which config entry
+        fail(e.code(), "{}: model '{}': {}", mc.origin, mc.name, e.what());
+    }
 }
 
 }  // namespace kinglet::server

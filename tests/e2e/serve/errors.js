@@ -222,6 +222,11 @@ async function main() {
                               { encoding: "utf8", timeout: 30000 });
     assert.strictEqual(missing.status, 1);
     assert.match(missing.stderr, /\/nonexistent\/model\.gguf/);
+    // a KV type the model cannot use (stories260K's head size is 8, q8_0 needs multiples of 32)
+    const q8 = tempFile("q8.yaml", `server:\n  port: 0\nledger: off\nmodels:\n  tiny: { path: ${gguf}, kv_type: q8_0 }\n`);
+    const kv = spawnSync(kinglet, ["serve", "--config", q8], { encoding: "utf8", timeout: 30000 });
+    assert.strictEqual(kv.status, 1, kv.stderr);
+    assert.match(kv.stderr, /q8\.yaml:5:3: model 'tiny': model '.*' cannot use a q8_0 KV cache.*use KV type f16 or f32/);
     const none = spawnSync(kinglet, ["serve"], { encoding: "utf8" });
     assert.strictEqual(none.status, 1);
     assert.match(none.stderr, /no model to serve/);
