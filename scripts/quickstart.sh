@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's quick start: install what is needed (Debian packages, npm packages), build kinglet,
 # write a small synthetic model with the real Qwen 3 vocabulary (no download: weights are random, so
-# its text is meaningless), serve it behind the OpenAI API and query it with curl, then measure its
-# speed. KINGLET_QUICKSTART_MODEL=file.gguf serves a real model instead; PORT (default 8080) the port.
+# its text is meaningless), serve it behind the OpenAI API and query it with curl, show what the
+# ledger recorded (kinglet cost), then measure its speed. KINGLET_QUICKSTART_MODEL=file.gguf serves a
+# real model instead; PORT (default 8080) the port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -41,6 +42,10 @@ echo
 kill -TERM $SERVER
 wait $SERVER || true
 trap - EXIT
+
+echo
+echo "== kinglet cost   (every request served above is a row of the ledger, kinglet-ledger.db here)"
+"$BIN" cost
 
 echo
 echo "== kinglet bench"
