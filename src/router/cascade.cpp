@@ -1,8 +1,7 @@
 // The cascade policy (router/route.h): a state machine driven by the steps' completion callbacks.
-#include <mutex>
-
 #include "core/error.h"
 #include "router/route.h"
+#include "router/step_run.h"
 
 namespace kinglet::router {
 
@@ -15,7 +14,7 @@ struct CascadeConfig {
     Resolver resolve;
 };
 
-class CascadeRun : public std::enable_shared_from_this<CascadeRun> {
+class CascadeRun : public StepRun, public std::enable_shared_from_this<CascadeRun> {
 public:
     CascadeRun(std::shared_ptr<const CascadeConfig> cfg, GenerationRequest req, GenerationCallbacks cb)
         : cfg_(std::move(cfg)), req_(std::move(req)), cb_(std::move(cb)) {}
@@ -23,13 +22,9 @@ public:
     void run(size_t i) {
         const CascadeStep& step = cfg_->steps[i];
         const bool last = i + 1 == cfg_->steps.size();
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            current_ = int(i);
-            if (cancelled_) {
-                finish(failed_result(Finish::cancelled, "cancelled"));
-                return;
-            }
+        if (!enter(i)) {
+            finish(failed_result(Finish::cancelled, "cancelled"));
+            return;
         }
         GenerationRequest q = req_;
         q.labels = cfg_->labels;
@@ -61,17 +56,7 @@ public:
             step_done(i, refused_result(e, step.target.size() == 1 ? step.target[0] : cfg_->name));
             return;
         }
-        std::lock_guard<std::mutex> lock(mu_);
-        if (current_ == int(i) && !finished_) {
-            child_ = std::move(g);
-            if (cancelled_) child_->cancel();
-        }
-    }
-
-    void cancel() {
-        std::lock_guard<std::mutex> lock(mu_);
-        cancelled_ = true;
-        if (child_) child_->cancel();
+        adopt(i, std::move(g));
     }
 
 private:
@@ -83,11 +68,7 @@ private:
         if (r.trace.budget_limited) trace_.budget_limited = true;
         bool budget_declined = false;
         for (const auto& a : r.trace.attempts) budget_declined |= a.outcome == "budget_declined";
-        bool cancelled;
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            cancelled = cancelled_;
-        }
+        const bool cancelled = this->cancelled();
         if (cancelled || r.finish == Finish::cancelled) {
             finish(std::move(r));
             return;
@@ -157,12 +138,7 @@ private:
     }
 
     void finish(GenerationResult r, bool attach_trace = true) {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            if (finished_) return;
-            finished_ = true;
-            child_.reset();
-        }
+        if (!close()) return;
         if (attach_trace) {
             RouteTrace t = trace_;
             t.provider.clear();
@@ -174,41 +150,22 @@ private:
     std::shared_ptr<const CascadeConfig> cfg_;
     GenerationRequest req_;
     GenerationCallbacks cb_;
-    std::mutex mu_;
-    std::unique_ptr<Generation> child_;
-    int current_ = -1;
-    bool cancelled_ = false, finished_ = false;
-    bool delivered_ = false;  // a delta went to the client (only from the last step, or serve())
     RouteTrace trace_;
     std::optional<GenerationResult> best_;
     size_t best_step_ = 0;
     std::optional<double> best_conf_;
 };
 
-class CascadeGeneration final : public Generation {
-public:
-    explicit CascadeGeneration(std::shared_ptr<CascadeRun> r) : run_(std::move(r)) {}
-    void cancel() override { run_->cancel(); }
-
-private:
-    std::shared_ptr<CascadeRun> run_;
-};
-
 class CascadeRoute final : public Provider {
 public:
     explicit CascadeRoute(std::shared_ptr<const CascadeConfig> cfg) : cfg_(std::move(cfg)) {}
-    ProviderInfo info() const override {
-        ProviderInfo i;
-        i.kind = "route";
-        i.chat_template = "route";
-        return i;
-    }
+    ProviderInfo info() const override { return route_info(); }
     std::unique_ptr<Generation> start(GenerationRequest req, GenerationCallbacks cb) override {
         if (req.kind == GenerationRequest::Kind::embedding)
             fail(Errc::unsupported, "'{}' is a cascade route: it answers chat and completions, not embeddings", cfg_->name);
         auto run = std::make_shared<CascadeRun>(cfg_, std::move(req), std::move(cb));
         run->run(0);
-        return std::make_unique<CascadeGeneration>(run);
+        return std::make_unique<RunGeneration<CascadeRun>>(run);
     }
 
 private:

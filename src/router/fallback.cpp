@@ -1,9 +1,8 @@
 // The fallback policy (router/route.h): targets in order, the next one after an error or time-out, as
 // long as nothing has been streamed to the client.
-#include <mutex>
-
 #include "core/error.h"
 #include "router/route.h"
+#include "router/step_run.h"
 
 namespace kinglet::router {
 
@@ -15,19 +14,15 @@ struct FallbackConfig {
     Resolver resolve;
 };
 
-class FallbackRun : public std::enable_shared_from_this<FallbackRun> {
+class FallbackRun : public StepRun, public std::enable_shared_from_this<FallbackRun> {
 public:
     FallbackRun(std::shared_ptr<const FallbackConfig> cfg, GenerationRequest req, GenerationCallbacks cb)
         : cfg_(std::move(cfg)), req_(std::move(req)), cb_(std::move(cb)) {}
 
     void run(size_t i) {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            current_ = int(i);
-            if (cancelled_) {
-                finish(failed_result(Finish::cancelled, "cancelled"));
-                return;
-            }
+        if (!enter(i)) {
+            finish(failed_result(Finish::cancelled, "cancelled"));
+            return;
         }
         const std::string& name = cfg_->targets[i];
         auto p = cfg_->resolve(name);
@@ -64,27 +59,13 @@ public:
             done(i, refused_result(e, name));
             return;
         }
-        std::lock_guard<std::mutex> lock(mu_);
-        if (current_ == int(i) && !finished_) {
-            child_ = std::move(g);
-            if (cancelled_) child_->cancel();
-        }
-    }
-
-    void cancel() {
-        std::lock_guard<std::mutex> lock(mu_);
-        cancelled_ = true;
-        if (child_) child_->cancel();
+        adopt(i, std::move(g));
     }
 
 private:
     void done(size_t i, GenerationResult r) {
         for (auto& a : r.trace.attempts) trace_.attempts.push_back(a);
-        bool cancelled;
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            cancelled = cancelled_;
-        }
+        const bool cancelled = this->cancelled();
         const bool failed = r.finish == Finish::error || r.finish == Finish::timeout;
         if (failed && !cancelled && !delivered_ && i + 1 < cfg_->targets.size()) {
             run(i + 1);
@@ -101,12 +82,7 @@ private:
     }
 
     void finish(GenerationResult r) {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            if (finished_) return;
-            finished_ = true;
-            child_.reset();
-        }
+        if (!close()) return;
         if (r.trace.attempts.empty()) r.trace.attempts = trace_.attempts;
         if (cb_.on_done) cb_.on_done(std::move(r));
     }
@@ -114,35 +90,17 @@ private:
     std::shared_ptr<const FallbackConfig> cfg_;
     GenerationRequest req_;
     GenerationCallbacks cb_;
-    std::mutex mu_;
-    std::unique_ptr<Generation> child_;
-    int current_ = -1;
-    bool cancelled_ = false, finished_ = false, delivered_ = false;
     RouteTrace trace_;
-};
-
-class FallbackGeneration final : public Generation {
-public:
-    explicit FallbackGeneration(std::shared_ptr<FallbackRun> r) : run_(std::move(r)) {}
-    void cancel() override { run_->cancel(); }
-
-private:
-    std::shared_ptr<FallbackRun> run_;
 };
 
 class FallbackRoute final : public Provider {
 public:
     explicit FallbackRoute(std::shared_ptr<const FallbackConfig> cfg) : cfg_(std::move(cfg)) {}
-    ProviderInfo info() const override {
-        ProviderInfo i;
-        i.kind = "route";
-        i.chat_template = "route";
-        return i;
-    }
+    ProviderInfo info() const override { return route_info(); }
     std::unique_ptr<Generation> start(GenerationRequest req, GenerationCallbacks cb) override {
         auto run = std::make_shared<FallbackRun>(cfg_, std::move(req), std::move(cb));
         run->run(0);
-        return std::make_unique<FallbackGeneration>(run);
+        return std::make_unique<RunGeneration<FallbackRun>>(run);
     }
 
 private:

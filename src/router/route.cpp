@@ -74,6 +74,13 @@ int http_status_of(Errc c) {
     }
 }
 
+ProviderInfo route_info() {
+    ProviderInfo i;
+    i.kind = "route";
+    i.chat_template = "route";
+    return i;
+}
+
 GenerationResult failed_result(Finish f, std::string message, int http_status) {
     GenerationResult r;
     r.finish = f;

@@ -76,6 +76,9 @@ std::string request_text(const GenerationRequest& req);
 // The HTTP status a request refused with `c` gets (400, 404, 429, else 502).
 int http_status_of(Errc c);
 
+// What every route reports as its ProviderInfo.
+ProviderInfo route_info();
+
 // For routes: a result that carries `trace` and failed with `message`.
 GenerationResult failed_result(Finish f, std::string message, int http_status = 0);
 // The result of a target that refused a request before doing any work (its start() threw): an error

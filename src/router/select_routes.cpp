@@ -16,13 +16,6 @@ namespace kinglet::router {
 
 namespace {
 
-ProviderInfo route_info() {
-    ProviderInfo i;
-    i.kind = "route";
-    i.chat_template = "route";
-    return i;
-}
-
 class TierRoute final : public Provider {
 public:
     TierRoute(std::string name, std::vector<std::pair<std::string, TargetNames>> tiers, std::vector<std::string> labels,
