@@ -74,17 +74,6 @@ private:
     std::shared_ptr<LabelJob> job_;
 };
 
-Finish to_finish(FinishReason r) {
-    switch (r) {
-        case FinishReason::stop: return Finish::stop;
-        case FinishReason::length: return Finish::length;
-        case FinishReason::cancelled: return Finish::cancelled;
-        case FinishReason::timeout: return Finish::timeout;
-        case FinishReason::error: return Finish::error;
-    }
-    return Finish::error;
-}
-
 }  // namespace
 
 std::unique_ptr<Generation> LocalProvider::start_labels(GenerationRequest req, GenerationCallbacks cb,

@@ -31,13 +31,6 @@ std::string fallback_template_name(const Tokenizer& tok) {
     return "chatml";
 }
 
-namespace {
-
-std::string special_text(const Tokenizer& tok, int32_t id) {
-    if (id < 0 || id >= tok.n_vocab()) return {};
-    return tok.token_to_piece(id, true);
-}
-
 Finish to_finish(FinishReason r) {
     switch (r) {
         case FinishReason::stop: return Finish::stop;
@@ -47,6 +40,13 @@ Finish to_finish(FinishReason r) {
         case FinishReason::error: return Finish::error;
     }
     return Finish::error;
+}
+
+namespace {
+
+std::string special_text(const Tokenizer& tok, int32_t id) {
+    if (id < 0 || id >= tok.n_vocab()) return {};
+    return tok.token_to_piece(id, true);
 }
 
 class LocalGeneration final : public Generation {

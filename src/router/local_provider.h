@@ -60,4 +60,7 @@ private:
     int64_t created_ = 0;
 };
 
+// The router's finish reason for the engine's (shared by the plain and the label-constrained paths).
+Finish to_finish(FinishReason r);
+
 }  // namespace kinglet::router
