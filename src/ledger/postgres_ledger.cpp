@@ -52,6 +52,16 @@ public:
         if (null(row, c)) return std::nullopt;
         return f64(row, c);
     }
+    // Row i as the decoders of ledger/queries.h read it.
+    struct RowRef {
+        const Result& res;
+        int i;
+        std::string text(int c) const { return res.text(i, c); }
+        int64_t i64(int c) const { return res.i64(i, c); }
+        double f64(int c) const { return res.f64(i, c); }
+        std::optional<double> opt_f64(int c) const { return res.opt_f64(i, c); }
+    };
+    RowRef row(int i) const { return {*this, i}; }
 
 private:
     PGresult* r_;
@@ -227,17 +237,7 @@ public:
         });
         std::vector<Usage> out;
         for (int i = 0; i < r.rows(); ++i) {
-            Usage u;
-            u.key = by == GroupBy::day ? utc_day(r.i64(i, 0) * 86400000) : r.text(i, 0);
-            u.requests = r.i64(i, 1);
-            u.escalated = r.i64(i, 2);
-            u.budget_limited = r.i64(i, 3);
-            u.failed = r.i64(i, 4);
-            u.prompt_tokens = r.i64(i, 5);
-            u.completion_tokens = r.i64(i, 6);
-            u.cost_usd = r.f64(i, 7);
-            u.remote_cost_usd = r.f64(i, 8);
-            u.latency_ms = r.f64(i, 9);
+            Usage u = usage_from_row(r.row(i), by);
             if (u.requests > 0) out.push_back(std::move(u));
         }
         return out;
@@ -250,14 +250,7 @@ public:
         });
         std::vector<ProviderUsage> out;
         for (int i = 0; i < r.rows(); ++i) {
-            ProviderUsage p;
-            p.provider = r.text(i, 0);
-            p.attempts = r.i64(i, 1);
-            p.failures = r.i64(i, 2);
-            p.prompt_tokens = r.i64(i, 3);
-            p.completion_tokens = r.i64(i, 4);
-            p.cost_usd = r.f64(i, 5);
-            out.push_back(std::move(p));
+            out.push_back(provider_usage_from_row(r.row(i)));
         }
         return out;
     }
@@ -270,45 +263,18 @@ private:
         Transaction t(reader_, "reading records");
         reader_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "reading records");
         const Result rs = reader_.exec(records_sql(Dialect::postgres), filter_params(q), "reading records");
-        std::vector<Record> out(size_t(rs.rows()));
+        std::vector<Record> out;
+        out.reserve(size_t(rs.rows()));
         std::unordered_map<int64_t, size_t> by_seq;
         for (int i = 0; i < rs.rows(); ++i) {
-            Record& r = out[size_t(i)];
-            r.id = rs.text(i, 1);
-            r.time_ms = rs.i64(i, 2);
-            r.tenant = rs.text(i, 3);
-            r.key_id = rs.text(i, 4);
-            r.route = rs.text(i, 5);
-            r.endpoint = rs.text(i, 6);
-            r.provider = rs.text(i, 7);
-            r.escalated = rs.i64(i, 8) != 0;
-            r.budget_limited = rs.i64(i, 9) != 0;
-            r.confidence = rs.opt_f64(i, 10);
-            r.signal = rs.text(i, 11);
-            r.prompt_tokens = int(rs.i64(i, 12));
-            r.completion_tokens = int(rs.i64(i, 13));
-            r.cost_usd = rs.f64(i, 14);
-            r.remote_cost_usd = rs.f64(i, 15);
-            r.latency_ms = rs.f64(i, 16);
-            r.ttft_ms = rs.f64(i, 17);
-            r.status = int(rs.i64(i, 18));
-            r.finish_reason = rs.text(i, 19);
-            by_seq[rs.i64(i, 0)] = size_t(i);
+            by_seq[rs.i64(i, 0)] = out.size();
+            out.push_back(record_from_row(rs.row(i)));
         }
         const Result as = reader_.exec(attempts_sql(Dialect::postgres), filter_params(q), "reading attempts");
         for (int i = 0; i < as.rows(); ++i) {
             const auto it = by_seq.find(as.i64(i, 0));
             if (it == by_seq.end()) continue;
-            Attempt a;
-            a.provider = as.text(i, 2);
-            a.outcome = as.text(i, 3);
-            a.prompt_tokens = int(as.i64(i, 4));
-            a.completion_tokens = int(as.i64(i, 5));
-            a.cost_usd = as.f64(i, 6);
-            a.latency_ms = as.f64(i, 7);
-            a.confidence = as.opt_f64(i, 8);
-            a.error = as.text(i, 9);
-            out[it->second].attempts.push_back(std::move(a));
+            out[it->second].attempts.push_back(attempt_from_row(as.row(i)));
         }
         t.commit("reading records");
         return out;

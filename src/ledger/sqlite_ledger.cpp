@@ -238,44 +238,15 @@ public:
         Stmt rs(url_, reader_.get(), records_sql(Dialect::sqlite));
         bind_filter(rs, q);
         while (rs.step("reading records")) {
-            Record r;
-            r.id = rs.text(1);
-            r.time_ms = rs.i64(2);
-            r.tenant = rs.text(3);
-            r.key_id = rs.text(4);
-            r.route = rs.text(5);
-            r.endpoint = rs.text(6);
-            r.provider = rs.text(7);
-            r.escalated = rs.i64(8) != 0;
-            r.budget_limited = rs.i64(9) != 0;
-            r.confidence = rs.opt_f64(10);
-            r.signal = rs.text(11);
-            r.prompt_tokens = int(rs.i64(12));
-            r.completion_tokens = int(rs.i64(13));
-            r.cost_usd = rs.f64(14);
-            r.remote_cost_usd = rs.f64(15);
-            r.latency_ms = rs.f64(16);
-            r.ttft_ms = rs.f64(17);
-            r.status = int(rs.i64(18));
-            r.finish_reason = rs.text(19);
             by_seq[rs.i64(0)] = out.size();
-            out.push_back(std::move(r));
+            out.push_back(record_from_row(rs));
         }
         Stmt as(url_, reader_.get(), attempts_sql(Dialect::sqlite));
         bind_filter(as, q);
         while (as.step("reading attempts")) {
             const auto it = by_seq.find(as.i64(0));
             if (it == by_seq.end()) continue;
-            Attempt a;
-            a.provider = as.text(2);
-            a.outcome = as.text(3);
-            a.prompt_tokens = int(as.i64(4));
-            a.completion_tokens = int(as.i64(5));
-            a.cost_usd = as.f64(6);
-            a.latency_ms = as.f64(7);
-            a.confidence = as.opt_f64(8);
-            a.error = as.text(9);
-            out[it->second].attempts.push_back(std::move(a));
+            out[it->second].attempts.push_back(attempt_from_row(as));
         }
         t.commit("reading records");
         return out;
@@ -287,17 +258,7 @@ public:
         bind_filter(s, q);
         std::vector<Usage> out;
         while (s.step("summing usage")) {
-            Usage u;
-            u.key = by == GroupBy::day ? utc_day(s.i64(0) * 86400000) : s.text(0);
-            u.requests = s.i64(1);
-            u.escalated = s.i64(2);
-            u.budget_limited = s.i64(3);
-            u.failed = s.i64(4);
-            u.prompt_tokens = s.i64(5);
-            u.completion_tokens = s.i64(6);
-            u.cost_usd = s.f64(7);
-            u.remote_cost_usd = s.f64(8);
-            u.latency_ms = s.f64(9);
+            Usage u = usage_from_row(s, by);
             if (u.requests > 0) out.push_back(std::move(u));
         }
         return out;
@@ -309,14 +270,7 @@ public:
         bind_filter(s, q);
         std::vector<ProviderUsage> out;
         while (s.step("summing provider usage")) {
-            ProviderUsage p;
-            p.provider = s.text(0);
-            p.attempts = s.i64(1);
-            p.failures = s.i64(2);
-            p.prompt_tokens = s.i64(3);
-            p.completion_tokens = s.i64(4);
-            p.cost_usd = s.f64(5);
-            out.push_back(std::move(p));
+            out.push_back(provider_usage_from_row(s));
         }
         return out;
     }
