@@ -109,7 +109,7 @@ struct Tile32 {
             const __m256i* corr = kBiased ? tt.c[0] + b : nullptr;
             for (int i = 0; i < R; ++i) {
                 const Block& x = reinterpret_cast<const Block*>(w + i * w_stride)[b];
-                _mm_prefetch(reinterpret_cast<const char*>(&x) + R * w_stride, _MM_HINT_T0);  // the next sweep's row
+                _mm_prefetch(reinterpret_cast<const char*>(&x) + kDecodePrefetch, _MM_HINT_T0);
                 const __m256i lv = L::levels(x);
                 const __m256i ux = L::kSigned ? _mm256_sign_epi8(lv, lv) : lv;
                 const __m256i l = lanes(lv, ux, av, corr);
