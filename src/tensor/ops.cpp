@@ -1,5 +1,6 @@
 #include "tensor/ops.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -27,12 +28,14 @@ kernels::QuantizeFn quantizer(const kernels::Family& k, DType act) {
     }
 }
 
-// Rows are claimed by threads in chunks. One token: a few chunks per thread over all the products of
-// the job (each claim costs a cache-line transfer between cores, so chunks are not tiny; several per
-// thread still let a thread that runs alone do most of the work). Many tokens: chunks of 64 rows
-// (each chunk packs the activations again, so not smaller). Below kSerialWork multiply-adds a job
-// runs on the calling thread, where waking the pool would cost more than it saves.
-constexpr int64_t kDecodeChunksPerThread = 8, kDecodeMinRows = 32, kPrefillChunkRows = 64;
+// Rows are claimed by threads in chunks. Many tokens: chunks of 64 rows (each chunk packs the
+// activations again, so not smaller). One token (decode): the product only streams weights, and a
+// thread streams fastest on one long run of consecutive rows (kernels/x86/common.h kDecodePrefetch), so
+// chunks are guided: each is 1/(2 x threads) of the rows still unclaimed, in order — the first few
+// are long runs, the last are short enough that a thread finishing early (or one the OS held up)
+// leaves little behind. Below kSerialWork multiply-adds a job runs on the calling thread, where
+// waking the pool would cost more than it saves.
+constexpr int64_t kDecodeMinRows = 32, kPrefillChunkRows = 64, kMaxChunks = 128;
 constexpr int64_t kSerialWork = 1 << 16;
 constexpr int64_t kSerialQuantize = 1 << 15;  // elements
 constexpr int kMaxOuts = 4;
@@ -65,7 +68,6 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
         kernels::GemmFn gemm;
         const void* a;
         size_t act_row;
-        int64_t first_chunk, unit;
     };
     Job jobs[kMaxOuts];
     thread_local std::vector<uint8_t> xq[kMaxOuts];
@@ -102,24 +104,49 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
             jobs[i].gemm(*outs[i].w, 0, outs[i].w->rows, jobs[i].a, jobs[i].act_row, n_tok, outs[i].y, outs[i].w->rows);
         return;
     }
-    int64_t unit = kPrefillChunkRows;
-    if (n_tok == 1) {
-        unit = total_rows / (kDecodeChunksPerThread * pool.size());
-        unit = unit < kDecodeMinRows ? kDecodeMinRows : (unit + 15) / 16 * 16;
+    if (n_tok > 1) {
+        int64_t first[kMaxOuts], n_chunks = 0;
+        for (int i = 0; i < n; ++i) {
+            first[i] = n_chunks;
+            n_chunks += (outs[i].w->rows + kPrefillChunkRows - 1) / kPrefillChunkRows;
+        }
+        pool.parallel_chunks(n_chunks, [&](int64_t c) {
+            int i = n - 1;
+            while (c < first[i]) --i;
+            const MatRef& w = *outs[i].w;
+            const int64_t r0 = (c - first[i]) * kPrefillChunkRows;
+            const int64_t r1 = r0 + kPrefillChunkRows < w.rows ? r0 + kPrefillChunkRows : w.rows;
+            jobs[i].gemm(w, r0, r1, jobs[i].a, jobs[i].act_row, n_tok, outs[i].y, w.rows);
+        });
+        return;
     }
+    // Decode: guided chunks as (job, first row, end row), in the order they are claimed; a chunk never
+    // spans two products. Chunk ends are multiples of 16 rows, so no two threads write one cache line
+    // of the output.
+    struct Chunk {
+        int job;
+        int64_t r0, r1;
+    };
+    std::array<Chunk, kMaxChunks> chunks;
     int64_t n_chunks = 0;
+    const int64_t spread = 2 * int64_t(pool.size());
+    int64_t left = total_rows;
     for (int i = 0; i < n; ++i) {
-        jobs[i].first_chunk = n_chunks;
-        jobs[i].unit = unit;
-        n_chunks += (outs[i].w->rows + unit - 1) / unit;
+        const int64_t rows = outs[i].w->rows;
+        for (int64_t r0 = 0; r0 < rows;) {
+            int64_t size = (left / spread + 15) / 16 * 16;
+            if (size < kDecodeMinRows) size = kDecodeMinRows;
+            if (n_chunks == kMaxChunks - (n - i)) size = rows - r0;  // the array is full: the rest in one
+            const int64_t r1 = r0 + size < rows ? r0 + size : rows;
+            chunks[size_t(n_chunks++)] = {i, r0, r1};
+            left -= r1 - r0;
+            r0 = r1;
+        }
     }
     pool.parallel_chunks(n_chunks, [&](int64_t c) {
-        int i = n - 1;
-        while (c < jobs[i].first_chunk) --i;
-        const MatRef& w = *outs[i].w;
-        const int64_t r0 = (c - jobs[i].first_chunk) * jobs[i].unit;
-        const int64_t r1 = r0 + jobs[i].unit < w.rows ? r0 + jobs[i].unit : w.rows;
-        jobs[i].gemm(w, r0, r1, jobs[i].a, jobs[i].act_row, n_tok, outs[i].y, w.rows);
+        const Chunk& ch = chunks[size_t(c)];
+        const MatRef& w = *outs[ch.job].w;
+        jobs[ch.job].gemm(w, ch.r0, ch.r1, jobs[ch.job].a, jobs[ch.job].act_row, n_tok, outs[ch.job].y, w.rows);
     });
 }
 
