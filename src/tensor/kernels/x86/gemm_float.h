@@ -88,12 +88,14 @@ struct TileF16Ggml {
         if (bulk > 0) {
             __m256 s[4][2];
             for (auto& sj : s) sj[0] = sj[1] = _mm256_setzero_ps();
-            for (int64_t i = 0; i < bulk; i += 64)
+            for (int64_t i = 0; i < bulk; i += 64) {
+                prefetch(reinterpret_cast<const char*>(x + i) + kDecodePrefetch, 128);
                 for (int j = 0; j < 4; ++j)
                     for (int h = 0; h < 2; ++h) {
                         const int64_t e = i + 16 * j + 8 * h;
                         s[j][h] = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(x + e)), _mm256_cvtph_ps(load128(v + e)), s[j][h]);
                     }
+            }
             const __m256 r0 = _mm256_add_ps(_mm256_add_ps(s[0][0], s[2][0]), _mm256_add_ps(s[1][0], s[3][0]));
             const __m256 r1 = _mm256_add_ps(_mm256_add_ps(s[0][1], s[2][1]), _mm256_add_ps(s[1][1], s[3][1]));
             const __m256 r8 = _mm256_add_ps(r0, r1);
