@@ -30,8 +30,8 @@ ordered_json run_report(const std::vector<Target*>& targets, const RunOutcome& r
     ordered_json ts = ordered_json::array();
     for (size_t t = 0; t < targets.size(); ++t) {
         const auto& tr = run.targets[t];
-        ordered_json sm = classify ? classification_summary(opt.labels, tr.cls, opt.bootstrap)
-                                   : text_summary(tr.text, opt.grader == "json", opt.bootstrap);
+        ordered_json sm = classify ? classification_summary(opt.labels, tr.rows, opt.bootstrap)
+                                   : text_summary(tr.rows, opt.grader == "json", opt.bootstrap);
         sm["bad_rows"] = run.bad_rows;
         sm["unknown_label_rows"] = run.unknown_label_rows;
         if (!classify) sm["skipped_rows"] = run.skipped_rows;

@@ -134,35 +134,6 @@ CaseResult compact(const ordered_json& row, TargetRun& tr, const std::unordered_
     return r;
 }
 
-CaseRecord case_record(const CaseResult& c) {
-    CaseRecord r;
-    r.expected = c.expected;
-    r.predicted = c.predicted;
-    r.label_prob = c.label_prob;
-    r.margin = c.margin;
-    r.mean_logprob = c.mean_logprob;
-    r.min_logprob = c.min_logprob;
-    r.prompt_tokens = c.prompt_tokens;
-    r.completion_tokens = c.completion_tokens;
-    r.latency_ms = c.latency_ms;
-    return r;
-}
-
-TextRecord text_record(const CaseResult& c) {
-    TextRecord r;
-    r.correct = c.correct;
-    r.valid = c.json_valid;
-    r.fields = c.fields;
-    r.fields_correct = c.fields_correct;
-    r.schema_valid = c.schema_valid;
-    r.mean_logprob = c.mean_logprob;
-    r.min_logprob = c.min_logprob;
-    r.prompt_tokens = c.prompt_tokens;
-    r.completion_tokens = c.completion_tokens;
-    r.latency_ms = c.latency_ms;
-    return r;
-}
-
 // Reads an earlier run's rows; rewrites the file without torn lines and failed rows (through a
 // temporary file, a line at a time); hands each kept row to `kept`, and leaves `out` appending to it.
 void resume(const RunSettings& s, std::ofstream& out, const std::function<void(const ordered_json&)>& kept) {
@@ -450,10 +421,7 @@ RunOutcome run_cases(const std::vector<Target*>& targets, const RunSettings& s) 
     for (auto& tr : res.targets) {
         std::stable_sort(tr.rows.begin(), tr.rows.end(),
                          [](const CaseResult& a, const CaseResult& b) { return a.line < b.line; });
-        (classify ? tr.cls.reserve(tr.rows.size()) : tr.text.reserve(tr.rows.size()));
         for (const auto& row : tr.rows) {
-            if (classify) tr.cls.push_back(case_record(row));
-            else tr.text.push_back(text_record(row));
             if (row.judged) {
                 tr.judge_prompt_tokens += row.judge_prompt_tokens;
                 tr.judge_completion_tokens += row.judge_completion_tokens;

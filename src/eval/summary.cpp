@@ -4,19 +4,51 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <memory>
 
 namespace kinglet::eval {
 
 namespace {
+nlohmann::ordered_json num(double v) { return std::isnan(v) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v); }
+
 nlohmann::ordered_json interval_json(const Interval& i) {
-    auto num = [](double v) { return std::isnan(v) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v); };
     return {{"estimate", num(i.estimate)}, {"lo", num(i.lo)}, {"hi", num(i.hi)}, {"level", i.level}};
+}
+
+// How well each named confidence signal separates correct from incorrect answers (AUROC). A target
+// that cannot give a signal (a remote API without log-probabilities) has none: null.
+nlohmann::ordered_json signals_json(std::span<const CaseResult> recs, std::span<const bool> ok,
+                                    std::initializer_list<std::pair<const char*, double CaseResult::*>> signals) {
+    nlohmann::ordered_json sig;
+    for (const auto& [name, f] : signals) {
+        std::vector<double> v;
+        v.reserve(recs.size());
+        bool finite = true;
+        for (const auto& r : recs) {
+            v.push_back(r.*f);
+            finite = finite && std::isfinite(r.*f);
+        }
+        sig[name] = {{"auroc", num(finite ? auroc(v, ok) : std::nan(""))}};
+    }
+    return sig;
+}
+
+// Token totals and the mean latency.
+void add_usage(nlohmann::ordered_json& s, std::span<const CaseResult> recs) {
+    double pt = 0, ct = 0, lat = 0;
+    for (const auto& r : recs) {
+        pt += r.prompt_tokens;
+        ct += r.completion_tokens;
+        lat += r.latency_ms;
+    }
+    s["tokens"] = {{"prompt", pt}, {"completion", ct}};
+    s["mean_latency_ms"] = recs.empty() ? 0.0 : lat / double(recs.size());
 }
 }  // namespace
 
 nlohmann::ordered_json classification_summary(const std::vector<std::string>& labels,
-                                              const std::vector<CaseRecord>& recs, const BootstrapOptions& opt) {
+                                              std::span<const CaseResult> recs, const BootstrapOptions& opt) {
     std::vector<int> e, p;
     for (const auto& r : recs) {
         e.push_back(r.expected);
@@ -49,27 +81,13 @@ nlohmann::ordered_json classification_summary(const std::vector<std::string>& la
                        {"support", m.support[c]}});
     s["per_class"] = per;
     s["confusion"] = {{"rows", "expected"}, {"columns", "predicted, then (none)"}, {"matrix", m.confusion}};
-    // How well each signal separates correct from incorrect answers.
     std::unique_ptr<bool[]> ok(new bool[recs.size()]);
     for (size_t i = 0; i < recs.size(); ++i) ok[i] = recs[i].predicted == recs[i].expected;
-    const std::span<const bool> okv(ok.get(), recs.size());
-    nlohmann::ordered_json sig;
-    const std::pair<const char*, double CaseRecord::*> fields[] = {{"label_prob", &CaseRecord::label_prob},
-                                                                  {"margin", &CaseRecord::margin},
-                                                                  {"mean_logprob", &CaseRecord::mean_logprob},
-                                                                  {"min_logprob", &CaseRecord::min_logprob}};
-    for (const auto& [name, f] : fields) {
-        std::vector<double> v;
-        bool finite = true;
-        for (const auto& r : recs) {
-            v.push_back(r.*f);
-            finite = finite && std::isfinite(r.*f);
-        }
-        // A target that cannot give this signal (a remote API without log-probabilities) has none.
-        const double a = finite ? auroc(v, okv) : std::nan("");
-        sig[name] = {{"auroc", std::isnan(a) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a)}};
-    }
-    s["signals"] = sig;
+    s["signals"] = signals_json(recs, std::span<const bool>(ok.get(), recs.size()),
+                                {{"label_prob", &CaseResult::label_prob},
+                                 {"margin", &CaseResult::margin},
+                                 {"mean_logprob", &CaseResult::mean_logprob},
+                                 {"min_logprob", &CaseResult::min_logprob}});
     {
         // Cases without a label probability (targets that give none) are left out of the diagram.
         std::vector<double> lp;
@@ -82,38 +100,28 @@ nlohmann::ordered_json classification_summary(const std::vector<std::string>& la
         const auto rel = reliability(lp, std::span<const bool>(okf.get(), lp.size()), 10);
         auto nums = [](const std::vector<double>& v) {
             nlohmann::ordered_json a = nlohmann::ordered_json::array();
-            for (double x : v) a.push_back(std::isnan(x) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(x));
+            for (double x : v) a.push_back(num(x));
             return a;
         };
         s["reliability"] = {{"signal", "label_prob"}, {"bins", 10}, {"count", rel.count},
                             {"confidence", nums(rel.confidence)}, {"accuracy", nums(rel.accuracy)}, {"ece", rel.ece}};
     }
-    double pt = 0, ct = 0, lat = 0;
-    for (const auto& r : recs) {
-        pt += r.prompt_tokens;
-        ct += r.completion_tokens;
-        lat += r.latency_ms;
-    }
-    s["tokens"] = {{"prompt", pt}, {"completion", ct}};
-    s["mean_latency_ms"] = recs.empty() ? 0.0 : lat / double(recs.size());
+    add_usage(s, recs);
     return s;
 }
 
-nlohmann::ordered_json text_summary(const std::vector<TextRecord>& recs, bool json_task, const BootstrapOptions& opt) {
+nlohmann::ordered_json text_summary(std::span<const CaseResult> recs, bool json_task, const BootstrapOptions& opt) {
     nlohmann::ordered_json s;
     s["n"] = recs.size();
     std::vector<double> ok, valid;
     std::unique_ptr<bool[]> okb(new bool[recs.size()]);
-    double fields = 0, fields_ok = 0, pt = 0, ct = 0, lat = 0;
+    double fields = 0, fields_ok = 0;
     for (size_t i = 0; i < recs.size(); ++i) {
         ok.push_back(recs[i].correct);
         okb[i] = recs[i].correct;
-        valid.push_back(recs[i].valid);
+        valid.push_back(recs[i].json_valid);
         fields += recs[i].fields;
         fields_ok += recs[i].fields_correct;
-        pt += recs[i].prompt_tokens;
-        ct += recs[i].completion_tokens;
-        lat += recs[i].latency_ms;
     }
     s["accuracy"] = interval_json(bootstrap_mean(ok, opt));
     if (json_task) {
@@ -124,23 +132,9 @@ nlohmann::ordered_json text_summary(const std::vector<TextRecord>& recs, bool js
             if (r.schema_valid >= 0) schema.push_back(r.schema_valid);
         if (!schema.empty()) s["schema_valid"] = interval_json(bootstrap_mean(schema, opt));
     }
-    const std::span<const bool> okv(okb.get(), recs.size());
-    nlohmann::ordered_json sig;
-    const std::pair<const char*, double TextRecord::*> fieldsp[] = {{"mean_logprob", &TextRecord::mean_logprob},
-                                                                   {"min_logprob", &TextRecord::min_logprob}};
-    for (const auto& [name, f] : fieldsp) {
-        std::vector<double> v;
-        bool finite = true;
-        for (const auto& r : recs) {
-            v.push_back(r.*f);
-            finite = finite && std::isfinite(r.*f);
-        }
-        const double a = finite ? auroc(v, okv) : std::nan("");
-        sig[name] = {{"auroc", std::isnan(a) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a)}};
-    }
-    s["signals"] = sig;
-    s["tokens"] = {{"prompt", pt}, {"completion", ct}};
-    s["mean_latency_ms"] = recs.empty() ? 0.0 : lat / double(recs.size());
+    s["signals"] = signals_json(recs, std::span<const bool>(okb.get(), recs.size()),
+                                {{"mean_logprob", &CaseResult::mean_logprob}, {"min_logprob", &CaseResult::min_logprob}});
+    add_usage(s, recs);
     return s;
 }
 

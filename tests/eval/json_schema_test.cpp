@@ -167,7 +167,7 @@ TEST(JsonSchema, GraderReportsSchemaValidityPerCaseAndAsARate) {
     EXPECT_NE(rows["b"]["schema_error"].get<std::string>().find("$.age"), std::string::npos);
     EXPECT_EQ(rows["c"]["schema_valid"], true);
     EXPECT_EQ(rows["d"]["schema_valid"], false);
-    const json sm = eval::text_summary(out.targets[0].text, true);
+    const json sm = eval::text_summary(out.targets[0].rows, true);
     EXPECT_DOUBLE_EQ(sm["schema_valid"]["estimate"].get<double>(), 0.5);
     EXPECT_DOUBLE_EQ(sm["json_valid"]["estimate"].get<double>(), 0.75);
     EXPECT_DOUBLE_EQ(sm["accuracy"]["estimate"].get<double>(), 0.5);
