@@ -9,7 +9,9 @@ namespace kinglet::detail {
 
 BpeEncoder::BpeEncoder(const Vocab& vocab, const TokenIndex& index)
     : index_(index), pre_(vocab.pre), unk_(vocab.unk) {
-    merges_.reserve(vocab.merges.size());
+    size_t cap = 16;
+    while (cap * 3 < vocab.merges.size() * 4) cap *= 2;
+    merges_.assign(cap, Slot{});
     for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
         const std::string& m = vocab.merges[rank];
         // llama.cpp splits at the first space after the first character.
@@ -24,8 +26,10 @@ BpeEncoder::BpeEncoder(const Vocab& vocab, const TokenIndex& index)
         const int32_t r = index_.find(joined);
         if (r < 0) continue;
         // The first (best) rank of a pair wins, as when Hugging Face builds its merge map.
-        merges_.emplace((static_cast<uint64_t>(static_cast<uint32_t>(ia)) << 32) | static_cast<uint32_t>(ib),
-                        Merge{static_cast<int32_t>(rank), r});
+        const uint64_t key = pair_key(ia, ib);
+        size_t i = slot_of(key);
+        while (merges_[i].key != kEmpty && merges_[i].key != key) i = (i + 1) & (merges_.size() - 1);
+        if (merges_[i].key == kEmpty) merges_[i] = {key, Merge{static_cast<int32_t>(rank), r}};
     }
 }
 

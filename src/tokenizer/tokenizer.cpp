@@ -67,13 +67,16 @@ struct Tokenizer::Impl {
     std::unique_ptr<detail::SpmEncoder> spm_enc;
     std::unique_ptr<detail::BpeEncoder> bpe_enc;
 
-    explicit Impl(Vocab v) : vocab(std::move(v)) {
+    // The index refers to vocab's strings: an Impl never moves (it lives behind a shared_ptr).
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
+    explicit Impl(Vocab v) : vocab(std::move(v)), index(vocab.tokens) {
         vocab.validate("vocabulary");
         spm = vocab.model == "llama";
         const int32_t n = vocab.n_tokens();
-        index.reserve(static_cast<size_t>(n));
         for (int32_t i = 0; i < n; ++i) {
-            if (!index.add(vocab.tokens[i], i))
+            if (!index.add(i))
                 fail(Errc::invalid_file, "vocabulary: token '{}' appears twice (ids {} and {})",
                      vocab.tokens[i], index.find(vocab.tokens[i]), i);
         }
@@ -96,6 +99,9 @@ struct Tokenizer::Impl {
         } else {
             bpe_enc = std::make_unique<detail::BpeEncoder>(vocab, index);
         }
+        // The encoder keeps the merges in its own table; their text (several MB for a 150k-token
+        // vocabulary) is not needed again.
+        std::vector<std::string>().swap(vocab.merges);
     }
 
     // llama.cpp's end-of-generation set: the file's EOS/EOT/EOM plus tokens recognised by their text.

@@ -53,6 +53,7 @@ class Tokenizer {
     // control tokens (as llama.cpp forces them).
     TokenType token_type(int32_t id) const;
 
+    // The vocabulary as loaded, except its BPE merges (the encoder holds them in its own form).
     const Vocab& vocab() const;
     int32_t n_vocab() const;
 

@@ -20,8 +20,11 @@ TEST(FromHfJson, Llama3) {
     EXPECT_EQ(v.model, "gpt2");
     EXPECT_EQ(v.pre, "llama-bpe");
     EXPECT_EQ(v.n_tokens(), 128256);
-    EXPECT_EQ(v.merges.size(), 280147u);
-    EXPECT_EQ(v.merges[0], "\xC4\xA0 \xC4\xA0");  // "Ġ Ġ"
+    // The tokenizer drops the merges' text once its encoder has them: read them from the conversion.
+    const Vocab raw = Vocab::from_hf_json(test::hf_tokenizer_json("llama3").string());
+    ASSERT_EQ(raw.merges.size(), 280147u);
+    EXPECT_EQ(raw.merges[0], "\xC4\xA0 \xC4\xA0");  // "Ġ Ġ"
+    EXPECT_TRUE(v.merges.empty());
     EXPECT_EQ(v.bos, 128000);
     EXPECT_EQ(v.eos, 128001);
     EXPECT_TRUE(v.add_bos);  // llama.cpp's default for llama-bpe; the file's post-processor says nothing
