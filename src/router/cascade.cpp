@@ -30,6 +30,7 @@ public:
         q.labels = cfg_->labels;
         if ((step.signal == Signal::mean_logprob || step.signal == Signal::min_logprob) && q.logprobs < 0) q.logprobs = 0;
         GenerationCallbacks ccb;
+        ccb.inherit_inline(cb_);
         auto self = shared_from_this();
         if (last && cb_.on_delta) {
             ccb.on_delta = [self, i](GenerationDelta&& d) {

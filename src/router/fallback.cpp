@@ -38,6 +38,7 @@ public:
         }
         auto self = shared_from_this();
         GenerationCallbacks ccb;
+        ccb.inherit_inline(cb_);
         if (cb_.on_delta)
             ccb.on_delta = [self, i](GenerationDelta&& d) {
                 if (!self->delivered_) {

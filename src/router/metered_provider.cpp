@@ -78,6 +78,7 @@ std::unique_ptr<Generation> MeteredProvider::start(GenerationRequest req, Genera
     const auto t0 = std::chrono::steady_clock::now();
     auto self = shared_from_this();
     GenerationCallbacks inner;
+    inner.inherit_inline(cb);
     if (cb.on_delta) {
         auto first = std::make_shared<bool>(true);
         inner.on_delta = [self, first, on_delta = std::move(cb.on_delta)](GenerationDelta&& d) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chat/template.h"
@@ -142,6 +143,25 @@ struct GenerationCallbacks {
     std::function<bool(GenerationDelta&&)> on_delta;
     // Called exactly once when start() returned, on the provider's thread.
     std::function<void(GenerationResult&&)> on_done;
+
+    // Set by a caller that blocks until on_done anyway (one non-streaming choice on its HTTP thread)
+    // to its own thread. A provider whose work is one blocking call (a remote) may then make that call
+    // inside start() when start() runs on this thread — on_done runs before start() returns — which
+    // saves handing the call to a worker thread and the answer back (two thread switches and wake-ups
+    // per request). Routes pass it on to the targets they start: a target started on another thread
+    // (a cascade's next step, after a local step finished on the engine's thread) runs as usual.
+    std::thread::id inline_thread;
+    // Polled about every 100 ms while a generation runs inline; false cancels it (the client went
+    // away), as Generation::cancel() would.
+    std::function<bool()> keep_going;
+
+    // Whether a generation started now may run inline (see inline_thread).
+    bool may_run_inline() const { return inline_thread == std::this_thread::get_id(); }
+    // Passes the inline permission on to callbacks a route builds for one of its targets.
+    void inherit_inline(const GenerationCallbacks& from) {
+        inline_thread = from.inline_thread;
+        keep_going = from.keep_going;
+    }
 };
 
 // A running generation. Destroying the handle does not cancel it.

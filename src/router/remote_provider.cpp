@@ -114,6 +114,22 @@ struct RemoteProvider::Call {
     bool delivered = false;  // a delta went to the caller: no retry from here on
     Clock::time_point t0;
     bool first_token = true;
+    // Inline calls (run on the caller's thread): the caller's keep_going, polled at most this often.
+    std::function<bool()> keep_going;
+    Clock::time_point next_poll;
+    static constexpr auto kPollEvery = std::chrono::milliseconds(100);
+
+    // Whether the call should end now: cancelled, or (inline) the caller says to stop.
+    bool stop_requested() {
+        if (cancelled.load()) return true;
+        if (!keep_going) return false;
+        const auto now = Clock::now();
+        if (now < next_poll) return false;
+        next_poll = now + kPollEvery;
+        if (keep_going()) return false;
+        cancelled = true;
+        return true;
+    }
 
     // Per attempt.
     CURL* handle = nullptr;
@@ -232,7 +248,7 @@ size_t on_header(char* p, size_t size, size_t n, void* user) {
 }
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    return static_cast<RemoteProvider::Call*>(user)->cancelled.load() ? 1 : 0;
+    return static_cast<RemoteProvider::Call*>(user)->stop_requested() ? 1 : 0;
 }
 
 }  // namespace
@@ -348,12 +364,22 @@ std::unique_ptr<Generation> RemoteProvider::start(GenerationRequest req, Generat
     call->req = std::move(req);
     call->cb = std::move(cb);
     call->t0 = Clock::now();
+    const bool run_here = call->cb.may_run_inline();
+    if (run_here) {
+        call->keep_going = std::move(call->cb.keep_going);
+        call->next_poll = call->t0 + Call::kPollEvery;
+    }
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) fail(Errc::overloaded, "'{}' is shutting down", opt_.name);
         running_++;
         std::erase_if(calls_, [](const std::weak_ptr<Call>& w) { return w.expired(); });
         calls_.push_back(call);
+    }
+    if (run_here) {
+        // The caller waits for the answer anyway: no worker, no hand-off (GenerationCallbacks::inline_thread).
+        run(call);
+        return std::make_unique<RemoteGeneration>(call);
     }
     try {
         workers_.post([self = shared_from_this(), call] { self->run(call); });
@@ -482,7 +508,7 @@ void RemoteProvider::run(std::shared_ptr<Call> c) {
         const auto wake = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
         if (wake >= c->req.deadline) break;
         log::warn("{} (attempt {} of {}), retrying in {:.2f} s", out.error, attempt + 1, opt_.max_retries + 1, delay);
-        while (Clock::now() < wake && !c->cancelled) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        while (Clock::now() < wake && !c->stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         if (c->cancelled) {
             out.finish = Finish::cancelled;
             break;

@@ -10,7 +10,9 @@
 // provider and what the remote said.
 //
 // Connections are reused: finished curl handles go back to a pool (each keeps its connection alive),
-// and all handles share one connection cache and DNS cache. Each running call holds one thread.
+// and all handles share one connection cache and DNS cache. Each running call holds one thread: a
+// worker's, or the caller's own when the caller waits for the answer anyway and starts the call on
+// that thread (GenerationCallbacks::inline_thread; start() then returns after on_done).
 #pragma once
 #include <atomic>
 #include <condition_variable>

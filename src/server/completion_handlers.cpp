@@ -299,13 +299,28 @@ void run_plan(HttpServer& server, Metrics& metrics, std::atomic<int>& in_flight,
     }
     auto guard = std::make_shared<InFlight>(in_flight);
     auto job = std::make_shared<Job>(plan.gens.size());
+    // A non-streaming answer is awaited on this thread; with one choice, a remote call can run right here
+    // (GenerationCallbacks::inline_thread), watching the client as wait_all below does.
+    std::shared_ptr<ConnectionWatch> watch;
+    if (!plan.stream) watch = std::make_shared<ConnectionWatch>(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
+    const bool wait_here = !plan.stream && plan.gens.size() == 1;
     try {
         for (size_t i = 0; i < plan.gens.size(); ++i) {
             router::GenerationRequest g = plan.gens[i];
             g.deadline = deadline;
             g.caller = caller;
             acct.prepare(g, facts.tenant);
-            job->add(provider->start(std::move(g), job->callbacks(int(i), plan.stream)));
+            router::GenerationCallbacks cb = job->callbacks(int(i), plan.stream);
+            if (wait_here) {
+                cb.inline_thread = std::this_thread::get_id();
+                // Weak: the callbacks are kept by the generation, which the job keeps.
+                cb.keep_going = [watch, w = std::weak_ptr<Job>(job)] {
+                    if (!watch->closed()) return true;
+                    if (auto j = w.lock()) j->cancel();  // as wait_all does: answered 499, not an error
+                    return false;
+                };
+            }
+            job->add(provider->start(std::move(g), std::move(cb)));
         }
     } catch (...) {
         job->cancel();
@@ -319,8 +334,7 @@ void run_plan(HttpServer& server, Metrics& metrics, std::atomic<int>& in_flight,
                                      "remote model.", {}, "budget_exceeded");
 
     if (!plan.stream) {
-        ConnectionWatch watch(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
-        job->wait_all([&] { return !watch.closed(); }, kPollInterval * 2);
+        job->wait_all([&] { return !watch->closed(); }, kPollInterval * 2);
         auto& results = job->results();
         const Usage u = account(metrics, model, plan, results);
         if (job->cancelled()) {
