@@ -4,10 +4,14 @@ namespace kinglet::server {
 
 router::GenerationCallbacks Job::callbacks(int i, bool stream) {
     router::GenerationCallbacks cb;
-    auto self = shared_from_this();
+    // Weak: the job keeps the generations (to cancel them), and they keep these callbacks; a strong
+    // reference would make a cycle that leaks every request. Whoever waits for the job keeps it alive;
+    // once nobody does, events have no reader and are dropped.
+    std::weak_ptr<Job> weak = weak_from_this();
     if (stream) {
-        cb.on_delta = [self, i](router::GenerationDelta&& d) {
-            if (self->cancelled_.load()) return false;
+        cb.on_delta = [weak, i](router::GenerationDelta&& d) {
+            auto self = weak.lock();
+            if (!self || self->cancelled_.load()) return false;
             {
                 std::lock_guard<std::mutex> lock(self->mu_);
                 JobEvent e;
@@ -21,7 +25,9 @@ router::GenerationCallbacks Job::callbacks(int i, bool stream) {
             return true;
         };
     }
-    cb.on_done = [self, i](router::GenerationResult&& r) {
+    cb.on_done = [weak, i](router::GenerationResult&& r) {
+        auto self = weak.lock();
+        if (!self) return;
         {
             std::lock_guard<std::mutex> lock(self->mu_);
             self->results_[size_t(i)] = std::move(r);

@@ -27,7 +27,8 @@ class Job : public std::enable_shared_from_this<Job> {
 public:
     explicit Job(size_t n_choices) : results_(n_choices) {}
 
-    // Callbacks for choice `i` (with deltas when `stream`). They hold the job alive.
+    // Callbacks for choice `i` (with deltas when `stream`). They do not keep the job alive: the caller
+    // keeps it until it has what it waits for.
     router::GenerationCallbacks callbacks(int i, bool stream);
     void add(std::unique_ptr<router::Generation> g);
     // Cancels every generation; later deltas are refused. Results still arrive (finish = cancelled).

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -214,6 +215,59 @@ TEST(RemoteProvider, NoRetryOnceADeltaWasPassedOn) {
     Call buffered = generate(*p, false);
     EXPECT_EQ(buffered.result.finish, Finish::error);
     EXPECT_EQ(r.calls.load(), 1 + 3);
+}
+
+// A caller that waits on its own thread anyway gets the call made right there: on_done has run, on that
+// thread, when start() returns (retries included); any other caller's call runs on a worker.
+TEST(RemoteProvider, RunsOnTheCallersThreadWhenTheCallerWaitsThere) {
+    Remote r([](const httplib::Request&, httplib::Response& res, int call) {
+        if (call % 2 == 0) {
+            res.status = 503;
+            res.set_content("busy", "text/plain");
+        } else {
+            res.set_content(good_stream(), "text/event-stream");
+        }
+    });
+    auto p = provider(r.url());
+    for (bool here : {true, false}) {
+        GenerationRequest req;
+        req.messages = {{"user", "hi", {}}};
+        std::promise<std::pair<std::thread::id, GenerationResult>> done;
+        GenerationCallbacks cb;
+        cb.on_done = [&](GenerationResult&& res) { done.set_value({std::this_thread::get_id(), std::move(res)}); };
+        if (here) cb.inline_thread = std::this_thread::get_id();
+        auto fut = done.get_future();
+        auto g = p->start(std::move(req), std::move(cb));
+        if (here) {
+            ASSERT_EQ(fut.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+        }
+        auto [thread, result] = fut.get();
+        EXPECT_EQ(thread == std::this_thread::get_id(), here);
+        EXPECT_EQ(result.finish, Finish::stop);
+        EXPECT_EQ(result.text, "Hello");
+    }
+    EXPECT_EQ(r.calls.load(), 4);
+}
+
+// An inline call asks its caller whether to go on (the client may have gone away) and stops when told.
+TEST(RemoteProvider, AnInlineCallStopsWhenTheCallerSaysSo) {
+    Remote r([](const httplib::Request&, httplib::Response& res, int) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+        res.set_content(good_stream(), "text/event-stream");
+    });
+    auto p = provider(r.url());
+    GenerationRequest req;
+    req.messages = {{"user", "hi", {}}};
+    std::optional<GenerationResult> result;
+    int asked = 0;
+    GenerationCallbacks cb;
+    cb.on_done = [&](GenerationResult&& res) { result = std::move(res); };
+    cb.inline_thread = std::this_thread::get_id();
+    cb.keep_going = [&] { return ++asked < 2; };
+    p->start(std::move(req), std::move(cb));
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->finish, Finish::cancelled);
+    EXPECT_EQ(asked, 2);
 }
 
 TEST(RemoteProvider, RefusesWhatItCannotForward) {
