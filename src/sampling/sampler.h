@@ -53,12 +53,15 @@ public:
 private:
     void penalize(float* logits, const std::vector<int32_t>& history) const;
     double uniform();
+    size_t draw(const float* w, size_t n, double total);
+    void top_candidates(const float* logits, size_t k);
+    static float top_p_binade(const float* w, size_t n, double mass);
 
     SamplingParams p_;
     int32_t n_vocab_;
     std::mt19937_64 rng_;
     std::vector<std::pair<float, int32_t>> cand_;
-    std::vector<float> w_;
+    std::vector<float> w_, w1_, lg_;  // scratch: weights, weights at temperature 1, candidate logits
 };
 
 // log-softmax of the raw logits at one id, and the k most likely ids with their log-probabilities

@@ -174,6 +174,12 @@ void softmax(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+float max_value(const float* x, int64_t n) { return kernels::active().max(x, n); }
+
+double exp_weights(const float* x, float* w, int64_t n, float mx, float scale) {
+    return kernels::active().exp_weights(x, w, n, mx, scale);
+}
+
 void swiglu(const float* gate, const float* up, float* out, int64_t n) { kernels::active().swiglu(gate, up, out, n); }
 
 void geglu(const float* gate, const float* up, float* out, int64_t n) {

@@ -34,6 +34,14 @@ void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
 // In-place softmax over n values; returns nothing, max-subtracted for stability.
 void softmax(float* x, int64_t n);
 
+// The largest of n floats, NaNs skipped (-inf when there is none).
+float max_value(const float* x, int64_t n);
+
+// Softmax weights over a vocabulary row: w[i] = exp((x[i] - mx) * scale), 0 where that argument is NaN
+// or -inf; returns their sum. A vectorised exp accurate to 2.5e-7 relative (kernels.h exp_weights), the
+// same bits in every kernel family, so a seeded draw picks the same token on every machine.
+double exp_weights(const float* x, float* w, int64_t n, float mx, float scale);
+
 // out[i] = silu(gate[i]) * up[i]  and the GELU (tanh approximation, as ggml) variant.
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void geglu(const float* gate, const float* up, float* out, int64_t n);

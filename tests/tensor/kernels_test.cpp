@@ -275,6 +275,74 @@ TEST(ExpPoly, MatchesTheCLibraryAndSaturates) {
     EXPECT_EQ(kernels::exp_poly_ref(200.0f), INFINITY);
 }
 
+// The softmax weights a sampler draws from: random logits of several spreads and lengths (tails of every
+// size), with the edge inputs a vocabulary row can hold (-inf for banned tokens, NaN, +inf, huge and
+// very negative values, the maximum itself), at several temperatures.
+TEST_P(Kernels, ExpWeightsAndMaxAreBitIdentical) {
+    std::mt19937 rng(31);
+    for (int64_t n : {0, 1, 3, 7, 8, 9, 15, 16, 17, 40, 1000, 49152 + 5}) {
+        for (float spread : {1.0f, 10.0f, 80.0f}) {
+            std::normal_distribution<float> g(0.0f, spread);
+            std::vector<float> x(static_cast<size_t>(n));
+            for (int64_t i = 0; i < n; ++i) {
+                x[i] = g(rng);
+                if (i % 29 == 3) x[i] = -INFINITY;
+                if (i % 31 == 5) x[i] = NAN;
+                if (i % 37 == 7) x[i] = -1e30f;
+                if (i % 41 == 9) x[i] = 0.0f;
+            }
+            const float m = ref->max(x.data(), n);
+            ASSERT_EQ(simd->max(x.data(), n), m) << "n " << n;
+            for (float mx : {m, 0.0f, -5.0f, 1e30f}) {
+                if (n == 0 && mx != 0.0f) continue;
+                for (float scale : {1.0f, 1.0f / 0.7f, 0.25f, 100.0f}) {
+                    std::vector<float> a(static_cast<size_t>(n), -1.0f), b(static_cast<size_t>(n), -2.0f);
+                    const double sa = simd->exp_weights(x.data(), a.data(), n, mx, scale);
+                    const double sb = ref->exp_weights(x.data(), b.data(), n, mx, scale);
+                    ASSERT_EQ(sa, sb) << "n " << n << " mx " << mx << " scale " << scale;
+                    for (int64_t i = 0; i < n; ++i)
+                        ASSERT_EQ(bits(a[i]), bits(b[i])) << "n " << n << " i " << i << " x " << x[i] << " mx " << mx;
+                }
+            }
+        }
+    }
+    // +inf (a forced token) and a row of NaNs only.
+    std::vector<float> x = {1.0f, INFINITY, NAN, -INFINITY, 3.0f, 2.0f, NAN, 0.5f, 7.0f};
+    EXPECT_EQ(simd->max(x.data(), 9), INFINITY);
+    EXPECT_EQ(ref->max(x.data(), 9), INFINITY);
+    std::vector<float> nans(11, NAN);
+    EXPECT_EQ(simd->max(nans.data(), 11), -INFINITY);
+    EXPECT_EQ(ref->max(nans.data(), 11), -INFINITY);
+}
+
+// The reference weights against the C library's exp of the same argument (documented in kernels.h:
+// at most 2.5e-7 relative for normal results), exact where they must be, and the sum against a
+// double-precision sum of std::exp.
+TEST(ExpWeights, AccurateAgainstTheCLibraryAndExactAtTheEdges) {
+    std::vector<float> x;
+    for (float v = -87.0f; v < 88.0f; v += 0.0031f) x.push_back(v);
+    std::vector<float> w(x.size());
+    const double sum = kernels::exp_weights_ref(x.data(), w.data(), int64_t(x.size()), 0.0f, 1.0f);
+    double want_sum = 0, worst = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double want = std::exp(x[i]);  // float argument, double result: the exact exp to 1e-16
+        want_sum += want;
+        worst = std::max(worst, std::fabs(w[i] - want) / want);
+    }
+    EXPECT_LE(worst, 2.5e-7);
+    EXPECT_NEAR(sum, want_sum, 1e-6 * want_sum);
+    // The maximum itself weighs exactly 1; -inf, NaN and underflowing arguments weigh 0.
+    std::vector<float> e = {5.0f, -INFINITY, NAN, -1e30f, 5.0f - 200.0f, 5.0f + 1e-6f};
+    std::vector<float> we(e.size());
+    kernels::exp_weights_ref(e.data(), we.data(), int64_t(e.size()), 5.0f, 1.0f / 0.7f);
+    EXPECT_EQ(we[0], 1.0f);
+    EXPECT_EQ(we[1], 0.0f);
+    EXPECT_EQ(we[2], 0.0f);
+    EXPECT_EQ(we[3], 0.0f);
+    EXPECT_EQ(we[4], 0.0f);
+    EXPECT_GT(we[5], 1.0f);
+}
+
 namespace {
 
 struct AttnCase {

@@ -31,6 +31,14 @@ struct Family {
     void (*swiglu)(const float* gate, const float* up, float* out, int64_t n);
     // Attention of one query row: out[0..head_dim_v) (bit-identical across families).
     void (*attention)(const AttentionArgs& args, const float* q, float* out);
+    // Softmax weights over a vocabulary: w[i] = exp((x[i] - mx) * scale) by exp_poly_ref (0 where that
+    // argument is NaN, e.g. x[i] NaN; 0 for -inf), and their sum in double: 8 lanes, element i in lane
+    // i % 8, the lanes added ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) (bit-identical across
+    // families). Relative error of each weight against std::exp of the same float argument: at most
+    // 2.5e-7 for normal results (tests/tensor/kernels_test.cpp measures it).
+    double (*exp_weights)(const float* x, float* w, int64_t n, float mx, float scale);
+    // The largest of n floats, NaNs skipped; -inf when there is none (equal across families).
+    float (*max)(const float* x, int64_t n);
 };
 
 // The family in use (chosen on first call, then fixed).
@@ -44,5 +52,7 @@ void gemm_ref(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_s
 void swiglu_ref(const float* gate, const float* up, float* out, int64_t n);
 void attention_ref(const AttentionArgs& args, const float* q, float* out);
 float exp_poly_ref(float x);
+double exp_weights_ref(const float* x, float* w, int64_t n, float mx, float scale);
+float max_ref(const float* x, int64_t n);
 
 }  // namespace kinglet::kernels

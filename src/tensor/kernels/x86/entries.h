@@ -27,5 +27,7 @@ void quantize_q8_K(const float* x, void* y, int64_t n);
 void to_f16(const float* x, void* y, int64_t n);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void attention(const AttentionArgs& args, const float* q, float* out);
+double exp_weights(const float* x, float* w, int64_t n, float mx, float scale);
+float max(const float* x, int64_t n);
 
 }  // namespace kinglet::kernels::KINGLET_ISA
