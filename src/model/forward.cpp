@@ -1,5 +1,6 @@
 #include "model/forward.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -69,9 +70,17 @@ void Forward::attention(int layer, const Batch& b) {
     const size_t k_block = size_t(hp_.n_head_kv) * BT * kv_.k_row_bytes(),
                  v_block = size_t(hp_.n_head_kv) * BT * kv_.v_row_bytes();
 
-    pool_.parallel_for(int64_t(T) * hp_.n_head, 1, [&](int64_t i0, int64_t i1) {
+    // One work item is a token's query heads that share a key/value head (or part of them, when there
+    // are too few items to keep every thread busy): each key and value row is read once per item.
+    const int n_kv = hp_.n_head_kv;
+    int parts = 1;
+    while (parts < gqa && int64_t(T) * n_kv * parts < 2 * int64_t(pool_.size())) ++parts;
+    const int per = (gqa + parts - 1) / parts;
+    pool_.parallel_for(int64_t(T) * n_kv * parts, 1, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
-            const int t = int(i / hp_.n_head), h = int(i % hp_.n_head), g = h / gqa;
+            const int t = int(i / (int64_t(n_kv) * parts)), g = int(i / parts % n_kv), part = int(i % parts);
+            const int h0 = g * gqa + part * per, nh = std::min(per, (g + 1) * gqa - h0);
+            if (nh <= 0) continue;
             const BatchSeq& s = b.seqs[b.seq[t]];
             AttentionArgs args;
             args.kv_type = kv_.type();
@@ -82,7 +91,8 @@ void Forward::attention(int layer, const Batch& b) {
             args.v = {kv_.v(layer, 0, g), s.blocks, v_block, BT};
             args.scale = scale;
             args.softcap = hp_.attn_softcap;
-            kinglet::attention(args, &q_[size_t(t) * qd + size_t(h) * hd], &att_[size_t(t) * ad + size_t(h) * hdv]);
+            attention_group(args, nh, &q_[size_t(t) * qd + size_t(h0) * hd], size_t(hd),
+                            &att_[size_t(t) * ad + size_t(h0) * hdv], size_t(hdv));
         }
     });
 }

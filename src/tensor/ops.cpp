@@ -192,6 +192,11 @@ void geglu(const float* gate, const float* up, float* out, int64_t n) {
 
 void attention(const AttentionArgs& args, const float* q, float* out) { kernels::active().attention(args, q, out); }
 
+void attention_group(const AttentionArgs& args, int n_q, const float* q, size_t q_stride, float* out,
+                     size_t out_stride) {
+    kernels::active().attention_group(args, n_q, q, q_stride, out, out_stride);
+}
+
 void to_kv_row(DType kv, const float* x, void* dst, int64_t n) {
     switch (kv) {
         case DType::F32:

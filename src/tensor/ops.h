@@ -50,6 +50,11 @@ void geglu(const float* gate, const float* up, float* out, int64_t n);
 // out (head_dim_v floats) = softmax(scale * q.k) . v, with llama.cpp's CPU flash-attention arithmetic
 // for the cache's type (see tensor/kernels/scalar/attention.cpp).
 void attention(const AttentionArgs& args, const float* q, float* out);
+// The same for n_q query rows sharing one key/value head (grouped-query attention: row i at
+// q + i * q_stride, its output at out + i * out_stride): equal to n_q calls of attention(), with every
+// key and value row read once for the group.
+void attention_group(const AttentionArgs& args, int n_q, const float* q, size_t q_stride, float* out,
+                     size_t out_stride);
 
 // n floats as one KV cache row of type kv (F32: a copy; F16: rounded to nearest even; Q8_0: n a
 // multiple of 32, quantized as llama.cpp's x86 build stores a q8_0 cache, i.e. with its runtime

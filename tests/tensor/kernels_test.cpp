@@ -459,6 +459,38 @@ TEST_P(Kernels, AttentionQ8_0IsBitIdentical) {
     }
 }
 
+// Grouped-query attention: n_q query rows over one key/value head (padded strides, groups larger than
+// the kernels' group of 8, chunks of positions crossing block boundaries, shapes the SIMD kernels hand
+// to the reference), each row bit-identical to the scalar one-row reference.
+TEST_P(Kernels, AttentionGroupIsBitIdentical) {
+    std::mt19937 rng(37);
+    const AttnCase cases[] = {
+        {DType::F16, 64, 64, 1, 32, 0},     {DType::F16, 64, 64, 97, 32, 0},   {DType::F16, 128, 128, 70, 16, 0},
+        {DType::F16, 80, 72, 50, 32, 0},    {DType::F16, 96, 64, 45, 8, 50.0f}, {DType::F32, 64, 64, 100, 32, 0},
+        {DType::F16, 32, 32, 40, 32, 0},    {DType::Q8_0, 64, 64, 97, 32, 0},  {DType::Q8_0, 128, 128, 33, 16, 0},
+        {DType::Q8_0, 96, 64, 45, 8, 50.0f}, {DType::Q8_0, 64, 160, 29, 4, 0},
+    };
+    for (const auto& c : cases) {
+        for (int n_q : {1, 3, 8, 9}) {
+            const float key_scale = n_q == 3 ? 8.0f : 1.0f;
+            PagedHead head = make_head(rng, c, key_scale);
+            std::normal_distribution<float> g(0.0f, 1.0f);
+            const size_t qs = size_t(c.hd) + 5, os = size_t(c.hdv) + 3;
+            std::vector<float> q(qs * n_q);
+            for (auto& x : q) x = g(rng) * key_scale;
+            std::vector<float> a(os * n_q, -1.0f);
+            simd->attention_group(head.args, n_q, q.data(), qs, a.data(), os);
+            for (int h = 0; h < n_q; ++h) {
+                std::vector<float> b(c.hdv, -2.0f);
+                ref->attention(head.args, &q[qs * h], b.data());
+                for (int j = 0; j < c.hdv; ++j)
+                    ASSERT_EQ(bits(a[os * h + j]), bits(b[j])) << dtype_name(c.kv) << " hd " << c.hd << " n_pos " << c.n_pos
+                                                               << " n_q " << n_q << " row " << h << " dim " << j;
+            }
+        }
+    }
+}
+
 // The Q8_0 reference against a float64 attention over the dequantized keys and values and the
 // dequantized Q8_0 query: what is left is float rounding (the only lossy steps, quantizing keys,
 // values and query, are undone exactly by dequantizing them), and every output is finite.

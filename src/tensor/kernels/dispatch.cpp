@@ -32,6 +32,7 @@ constexpr Family make_scalar() {
     for (auto& g : f.gemm) g = gemm_ref;
     f.swiglu = swiglu_ref;
     f.attention = attention_ref;
+    f.attention_group = attention_group_ref;
     f.exp_weights = exp_weights_ref;
     f.max = max_ref;
     return f;

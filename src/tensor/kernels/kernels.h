@@ -31,6 +31,12 @@ struct Family {
     void (*swiglu)(const float* gate, const float* up, float* out, int64_t n);
     // Attention of one query row: out[0..head_dim_v) (bit-identical across families).
     void (*attention)(const AttentionArgs& args, const float* q, float* out);
+    // Attention of n_q query rows that share one key/value head (grouped-query attention): row i at
+    // q + i * q_stride, its output at out + i * out_stride, each exactly what `attention` gives for it
+    // (bit-identical across families); SIMD families read and convert every key and value row once
+    // for the group.
+    void (*attention_group)(const AttentionArgs& args, int n_q, const float* q, size_t q_stride, float* out,
+                            size_t out_stride);
     // Softmax weights over a vocabulary: w[i] = exp((x[i] - mx) * scale) by exp_poly_ref (0 where that
     // argument is NaN, e.g. x[i] NaN; 0 for -inf), and their sum in double: 8 lanes, element i in lane
     // i % 8, the lanes added ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) (bit-identical across
@@ -51,6 +57,8 @@ void gemm_ref(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_s
               int64_t ldy);
 void swiglu_ref(const float* gate, const float* up, float* out, int64_t n);
 void attention_ref(const AttentionArgs& args, const float* q, float* out);
+void attention_group_ref(const AttentionArgs& args, int n_q, const float* q, size_t q_stride, float* out,
+                         size_t out_stride);
 float exp_poly_ref(float x);
 double exp_weights_ref(const float* x, float* w, int64_t n, float mx, float scale);
 float max_ref(const float* x, int64_t n);

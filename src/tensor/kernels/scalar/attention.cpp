@@ -118,4 +118,10 @@ void attention_ref(const AttentionArgs& a, const float* q, float* out) {
     for (int j = 0; j < hdv; ++j) out[j] = acc[j] * inv;
 }
 
+// The reference does each row on its own (what every SIMD family must reproduce).
+void attention_group_ref(const AttentionArgs& a, int n_q, const float* q, size_t q_stride, float* out,
+                         size_t out_stride) {
+    for (int h = 0; h < n_q; ++h) attention_ref(a, q + size_t(h) * q_stride, out + size_t(h) * out_stride);
+}
+
 }  // namespace kinglet::kernels

@@ -27,6 +27,7 @@ void quantize_q8_K(const float* x, void* y, int64_t n);
 void to_f16(const float* x, void* y, int64_t n);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void attention(const AttentionArgs& args, const float* q, float* out);
+void attention_group(const AttentionArgs& args, int n_q, const float* q, size_t q_stride, float* out, size_t out_stride);
 double exp_weights(const float* x, float* w, int64_t n, float mx, float scale);
 float max(const float* x, int64_t n);
 
