@@ -100,29 +100,56 @@ void swiglu_bench(benchmark::State& st, const kernels::Family* f, int64_t n) {
     st.SetItemsProcessed(int64_t(st.iterations()) * n);
 }
 
-void attention_bench(benchmark::State& st, const kernels::Family* f, int hd, int n_pos) {
+// One key/value head of n_pos positions and `heads` query heads over it: one attention() call per head
+// (grouped = false) or one attention_group() call for them all.
+void attention_bench(benchmark::State& st, const kernels::Family* f, DType kv, int hd, int n_pos, int heads,
+                     bool grouped) {
     const int block_rows = 32, n_blocks = (n_pos + block_rows - 1) / block_rows;
-    std::vector<uint16_t> k(size_t(n_blocks) * block_rows * hd), v(k.size());
-    const auto kf = random_floats(k.size(), 6), vf = random_floats(v.size(), 7);
-    quantize_row(DType::F16, kf.data(), k.data(), int64_t(k.size()));
-    quantize_row(DType::F16, vf.data(), v.data(), int64_t(v.size()));
+    const size_t row = row_bytes(kv, hd), rows = size_t(n_blocks) * block_rows;
+    std::vector<uint8_t> k(rows * row), v(rows * row);
+    const auto kf = random_floats(rows * hd, 6), vf = random_floats(rows * hd, 7);
+    for (size_t r = 0; r < rows; ++r) {
+        if (kv == DType::Q8_0) {
+            quantize_activation(kv, &kf[r * hd], &k[r * row], hd);
+            quantize_activation(kv, &vf[r * hd], &v[r * row], hd);
+        } else {
+            quantize_row(kv, &kf[r * hd], &k[r * row], hd);
+            quantize_row(kv, &vf[r * hd], &v[r * row], hd);
+        }
+    }
     std::vector<int32_t> table(n_blocks);
     for (int i = 0; i < n_blocks; ++i) table[i] = i;
     AttentionArgs a;
-    a.kv_type = DType::F16;
+    a.kv_type = kv;
     a.head_dim = a.head_dim_v = hd;
     a.n_pos = n_pos;
-    const size_t stride = size_t(block_rows) * hd * 2;
-    a.k = {reinterpret_cast<const uint8_t*>(k.data()), table.data(), stride, block_rows};
-    a.v = {reinterpret_cast<const uint8_t*>(v.data()), table.data(), stride, block_rows};
+    const size_t stride = size_t(block_rows) * row;
+    a.k = {k.data(), table.data(), stride, block_rows};
+    a.v = {v.data(), table.data(), stride, block_rows};
     a.scale = 0.125f;
-    const auto q = random_floats(size_t(hd), 8);
-    std::vector<float> out(hd);
+    const auto q = random_floats(size_t(hd) * heads, 8);
+    std::vector<float> out(size_t(hd) * heads);
     for (auto _ : st) {
-        f->attention(a, q.data(), out.data());
+        if (grouped) f->attention_group(a, heads, q.data(), size_t(hd), out.data(), size_t(hd));
+        else
+            for (int h = 0; h < heads; ++h) f->attention(a, &q[size_t(h) * hd], &out[size_t(h) * hd]);
         benchmark::DoNotOptimize(out.data());
     }
-    st.SetItemsProcessed(int64_t(st.iterations()) * n_pos);
+    st.SetItemsProcessed(int64_t(st.iterations()) * n_pos * heads);
+}
+
+// The sampler's pass over a vocabulary: softmax weights and their sum.
+void exp_weights_bench(benchmark::State& st, const kernels::Family* f, int64_t n) {
+    auto x = random_floats(size_t(n), 9);
+    for (auto& e : x) e *= 8.0f;
+    const float mx = f->max(x.data(), n);
+    std::vector<float> w(static_cast<size_t>(n));
+    for (auto _ : st) {
+        double s = f->exp_weights(x.data(), w.data(), n, mx, 1.0f / 0.7f);
+        benchmark::DoNotOptimize(s);
+        benchmark::DoNotOptimize(w.data());
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * n);
 }
 
 struct GemmShape {
@@ -162,9 +189,15 @@ int main(int argc, char** argv) {
             benchmark::RegisterBenchmark(("quantize/" + fam + "/" + dtype_name(at) + "/2048").c_str(), quantize_bench, f,
                                          at, int64_t(2048));
         benchmark::RegisterBenchmark(("swiglu/" + fam + "/8192").c_str(), swiglu_bench, f, int64_t(8192));
-        for (int n_pos : {64, 512})
-            benchmark::RegisterBenchmark(("attention/" + fam + "/f16/hd64/pos" + std::to_string(n_pos)).c_str(),
-                                         attention_bench, f, 64, n_pos);
+        for (DType kv : {DType::F16, DType::Q8_0})
+            for (int n_pos : {64, 512}) {
+                const std::string n = "attention/" + fam + "/" + dtype_name(kv) + "/hd64/pos" + std::to_string(n_pos);
+                benchmark::RegisterBenchmark((n + "/1-head").c_str(), attention_bench, f, kv, 64, n_pos, 1, false);
+                benchmark::RegisterBenchmark((n + "/3-heads-one-by-one").c_str(), attention_bench, f, kv, 64, n_pos, 3,
+                                             false);
+                benchmark::RegisterBenchmark((n + "/3-heads-grouped").c_str(), attention_bench, f, kv, 64, n_pos, 3, true);
+            }
+        benchmark::RegisterBenchmark(("exp_weights/" + fam + "/49152").c_str(), exp_weights_bench, f, int64_t(49152));
     }
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
