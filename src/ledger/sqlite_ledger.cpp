@@ -1,11 +1,17 @@
 // The SQLite ledger: one file in WAL mode. A writer connection used by one group-commit leader at a time and a
 // reader connection behind a mutex; WAL lets readers (budgets, `kinglet cost`, other processes) run
 // while a batch commits. synchronous=NORMAL: a WAL commit has reached the OS when COMMIT returns, so
-// it survives the process being killed (not a power loss, which would need FULL).
+// it survives the process being killed (not a power loss, which would need FULL). Checkpoints (copying
+// the WAL into the database file, with an fsync of each) run on a background thread of their own
+// connection, never inside a commit: SQLite's automatic checkpoint would run in whichever request's
+// commit crossed 1000 pages and hold that response for milliseconds.
 #include <sqlite3.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -18,6 +24,7 @@ namespace kinglet::ledger {
 namespace {
 
 constexpr int kBusyTimeoutMs = 30000;
+constexpr auto kCheckpointEvery = std::chrono::milliseconds(500);
 
 int64_t now_ms() {
     using namespace std::chrono;
@@ -152,6 +159,7 @@ void configure(Connection& c) {
     if (mode != "wal")
         fail(Errc::unsupported, "ledger {}: cannot use WAL journal mode here (SQLite kept '{}')", c.url(), mode);
     c.exec("PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
+    c.exec("PRAGMA wal_autocheckpoint=0", "handing checkpoints to the background");
 }
 
 void migrate(Connection& c) {
@@ -196,7 +204,7 @@ void bind_filter(Stmt& s, const Query& q) {
 class SqliteLedger final : public Ledger {
 public:
     SqliteLedger(const std::string& url, const std::string& path)
-        : url_(url), writer_conn_(url, path), reader_(url, path) {
+        : url_(url), writer_conn_(url, path), checkpoint_conn_(url, path), reader_(url, path) {
         configure(writer_conn_);
         migrate(writer_conn_);
         insert_request_ = std::make_unique<Stmt>(
@@ -209,8 +217,17 @@ public:
             fmt::format("INSERT INTO attempts (request_seq, idx, {}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                         kAttemptColumns));
         committer_ = std::make_unique<GroupCommitter>([this](const auto& batch) { commit(batch); });
+        // A connection learns the file is in WAL mode on its first read; until then a checkpoint is a no-op.
+        checkpoint_conn_.scalar("PRAGMA journal_mode", "opening the checkpoint connection");
+        checkpointer_ = std::thread([this] { checkpoint_loop(); });
     }
     ~SqliteLedger() override {
+        {
+            std::lock_guard lock(stop_mutex_);
+            stop_ = true;
+        }
+        stop_cv_.notify_all();
+        checkpointer_.join();
         committer_.reset();  // before the statements its commits use
         insert_request_.reset();
         insert_attempt_.reset();
@@ -326,8 +343,22 @@ private:
         t.commit("committing records");
     }
 
+    // A PASSIVE checkpoint copies what no reader still needs and never waits for a lock, so appends
+    // go on meanwhile; a failure (the disk, a lock) is retried on the next round, and an append that
+    // later finds the database unusable reports it.
+    void checkpoint_loop() {
+        std::unique_lock lock(stop_mutex_);
+        while (!stop_cv_.wait_for(lock, kCheckpointEvery, [this] { return stop_; }))
+            sqlite3_wal_checkpoint_v2(checkpoint_conn_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+
     std::string url_;
     Connection writer_conn_;
+    Connection checkpoint_conn_;
+    std::thread checkpointer_;
+    std::mutex stop_mutex_;
+    std::condition_variable stop_cv_;
+    bool stop_ = false;
     std::unique_ptr<Stmt> insert_request_, insert_attempt_;
     std::unique_ptr<GroupCommitter> committer_;
     std::mutex read_mutex_;

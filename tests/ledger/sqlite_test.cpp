@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/error.h"
 #include "ledger/backend.h"
@@ -52,6 +55,40 @@ TEST(SqliteLedger, UrlFormsNameTheSameFile) {
     std::filesystem::current_path(cwd);
     EXPECT_EQ(open_ledger(file.string())->records({}).size(), 3u);
     EXPECT_EQ(sql(file, "PRAGMA journal_mode"), "wal");
+    std::filesystem::remove_all(dir);
+}
+
+// Appends leave checkpointing to the ledger's background thread (a checkpoint inside a commit would
+// hold that request's response): with the ledger still open and no further appends, the database file
+// alone — a copy without its -wal file — comes to hold every record.
+TEST(SqliteLedger, CheckpointsInTheBackground) {
+    const auto dir = test::make_temp_dir("kinglet-ledger");
+    const auto file = dir / "l.db", copy = dir / "copy.db";
+    auto ledger = open_ledger(file.string());
+    for (int i = 0; i < 50; ++i) ledger->append(test::full_record(i + 1, 1000 + i));
+    auto rows_in_file_alone = [&]() -> int64_t {
+        std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::remove(dir / "copy.db-wal");
+        std::filesystem::remove(dir / "copy.db-shm");
+        sqlite3* db = nullptr;
+        int64_t n = -1;
+        if (sqlite3_open_v2(copy.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+            sqlite3_stmt* st = nullptr;
+            if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM requests", -1, &st, nullptr) == SQLITE_OK &&
+                sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+        sqlite3_close(db);
+        return n;
+    };
+    int64_t n = rows_in_file_alone();
+    for (int i = 0; i < 200 && n != 50; ++i) {  // up to 10 s: the thread runs every half second
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        n = rows_in_file_alone();
+    }
+    EXPECT_EQ(n, 50);
+    ledger.reset();
     std::filesystem::remove_all(dir);
 }
 
