@@ -55,6 +55,32 @@ float key_dot(const float* q, const uint8_t* k, int n, bool f16) {
     return float(sum);
 }
 
+// The online softmax over positions, in llama.cpp's order: a score above the running maximum M
+// becomes the new maximum, the values accumulated so far are rescaled by ms = exp(M_old - M) and the
+// new value weighs 1; any other score's value weighs vs = exp(score - M). S sums the weights.
+struct OnlineSoftmax {
+    struct Step {
+        float ms = 1.0f, vs = 1.0f;
+        bool rescale = false;
+    };
+    float M = -INFINITY, S = 0.0f;
+
+    Step add(float score, float softcap) {
+        if (softcap > 0) score = softcap * std::tanh(score / softcap);
+        Step st;
+        if (score > M) {
+            st.ms = std::exp(M - score);
+            st.rescale = true;
+            M = score;
+        } else {
+            st.vs = std::exp(score - M);
+        }
+        S = S * st.ms + st.vs;
+        return st;
+    }
+    float inverse_sum() const { return S == 0.0f ? 0.0f : 1.0f / S; }
+};
+
 void attention_q8_0(const AttentionArgs& a, const float* q, float* out) {
     const int hd = a.head_dim, hdv = a.head_dim_v;
     const size_t k_row = row_bytes(DType::Q8_0, hd), v_row = row_bytes(DType::Q8_0, hdv);
@@ -64,24 +90,15 @@ void attention_q8_0(const AttentionArgs& a, const float* q, float* out) {
     acc.assign(hdv, 0.0f);
     v.resize(hdv);
     quantize_activation(DType::Q8_0, q, qq.data(), hd);
-    float M = -INFINITY, S = 0.0f;
+    OnlineSoftmax sm;
     for (int p = 0; p < a.n_pos; ++p) {
-        float sc = vec_dot_ref(DType::Q8_0, hd, a.k.row(p, k_row), qq.data()) * a.scale;
-        if (a.softcap > 0) sc = a.softcap * std::tanh(sc / a.softcap);
-        float ms = 1.0f, vs = 1.0f;
-        if (sc > M) {
-            const float m_old = M;
-            M = sc;
-            ms = std::exp(m_old - M);
-            for (int j = 0; j < hdv; ++j) acc[j] = acc[j] * ms;
-        } else {
-            vs = std::exp(sc - M);
-        }
+        const auto st = sm.add(vec_dot_ref(DType::Q8_0, hd, a.k.row(p, k_row), qq.data()) * a.scale, a.softcap);
+        if (st.rescale)
+            for (int j = 0; j < hdv; ++j) acc[j] = acc[j] * st.ms;
         dequantize_row(DType::Q8_0, a.v.row(p, v_row), v.data(), hdv);
-        for (int j = 0; j < hdv; ++j) acc[j] = std::fma(v[j], vs, acc[j]);
-        S = S * ms + vs;
+        for (int j = 0; j < hdv; ++j) acc[j] = std::fma(v[j], st.vs, acc[j]);
     }
-    const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    const float inv = sm.inverse_sum();
     for (int j = 0; j < hdv; ++j) out[j] = acc[j] * inv;
 }
 
@@ -97,24 +114,15 @@ void attention_ref(const AttentionArgs& a, const float* q, float* out) {
     acc.assign(hdv, 0.0f);  // with an F16 cache: values of halves, rounded after every step
     for (int j = 0; j < hd; ++j) qr[j] = f16 ? fp16_to_fp32(fp32_to_fp16(q[j])) : q[j];
     auto round = [f16](float x) { return f16 ? fp16_to_fp32(fp32_to_fp16(x)) : x; };
-    float M = -INFINITY, S = 0.0f;
+    OnlineSoftmax sm;
     for (int p = 0; p < a.n_pos; ++p) {
-        float sc = key_dot(qr.data(), a.k.row(p, k_row), hd, f16) * a.scale;
-        if (a.softcap > 0) sc = a.softcap * std::tanh(sc / a.softcap);
-        float ms = 1.0f, vs = 1.0f;
-        if (sc > M) {
-            const float m_old = M;
-            M = sc;
-            ms = std::exp(m_old - M);
-            for (int j = 0; j < hdv; ++j) acc[j] = round(acc[j] * ms);
-        } else {
-            vs = std::exp(sc - M);
-        }
+        const auto st = sm.add(key_dot(qr.data(), a.k.row(p, k_row), hd, f16) * a.scale, a.softcap);
+        if (st.rescale)
+            for (int j = 0; j < hdv; ++j) acc[j] = round(acc[j] * st.ms);
         const uint8_t* vp = a.v.row(p, v_row);
-        for (int j = 0; j < hdv; ++j) acc[j] = round(std::fma(load(vp, j, f16), vs, acc[j]));
-        S = S * ms + vs;
+        for (int j = 0; j < hdv; ++j) acc[j] = round(std::fma(load(vp, j, f16), st.vs, acc[j]));
     }
-    const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    const float inv = sm.inverse_sum();
     for (int j = 0; j < hdv; ++j) out[j] = acc[j] * inv;
 }
 
