@@ -491,6 +491,29 @@ TEST_P(Kernels, AttentionGroupIsBitIdentical) {
     }
 }
 
+// Softmax attention of one query in float64: scores q . key(p) * scale, their softmax, and the
+// weighted sum of value(p) (key/value: position -> float row).
+template <class Key, class Value>
+std::vector<double> double_attention(const float* q, float scale, int n_pos, Key key, Value value, int hd, int hdv) {
+    std::vector<double> s(n_pos);
+    double mx = -1e300;
+    for (int p = 0; p < n_pos; ++p) {
+        const float* k = key(p);
+        double d = 0;
+        for (int j = 0; j < hd; ++j) d += double(q[j]) * k[j];
+        s[p] = d * scale;
+        mx = std::max(mx, s[p]);
+    }
+    double sum = 0;
+    for (auto& x : s) sum += (x = std::exp(x - mx));
+    std::vector<double> o(hdv, 0.0);
+    for (int p = 0; p < n_pos; ++p) {
+        const float* v = value(p);
+        for (int j = 0; j < hdv; ++j) o[j] += s[p] / sum * v[j];
+    }
+    return o;
+}
+
 // The Q8_0 reference against a float64 attention over the dequantized keys and values and the
 // dequantized Q8_0 query: what is left is float rounding (the only lossy steps, quantizing keys,
 // values and query, are undone exactly by dequantizing them), and every output is finite.
@@ -500,28 +523,20 @@ TEST(AttentionReference, Q8_0AgreesWithDoublePrecisionOverItsLevels) {
                               AttnCase{DType::Q8_0, 128, 64, 5, 32, 0}}) {
         PagedHead head = make_head(rng, c, 1.0f);
         std::normal_distribution<float> g(0.0f, 1.0f);
-        std::vector<float> q(c.hd), out(c.hdv), qd(c.hd), k(c.hd), v(c.hdv);
+        std::vector<float> q(c.hd), out(c.hdv), qd(c.hd);
         for (auto& x : q) x = g(rng);
         kernels::attention_ref(head.args, q.data(), out.data());
         std::vector<BlockQ8_0> qq(c.hd / 32);
         quantize_activation(DType::Q8_0, q.data(), qq.data(), c.hd);
         dequantize_row(DType::Q8_0, qq.data(), qd.data(), c.hd);
-        std::vector<double> s(c.n_pos);
-        double mx = -1e300;
+        std::vector<std::vector<float>> keys(c.n_pos, std::vector<float>(c.hd)), values(c.n_pos, std::vector<float>(c.hdv));
         for (int p = 0; p < c.n_pos; ++p) {
-            dequantize_row(DType::Q8_0, head.args.k.row(p, row_bytes(DType::Q8_0, c.hd)), k.data(), c.hd);
-            double d = 0;
-            for (int j = 0; j < c.hd; ++j) d += double(qd[j]) * k[j];
-            s[p] = d * head.args.scale;
-            mx = std::max(mx, s[p]);
+            dequantize_row(DType::Q8_0, head.args.k.row(p, row_bytes(DType::Q8_0, c.hd)), keys[p].data(), c.hd);
+            dequantize_row(DType::Q8_0, head.args.v.row(p, row_bytes(DType::Q8_0, c.hdv)), values[p].data(), c.hdv);
         }
-        double sum = 0;
-        for (auto& x : s) sum += (x = std::exp(x - mx));
-        std::vector<double> o(c.hdv, 0.0);
-        for (int p = 0; p < c.n_pos; ++p) {
-            dequantize_row(DType::Q8_0, head.args.v.row(p, row_bytes(DType::Q8_0, c.hdv)), v.data(), c.hdv);
-            for (int j = 0; j < c.hdv; ++j) o[j] += s[p] / sum * v[j];
-        }
+        const std::vector<double> o = double_attention(
+            qd.data(), head.args.scale, c.n_pos, [&](int p) { return keys[p].data(); },
+            [&](int p) { return values[p].data(); }, c.hd, c.hdv);
         for (int j = 0; j < c.hdv; ++j) EXPECT_NEAR(out[j], o[j], 1e-5) << "hd " << c.hd << " dim " << j;
     }
 }
@@ -536,23 +551,11 @@ TEST(AttentionReference, AgreesWithDoublePrecision) {
         std::vector<float> q(c.hd), out(c.hdv);
         for (auto& x : q) x = g(rng);
         kernels::attention_ref(head.args, q.data(), out.data());
-        std::vector<double> s(c.n_pos);
-        double mx = -1e300;
-        for (int p = 0; p < c.n_pos; ++p) {
-            const auto* k = reinterpret_cast<const float*>(head.args.k.row(p, size_t(c.hd) * 4));
-            double d = 0;
-            for (int j = 0; j < c.hd; ++j) d += double(q[j]) * k[j];
-            s[p] = d * head.args.scale;
-            mx = std::max(mx, s[p]);
-        }
-        double sum = 0;
-        for (auto& x : s) sum += (x = std::exp(x - mx));
-        for (int j = 0; j < c.hdv; ++j) {
-            double o = 0;
-            for (int p = 0; p < c.n_pos; ++p)
-                o += s[p] / sum * reinterpret_cast<const float*>(head.args.v.row(p, size_t(c.hdv) * 4))[j];
-            EXPECT_NEAR(out[j], o, 1e-5) << "hd " << c.hd << " dim " << j;
-        }
+        const std::vector<double> o = double_attention(
+            q.data(), head.args.scale, c.n_pos,
+            [&](int p) { return reinterpret_cast<const float*>(head.args.k.row(p, size_t(c.hd) * 4)); },
+            [&](int p) { return reinterpret_cast<const float*>(head.args.v.row(p, size_t(c.hdv) * 4)); }, c.hd, c.hdv);
+        for (int j = 0; j < c.hdv; ++j) EXPECT_NEAR(out[j], o[j], 1e-5) << "hd " << c.hd << " dim " << j;
     }
 }
 
