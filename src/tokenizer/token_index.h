@@ -1,6 +1,6 @@
 // Piece text -> token id, looked up with string_view (no allocation in the tokenizers' inner loops).
 // Open addressing over the ids themselves: a slot holds a token id and the text is the vocabulary's
-// own string, so the index costs 8 bytes or less per token instead of a copy of every piece in a
+// own string, so the index costs 8 to 16 bytes per token instead of a copy of every piece in a
 // node-based map (for a 150k-token vocabulary, about 1 MB instead of about 9).
 #pragma once
 #include <cstddef>
