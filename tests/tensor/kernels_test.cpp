@@ -121,7 +121,10 @@ std::vector<Shape> shapes(DType t) {
     const int64_t unit = bs == 1 ? 1 : bs;
     std::vector<Shape> s = {{1, unit * 1, 1},  {3, unit * 2, 1},  {5, unit * 3, 2}, {17, unit * 4, 3},
                             {7, unit * 1, 4},  {9, unit * 2, 5},  {33, unit * 2, 7}, {6, unit * 8, 9},
-                            {64, unit * 4, 1}, {13, unit * 3, 16}, {19, unit * 5, 37}};
+                            {64, unit * 4, 1}, {13, unit * 3, 16}, {19, unit * 5, 37},
+                            // Every batch size up to 8 and every tail (1..7 tokens) after whole tiles of 8.
+                            {11, unit * 2, 6}, {5, unit * 3, 8}, {9, unit * 2, 10}, {3, unit * 2, 11},
+                            {7, unit * 1, 12}, {4, unit * 2, 14}, {6, unit * 3, 15}, {5, unit * 2, 23}};
     if (bs == 1) {
         // Float rows of any length: tails of 1..7 elements after whole groups of 8.
         s.push_back({5, 172, 3});
