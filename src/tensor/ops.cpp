@@ -28,14 +28,16 @@ kernels::QuantizeFn quantizer(const kernels::Family& k, DType act) {
     }
 }
 
-// Rows are claimed by threads in chunks. Many tokens: chunks of 64 rows (each chunk packs the
-// activations again, so not smaller). One token (decode): the product only streams weights, and a
-// thread streams fastest on one long run of consecutive rows (kernels/x86/common.h kDecodePrefetch), so
-// chunks are guided: each is 1/(2 x threads) of the rows still unclaimed, in order — the first few
-// are long runs, the last are short enough that a thread finishing early (or one the OS held up)
-// leaves little behind. Below kSerialWork multiply-adds a job runs on the calling thread, where
-// waking the pool would cost more than it saves.
-constexpr int64_t kDecodeMinRows = 32, kPrefillChunkRows = 64, kMaxChunks = 128;
+// Rows are claimed by threads in chunks. Many tokens (prefill): chunks of 64 rows (each chunk packs the
+// activations again, so not smaller). One token (decode) or a few (batched decode, up to kSmallBatch):
+// the product streams weights, and a thread streams fastest on one long run of consecutive rows
+// (kernels/x86/common.h kDecodePrefetch), so chunks are guided: each is 1/(2 x threads) of the rows
+// still unclaimed, in order — the first few are long runs, the last are short enough that a thread
+// finishing early (or one the OS held up) leaves little behind (with fixed 64-row chunks, a thread
+// waited on average half a chunk at the end of every product: ~150 products per step of 8 tokens).
+// Below kSerialWork multiply-adds a job runs on the calling thread, where waking the pool would cost
+// more than it saves.
+constexpr int64_t kDecodeMinRows = 32, kPrefillChunkRows = 64, kMaxChunks = 128, kSmallBatch = 16;
 constexpr int64_t kSerialWork = 1 << 16;
 constexpr int64_t kSerialQuantize = 1 << 15;  // elements
 constexpr int kMaxOuts = 4;
@@ -104,7 +106,7 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
             jobs[i].gemm(*outs[i].w, 0, outs[i].w->rows, jobs[i].a, jobs[i].act_row, n_tok, outs[i].y, outs[i].w->rows);
         return;
     }
-    if (n_tok > 1) {
+    if (n_tok > kSmallBatch) {
         int64_t first[kMaxOuts], n_chunks = 0;
         for (int i = 0; i < n; ++i) {
             first[i] = n_chunks;
@@ -120,9 +122,9 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
         });
         return;
     }
-    // Decode: guided chunks as (job, first row, end row), in the order they are claimed; a chunk never
-    // spans two products. Chunk ends are multiples of 16 rows, so no two threads write one cache line
-    // of the output.
+    // Decode and small batches: guided chunks as (job, first row, end row), in the order they are
+    // claimed; a chunk never spans two products. Chunk ends are multiples of 16 rows, so no two threads
+    // write one cache line of the output.
     struct Chunk {
         int job;
         int64_t r0, r1;

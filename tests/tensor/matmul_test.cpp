@@ -77,7 +77,8 @@ TEST(Matmul, EveryRowAndTokenOnceForAnyThreadCount) {
     for (const Case& c : cases) {
         std::vector<Matrix> ms;
         for (int64_t r : c.rows) ms.push_back(random_matrix(c.type, r, c.cols, rng));
-        for (int64_t n_tok : {1, 3, 9}) {
+        // 1: decode; 3, 9, 16: small batches (guided chunks, as decode); 17: prefill chunks.
+        for (int64_t n_tok : {1, 3, 9, 16, 17}) {
             std::normal_distribution<float> dist(0.0f, 1.0f);
             std::vector<float> x(size_t(n_tok * c.cols));
             for (auto& v : x) v = dist(rng);
