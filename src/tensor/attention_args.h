@@ -24,7 +24,10 @@ struct AttentionArgs {
     // F32, F16 or Q8_0 (rows of head_dim / 32 block_q8_0; head_dim and head_dim_v multiples of 32).
     DType kv_type = DType::F16;
     int head_dim = 0, head_dim_v = 0;
-    int n_pos = 0;  // the query attends to positions 0 .. n_pos - 1
+    // The query attends to positions first_pos .. n_pos - 1 (first_pos > 0: a sliding window). Positions
+    // before first_pos are skipped, exactly as llama.cpp's flash attention skips a -inf mask entry.
+    int first_pos = 0;
+    int n_pos = 0;
     PagedRows k, v;
     float scale = 1.0f;
     float softcap = 0.0f;  // > 0: scores become softcap * tanh(score / softcap)

@@ -46,7 +46,7 @@ double exp_weights(const float* x, float* w, int64_t n, float mx, float scale);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void geglu(const float* gate, const float* up, float* out, int64_t n);
 
-// Attention of one query row (head_dim floats) over positions 0..n_pos-1 of one key/value head:
+// Attention of one query row (head_dim floats) over positions first_pos..n_pos-1 of one key/value head:
 // out (head_dim_v floats) = softmax(scale * q.k) . v, with llama.cpp's CPU flash-attention arithmetic
 // for the cache's type (see tensor/kernels/scalar/attention.cpp).
 void attention(const AttentionArgs& args, const float* q, float* out);

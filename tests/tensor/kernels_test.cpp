@@ -352,6 +352,7 @@ struct AttnCase {
     DType kv;
     int hd, hdv, n_pos, block_rows;
     float softcap;
+    int first_pos = 0;  // > 0: a sliding window over first_pos .. n_pos - 1
 };
 
 // Keys and values of one head in a paged layout with a shuffled block table and other data between
@@ -389,6 +390,7 @@ PagedHead make_head(std::mt19937& rng, const AttnCase& c, Rows rows) {
     p.args.head_dim = c.hd;
     p.args.head_dim_v = c.hdv;
     p.args.n_pos = c.n_pos;
+    p.args.first_pos = c.first_pos;
     p.args.k = {p.k.data(), p.table.data(), kb, c.block_rows};
     p.args.v = {p.v.data(), p.table.data(), vb, c.block_rows};
     p.args.scale = 1.0f / std::sqrt(float(c.hd));
@@ -559,6 +561,70 @@ TEST(AttentionReference, AgreesWithDoublePrecision) {
             [&](int p) { return reinterpret_cast<const float*>(head.args.k.row(p, size_t(c.hd) * 4)); },
             [&](int p) { return reinterpret_cast<const float*>(head.args.v.row(p, size_t(c.hdv) * 4)); }, c.hd, c.hdv);
         for (int j = 0; j < c.hdv; ++j) EXPECT_NEAR(out[j], o[j], 1e-5) << "hd " << c.hd << " dim " << j;
+    }
+}
+
+// Sliding windows (first_pos > 0): windows starting inside a block, on a block boundary, inside the
+// first chunk of 32 positions and after several, of one position and of all but one; every cache type,
+// one row and groups; each SIMD result bit-identical to the scalar reference.
+TEST_P(Kernels, SlidingWindowAttentionIsBitIdentical) {
+    std::mt19937 rng(41);
+    const AttnCase cases[] = {
+        {DType::F16, 64, 64, 40, 16, 0, 30},      {DType::F16, 128, 128, 100, 32, 0, 64},
+        {DType::F16, 96, 64, 45, 8, 50.0f, 13},   {DType::F32, 64, 64, 70, 32, 0, 69},
+        {DType::F16, 32, 32, 50, 32, 0, 1},       {DType::Q8_0, 64, 64, 97, 32, 0, 41},
+        {DType::Q8_0, 256, 256, 45, 8, 0, 37},    {DType::Q8_0, 96, 64, 45, 8, 50.0f, 5},
+    };
+    for (const auto& c : cases) {
+        for (int n_q : {1, 3, 9}) {
+            PagedHead head = make_head(rng, c, n_q == 3 ? 8.0f : 1.0f);
+            std::normal_distribution<float> g(0.0f, 1.0f);
+            const size_t qs = size_t(c.hd) + 5, os = size_t(c.hdv) + 3;
+            std::vector<float> q(qs * n_q);
+            for (auto& x : q) x = g(rng);
+            std::vector<float> a(os * n_q, -1.0f), one(c.hdv, -3.0f);
+            simd->attention_group(head.args, n_q, q.data(), qs, a.data(), os);
+            simd->attention(head.args, q.data(), one.data());
+            for (int h = 0; h < n_q; ++h) {
+                std::vector<float> b(c.hdv, -2.0f);
+                ref->attention(head.args, &q[qs * h], b.data());
+                for (int j = 0; j < c.hdv; ++j) {
+                    ASSERT_EQ(bits(a[os * h + j]), bits(b[j])) << dtype_name(c.kv) << " hd " << c.hd << " window "
+                                                               << c.first_pos << ".." << c.n_pos << " n_q " << n_q;
+                    if (h == 0) {
+                        ASSERT_EQ(bits(one[j]), bits(b[j])) << dtype_name(c.kv) << " one row, dim " << j;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// A window is the softmax over its positions only: the reference with first_pos = f against a float64
+// attention over positions f .. n_pos - 1 (and visibly different from attending to all positions).
+TEST(AttentionReference, SlidingWindowAttendsOnlyToTheWindow) {
+    std::mt19937 rng(43);
+    for (const AttnCase& c : {AttnCase{DType::F32, 64, 64, 77, 32, 0, 60}, AttnCase{DType::F32, 16, 16, 30, 8, 0, 9}}) {
+        PagedHead head = make_head(rng, c, 1.0f);
+        std::normal_distribution<float> g(0.0f, 1.0f);
+        std::vector<float> q(c.hd), out(c.hdv), full(c.hdv);
+        for (auto& x : q) x = g(rng);
+        kernels::attention_ref(head.args, q.data(), out.data());
+        AttentionArgs all = head.args;
+        all.first_pos = 0;
+        kernels::attention_ref(all, q.data(), full.data());
+        const int f = c.first_pos;
+        const std::vector<double> o = double_attention(
+            q.data(), head.args.scale, c.n_pos - f,
+            [&](int p) { return reinterpret_cast<const float*>(head.args.k.row(p + f, size_t(c.hd) * 4)); },
+            [&](int p) { return reinterpret_cast<const float*>(head.args.v.row(p + f, size_t(c.hdv) * 4)); }, c.hd,
+            c.hdv);
+        double diff = 0;
+        for (int j = 0; j < c.hdv; ++j) {
+            EXPECT_NEAR(out[j], o[j], 1e-5) << "hd " << c.hd << " dim " << j;
+            diff = std::max(diff, std::abs(double(full[j]) - o[j]));
+        }
+        EXPECT_GT(diff, 1e-2) << "the window made no difference: the test would not see it ignored";
     }
 }
 

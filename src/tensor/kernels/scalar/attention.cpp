@@ -91,7 +91,7 @@ void attention_q8_0(const AttentionArgs& a, const float* q, float* out) {
     v.resize(hdv);
     quantize_activation(DType::Q8_0, q, qq.data(), hd);
     OnlineSoftmax sm;
-    for (int p = 0; p < a.n_pos; ++p) {
+    for (int p = a.first_pos; p < a.n_pos; ++p) {
         const auto st = sm.add(vec_dot_ref(DType::Q8_0, hd, a.k.row(p, k_row), qq.data()) * a.scale, a.softcap);
         if (st.rescale)
             for (int j = 0; j < hdv; ++j) acc[j] = acc[j] * st.ms;
@@ -115,7 +115,7 @@ void attention_ref(const AttentionArgs& a, const float* q, float* out) {
     for (int j = 0; j < hd; ++j) qr[j] = f16 ? fp16_to_fp32(fp32_to_fp16(q[j])) : q[j];
     auto round = [f16](float x) { return f16 ? fp16_to_fp32(fp32_to_fp16(x)) : x; };
     OnlineSoftmax sm;
-    for (int p = 0; p < a.n_pos; ++p) {
+    for (int p = a.first_pos; p < a.n_pos; ++p) {
         const auto st = sm.add(key_dot(qr.data(), a.k.row(p, k_row), hd, f16) * a.scale, a.softcap);
         if (st.rescale)
             for (int j = 0; j < hdv; ++j) acc[j] = round(acc[j] * st.ms);
