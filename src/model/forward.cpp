@@ -31,12 +31,35 @@ Forward::Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_toke
     const float* ff = m_.weights().rope_freqs;
     theta_scale_ = std::pow(hp_.rope_base, -2.0f / float(hp_.n_rot));
     for (int i = 0; i < half; ++i) theta_mul_[i] = hp_.rope_freq_scale / (ff ? ff[i] : 1.0f);
+    bool any_local = false;
+    for (int l = 0; l < hp_.n_layer; ++l) any_local |= hp_.is_local(l);
+    if (any_local && hp_.local_rope_differs()) {
+        rope_cos_local_.resize(T * half);
+        rope_sin_local_.resize(T * half);
+        theta_mul_local_.resize(half);
+        theta_scale_local_ = std::pow(hp_.rope_base_swa, -2.0f / float(hp_.n_rot));
+        for (int i = 0; i < half; ++i) theta_mul_local_[i] = hp_.rope_freq_scale_swa / (ff ? ff[i] : 1.0f);
+    }
 }
 
-void Forward::rope(float* v, int n_heads, int head_dim, int t) {
+// Angles as ggml computes them (a float running product of the frequency ratio), so that rounded keys
+// and queries agree with llama.cpp's bit for bit.
+void Forward::rope_angles(int t, int pos, const float* theta_mul, float theta_scale, float* cos, float* sin) {
     const int half = hp_.n_rot / 2;
-    const float* c = &rope_cos_[size_t(t) * half];
-    const float* s = &rope_sin_[size_t(t) * half];
+    float theta = float(pos);
+    for (int i = 0; i < half; ++i) {
+        const float th = theta * theta_mul[i];
+        cos[size_t(t) * half + i] = std::cos(th);
+        sin[size_t(t) * half + i] = std::sin(th);
+        theta *= theta_scale;
+    }
+}
+
+void Forward::rope(float* v, int n_heads, int head_dim, int t, bool local) {
+    const int half = hp_.n_rot / 2;
+    const bool own = local && !rope_cos_local_.empty();
+    const float* c = &(own ? rope_cos_local_ : rope_cos_)[size_t(t) * half];
+    const float* s = &(own ? rope_sin_local_ : rope_sin_)[size_t(t) * half];
     for (int h = 0; h < n_heads; ++h) {
         float* x = v + size_t(h) * head_dim;
         // Fused multiply-adds, as llama.cpp's build computes the rotation (same bits for the same angles).
@@ -64,7 +87,9 @@ void Forward::attention(int layer, const Batch& b) {
     const int T = b.size();
     const int hd = hp_.head_dim, hdv = hp_.head_dim_v, gqa = hp_.n_gqa();
     const int BT = kv_.block_tokens();
-    const float scale = hp_.attn_scale > 0 ? hp_.attn_scale : 1.0f / std::sqrt(float(hd));
+    // With a pre-scaled query (Gemma) the kernel's scale is 1, as llama.cpp's.
+    const float scale = hp_.spec.query_prescale ? 1.0f : hp_.attn_scale > 0 ? hp_.attn_scale : 1.0f / std::sqrt(float(hd));
+    const int window = hp_.is_local(layer) ? hp_.sliding_window : 0;
     const size_t qd = size_t(hp_.n_head) * hd, ad = size_t(hp_.n_head) * hdv;
     // KvCache's layout is [layer][block][kv head][slot][dim]: one block further is n_head_kv heads on.
     const size_t k_block = size_t(hp_.n_head_kv) * BT * kv_.k_row_bytes(),
@@ -87,6 +112,7 @@ void Forward::attention(int layer, const Batch& b) {
             args.head_dim = hd;
             args.head_dim_v = hdv;
             args.n_pos = b.pos[t] + 1;
+            args.first_pos = window > 0 ? std::max(0, b.pos[t] + 1 - window) : 0;
             args.k = {kv_.k(layer, 0, g), s.blocks, k_block, BT};
             args.v = {kv_.v(layer, 0, g), s.blocks, v_block, BT};
             args.scale = scale;
@@ -115,16 +141,10 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
         get_row(W.tok_embd, b.token[t], &x_[size_t(t) * d]);
         if (hp_.embd_scale != 1.0f)
             for (int i = 0; i < d; ++i) x_[size_t(t) * d + i] *= hp_.embd_scale;
-        // Angles as ggml computes them (a float running product of the frequency ratio), so that
-        // rounded keys and queries agree with llama.cpp's bit for bit.
-        const int half = hp_.n_rot / 2;
-        float theta = float(b.pos[t]);
-        for (int i = 0; i < half; ++i) {
-            float th = theta * theta_mul_[i];
-            rope_cos_[size_t(t) * half + i] = std::cos(th);
-            rope_sin_[size_t(t) * half + i] = std::sin(th);
-            theta *= theta_scale_;
-        }
+        rope_angles(t, b.pos[t], theta_mul_.data(), theta_scale_, rope_cos_.data(), rope_sin_.data());
+        if (!rope_cos_local_.empty())
+            rope_angles(t, b.pos[t], theta_mul_local_.data(), theta_scale_local_, rope_cos_local_.data(),
+                        rope_sin_local_.data());
     }
 
     auto add_bias = [&](float* y, const float* bias, size_t width) {
@@ -153,8 +173,10 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
                 for (int h = 0; h < hp_.n_head; ++h) rmsnorm(q + size_t(h) * hd, L.q_norm, q + size_t(h) * hd, hd, hp_.norm_eps);
             if (L.k_norm)
                 for (int h = 0; h < hp_.n_head_kv; ++h) rmsnorm(k + size_t(h) * hd, L.k_norm, k + size_t(h) * hd, hd, hp_.norm_eps);
-            rope(q, hp_.n_head, hd, t);
-            rope(k, hp_.n_head_kv, hd, t);
+            rope(q, hp_.n_head, hd, t, hp_.is_local(l));
+            rope(k, hp_.n_head_kv, hd, t, hp_.is_local(l));
+            if (hp_.spec.query_prescale)
+                for (size_t i = 0; i < qd; ++i) q[i] *= hp_.attn_scale;
             const BatchSeq& s = b.seqs[b.seq[t]];
             const int blk = s.blocks[b.pos[t] / BT], slot = b.pos[t] % BT;
             for (int g = 0; g < hp_.n_head_kv; ++g) {
@@ -213,7 +235,7 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
     if (hp_.logit_scale != 1.0f)
         for (size_t i = 0; i < nl; ++i) logits[i] /= hp_.logit_scale;
     if (hp_.final_softcap > 0)
-        for (size_t i = 0; i < nl; ++i) logits[i] = hp_.final_softcap * std::tanh(logits[i] / hp_.final_softcap);
+        for (size_t i = 0; i < nl; ++i) logits[i] = hp_.final_softcap * std::tanh(logits[i] * (1.0f / hp_.final_softcap));
 }
 
 }  // namespace kinglet

@@ -28,7 +28,8 @@ public:
 
 private:
     void attention(int layer, const Batch& b);
-    void rope(float* v, int n_heads, int head_dim, int t);
+    void rope(float* v, int n_heads, int head_dim, int t, bool local);
+    void rope_angles(int t, int pos, const float* theta_mul, float theta_scale, float* cos, float* sin);
 
     const Model& m_;
     const HParams& hp_;
@@ -40,6 +41,9 @@ private:
     std::vector<float> rope_cos_, rope_sin_;  // [max_tokens][n_rot/2]
     std::vector<float> theta_mul_;            // [n_rot/2] frequency scale / frequency factor
     float theta_scale_ = 1.0f;                // base^(-2/n_rot)
+    // The same for local (sliding-window) layers when their rope differs (Gemma 3); empty otherwise.
+    std::vector<float> rope_cos_local_, rope_sin_local_, theta_mul_local_;
+    float theta_scale_local_ = 1.0f;
 };
 
 }  // namespace kinglet

@@ -10,11 +10,17 @@ namespace {
 // The families kinglet runs. Everything else (biases, tied output, rope frequency factors, QK norms,
 // GQA) is read from tensor presence and metadata.
 constexpr ArchSpec kArchs[] = {
-    {"llama", RopeStyle::normal, Activation::silu, false, false},
-    {"mistral", RopeStyle::normal, Activation::silu, false, false},
-    {"granite", RopeStyle::normal, Activation::silu, false, false},
-    {"qwen2", RopeStyle::neox, Activation::silu, false, false},
-    {"qwen3", RopeStyle::neox, Activation::silu, false, false},
+    {.name = "llama"},
+    {.name = "mistral"},
+    {.name = "granite"},
+    {.name = "qwen2", .rope = RopeStyle::neox},
+    {.name = "qwen3", .rope = RopeStyle::neox},
+    {.name = "gemma2", .rope = RopeStyle::neox, .act = Activation::gelu, .embd_scale_sqrt = true, .post_norms = true,
+     .swa_period = 2, .swa_default = 4096, .query_prescale = true, .wide_query_scale_layers = 46,
+     .softcaps = true, .default_attn_softcap = 50.0f, .default_final_softcap = 30.0f},
+    {.name = "gemma3", .rope = RopeStyle::neox, .act = Activation::gelu, .embd_scale_sqrt = true, .post_norms = true,
+     .qk_norms = true, .swa_period = 6, .swa_rope_base = 10000.0f, .query_prescale = true,
+     .wide_query_scale_layers = 62},
 };
 
 }  // namespace
@@ -100,9 +106,31 @@ HParams HParams::from_gguf(const gguf::Reader& r) {
             fail(Errc::unsupported, "{}: rope scaling type '{}' (factor {}) is not supported", r.path(), scaling, f);
     }
 
-    h.sliding_window = static_cast<int>(r.get_int(p + "attention.sliding_window", 0));
-    h.attn_softcap = static_cast<float>(r.get_float(p + "attn_logit_softcapping", 0.0));
-    h.final_softcap = static_cast<float>(r.get_float(p + "final_logit_softcapping", 0.0));
+    h.rope_base_swa = h.rope_base;
+    h.rope_freq_scale_swa = h.rope_freq_scale;
+    if (h.spec.swa_period > 0) {
+        const std::string key = p + "attention.sliding_window";
+        if (!r.find(key) && h.spec.swa_default == 0)
+            fail(Errc::invalid_file, "{}: required metadata '{}' is missing", r.path(), key);
+        const int64_t w = r.get_int(key, h.spec.swa_default);
+        h.sliding_window = positive(key, w, 1 << 24);
+        if (h.spec.swa_rope_base > 0) {
+            h.rope_base_swa = h.spec.swa_rope_base;
+            h.rope_freq_scale_swa = 1.0f;
+        }
+    }
+    if (h.spec.softcaps) {
+        h.attn_softcap = static_cast<float>(r.get_float(p + "attn_logit_softcapping", h.spec.default_attn_softcap));
+        h.final_softcap = static_cast<float>(r.get_float(p + "final_logit_softcapping", h.spec.default_final_softcap));
+    }
+    if (!(h.attn_softcap >= 0) || !(h.final_softcap >= 0) || !std::isfinite(h.attn_softcap) ||
+        !std::isfinite(h.final_softcap))
+        fail(Errc::invalid_file, "{}: logit soft-capping {} / {} is out of range", r.path(), h.attn_softcap,
+             h.final_softcap);
+    if (h.spec.query_prescale)
+        h.attn_scale = h.n_layer == h.spec.wide_query_scale_layers
+                           ? 1.0f / std::sqrt(float(h.n_embd / h.n_head))
+                           : 1.0f / std::sqrt(float(h.head_dim));
     if (h.arch == "granite") {
         h.embd_scale = static_cast<float>(r.get_float(p + "embedding_scale", 1.0));
         h.residual_scale = static_cast<float>(r.get_float(p + "residual_scale", 1.0));

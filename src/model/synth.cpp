@@ -25,6 +25,18 @@ const SynthShape kShapes[] = {
     {"qwen3-0.6b", "qwen3", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 1000000.0f, 1e-6f, true, false, true, false},
     {"llama-3.2-1b", "llama", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 500000.0f, 1e-5f, true, false, false, true},
     {"llama-3.2-3b", "llama", 3072, 28, 24, 8, 128, 8192, 128256, 131072, 500000.0f, 1e-5f, true, false, false, true},
+    // Gemma: norm weights as the GGUF converter stores them (1 + the checkpoint's), QK norms (Gemma 3).
+    {"gemma3-1b", "gemma3", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 1000000.0f, 1e-6f, true, false, true, false, 512},
+    {"gemma3-4b", "gemma3", 2560, 34, 8, 4, 256, 10240, 262144, 131072, 1000000.0f, 1e-6f, true, false, true, false,
+     1024, 8.0f},
+    {"gemma2-2b", "gemma2", 2304, 26, 8, 4, 256, 9216, 256000, 8192, 10000.0f, 1e-6f, true, false, false, false, 4096,
+     0, 50.0f, 30.0f},
+    // Test shapes (tests/model/arch_reference_test.cpp): a few layers, windows shorter than the test
+    // prompts, a linear rope scaling of the global layers and soft-caps small enough to bite.
+    {"tiny-gemma3", "gemma3", 256, 7, 4, 2, 64, 512, 0, 2048, 1000000.0f, 1e-6f, true, false, true, false, 8, 4.0f,
+     0, 0, true},
+    {"tiny-gemma2", "gemma2", 256, 5, 4, 2, 64, 512, 0, 2048, 10000.0f, 1e-6f, true, false, false, false, 8, 0, 2.0f,
+     20.0f, true},
 };
 
 // Llama 3.1+ rope scaling as published with the models: long wavelengths are slowed by `factor`,
@@ -112,46 +124,64 @@ uint64_t write_synthetic_model(const SynthOptions& opt, const std::function<void
     w.set(a + "rope.freq_base", gguf::Value::f32(sh.rope_base));
     w.set(a + "rope.dimension_count", gguf::Value::u32(uint32_t(sh.head_dim)));
     w.set(a + "vocab_size", gguf::Value::u32(uint32_t(sh.n_vocab)));
+    if (sh.sliding_window > 0) w.set(a + "attention.sliding_window", gguf::Value::u32(uint32_t(sh.sliding_window)));
+    if (sh.rope_linear > 0) {
+        w.set(a + "rope.scaling.type", gguf::Value::string("linear"));
+        w.set(a + "rope.scaling.factor", gguf::Value::f32(sh.rope_linear));
+    }
+    if (sh.attn_softcap > 0) w.set(a + "attn_logit_softcapping", gguf::Value::f32(sh.attn_softcap));
+    if (sh.final_softcap > 0) w.set(a + "final_logit_softcapping", gguf::Value::f32(sh.final_softcap));
     vocab.to_gguf(w);
 
     struct Spec {
         std::string name;
         std::vector<int64_t> ne;
-        float sigma;      // 0: constant `value`
+        float sigma;      // 0: constant `value`; else value + normal(0, sigma)
         float value;
         const std::vector<float>* fixed;
     };
     std::vector<Spec> specs;
     const int64_t d = sh.n_embd, qd = int64_t(sh.n_head) * sh.head_dim, kd = int64_t(sh.n_head_kv) * sh.head_dim;
+    // Small random weights (benchmarks), or the test weights described in synth.h.
+    const bool tw = sh.test_weights;
     const float s = 0.02f;
+    auto mat = [&](int64_t cols) { return tw ? 1.0f / std::sqrt(float(cols)) : s; };
+    // Test weights: embeddings of unit norm, so that (Gemma's sqrt(n_embd) scale included) no block is
+    // drowned by the token's own embedding; block outputs amplified by their post-norms (about 2) and
+    // logits spread by the output norm (about 4: several nats between the first tokens).
+    const float norm_sigma = tw ? 0.5f : 0.0f, embd_sigma = tw ? 1.0f / std::sqrt(float(d)) : s;
+    const float out_norm = tw ? 4.0f : 1.0f, post_norm = tw ? 2.0f : 1.0f;
+    const bool post_norms = sh.arch == "gemma2" || sh.arch == "gemma3";
     std::vector<float> rope_factors;
-    specs.push_back({"token_embd.weight", {d, sh.n_vocab}, s, 0, nullptr});
-    specs.push_back({"output_norm.weight", {d}, 0, 1.0f, nullptr});
-    if (!sh.tied_output) specs.push_back({"output.weight", {d, sh.n_vocab}, s, 0, nullptr});
+    specs.push_back({"token_embd.weight", {d, sh.n_vocab}, embd_sigma, 0, nullptr});
+    specs.push_back({"output_norm.weight", {d}, norm_sigma, out_norm, nullptr});
+    if (!sh.tied_output) specs.push_back({"output.weight", {d, sh.n_vocab}, embd_sigma, 0, nullptr});
     if (sh.llama3_rope) {
         rope_factors = llama3_rope_factors(sh.head_dim, sh.rope_base);
         specs.push_back({"rope_freqs.weight", {sh.head_dim / 2}, 0, 0, &rope_factors});
     }
     for (int i = 0; i < sh.n_layer; ++i) {
         const std::string b = "blk." + std::to_string(i) + ".";
-        specs.push_back({b + "attn_norm.weight", {d}, 0, 1.0f, nullptr});
-        specs.push_back({b + "attn_q.weight", {d, qd}, s, 0, nullptr});
-        specs.push_back({b + "attn_k.weight", {d, kd}, s, 0, nullptr});
-        specs.push_back({b + "attn_v.weight", {d, kd}, s, 0, nullptr});
+        specs.push_back({b + "attn_norm.weight", {d}, norm_sigma, 1.0f, nullptr});
+        specs.push_back({b + "attn_q.weight", {d, qd}, mat(d), 0, nullptr});
+        specs.push_back({b + "attn_k.weight", {d, kd}, mat(d), 0, nullptr});
+        specs.push_back({b + "attn_v.weight", {d, kd}, mat(d), 0, nullptr});
         if (sh.qkv_bias) {
             specs.push_back({b + "attn_q.bias", {qd}, s, 0, nullptr});
             specs.push_back({b + "attn_k.bias", {kd}, s, 0, nullptr});
             specs.push_back({b + "attn_v.bias", {kd}, s, 0, nullptr});
         }
         if (sh.qk_norm) {
-            specs.push_back({b + "attn_q_norm.weight", {sh.head_dim}, 0, 1.0f, nullptr});
-            specs.push_back({b + "attn_k_norm.weight", {sh.head_dim}, 0, 1.0f, nullptr});
+            specs.push_back({b + "attn_q_norm.weight", {sh.head_dim}, norm_sigma, 1.0f, nullptr});
+            specs.push_back({b + "attn_k_norm.weight", {sh.head_dim}, norm_sigma, 1.0f, nullptr});
         }
-        specs.push_back({b + "attn_output.weight", {qd, d}, s, 0, nullptr});
-        specs.push_back({b + "ffn_norm.weight", {d}, 0, 1.0f, nullptr});
-        specs.push_back({b + "ffn_gate.weight", {d, sh.n_ff}, s, 0, nullptr});
-        specs.push_back({b + "ffn_up.weight", {d, sh.n_ff}, s, 0, nullptr});
-        specs.push_back({b + "ffn_down.weight", {sh.n_ff, d}, s, 0, nullptr});
+        specs.push_back({b + "attn_output.weight", {qd, d}, mat(qd), 0, nullptr});
+        if (post_norms) specs.push_back({b + "post_attention_norm.weight", {d}, norm_sigma, post_norm, nullptr});
+        specs.push_back({b + "ffn_norm.weight", {d}, norm_sigma, 1.0f, nullptr});
+        specs.push_back({b + "ffn_gate.weight", {d, sh.n_ff}, mat(d), 0, nullptr});
+        specs.push_back({b + "ffn_up.weight", {d, sh.n_ff}, mat(d), 0, nullptr});
+        specs.push_back({b + "ffn_down.weight", {sh.n_ff, d}, mat(sh.n_ff), 0, nullptr});
+        if (post_norms) specs.push_back({b + "post_ffw_norm.weight", {d}, norm_sigma, post_norm, nullptr});
     }
 
     ThreadPool pool(opt.threads > 0 ? opt.threads : default_thread_count());
@@ -171,7 +201,7 @@ uint64_t write_synthetic_model(const SynthOptions& opt, const std::function<void
                     for (int64_t c = 0; c < cols; ++c) {
                         if (spp->fixed) row[c] = (*spp->fixed)[c];
                         else if (spp->sigma == 0) row[c] = spp->value;
-                        else row[c] = gauss(key, uint64_t(r * cols + c), spp->sigma);
+                        else row[c] = spp->value + gauss(key, uint64_t(r * cols + c), spp->sigma);
                     }
                     quantize_row(t, row.data(), dst + r * rb, cols);
                 }

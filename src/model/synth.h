@@ -19,6 +19,14 @@ struct SynthShape {
     bool qkv_bias;           // Qwen2
     bool qk_norm;            // Qwen3
     bool llama3_rope;        // rope_freqs from Llama 3.1/3.2 scaling (factor 32, low 1, high 4, original 8192)
+    int sliding_window = 0;       // attention.sliding_window (Gemma 2/3); 0: not written
+    float rope_linear = 0;        // rope.scaling.factor of linear scaling (Gemma 3 4B+); 0: none
+    float attn_softcap = 0;       // attn_logit_softcapping / final_logit_softcapping (Gemma 2); 0: not written
+    float final_softcap = 0;
+    // Test shapes: weights that make the output depend visibly on every detail of the architecture
+    // (matrices of unit gain, norm weights spread around 1 in the stored form, embeddings whose logits
+    // spread over several nats) instead of the near-uniform output of small random weights.
+    bool test_weights = false;
 };
 
 const SynthShape& synth_shape(const std::string& name);  // Error(invalid_argument) listing the names

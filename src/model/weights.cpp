@@ -86,8 +86,8 @@ std::unique_ptr<ModelWeights> ModelWeights::bind(const gguf::Reader& r, const HP
         L.bk = b.vector(n("attn_k.bias"), k_dim, false);
         L.bv = b.vector(n("attn_v.bias"), v_dim, false);
         L.bo = b.vector(n("attn_output.bias"), d, false);
-        L.q_norm = b.vector(n("attn_q_norm.weight"), hp.head_dim, false);
-        L.k_norm = b.vector(n("attn_k_norm.weight"), hp.head_dim, false);
+        L.q_norm = b.vector(n("attn_q_norm.weight"), hp.head_dim, hp.spec.qk_norms);
+        L.k_norm = b.vector(n("attn_k_norm.weight"), hp.head_dim, hp.spec.qk_norms);
         L.ffn_norm = b.vector(n("ffn_norm.weight"), d);
         L.w_gate = b.matrix(n("ffn_gate.weight"), d, hp.n_ff);
         L.w_up = b.matrix(n("ffn_up.weight"), d, hp.n_ff);

@@ -30,7 +30,7 @@ struct AttentionArgs {
     int n_pos = 0;
     PagedRows k, v;
     float scale = 1.0f;
-    float softcap = 0.0f;  // > 0: scores become softcap * tanh(score / softcap)
+    float softcap = 0.0f;  // > 0: scores are softcap * tanh(q.k * (scale / softcap)), as ggml computes them
 };
 
 }  // namespace kinglet

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "tensor/dot.h"
+#include "tensor/fp16.h"
 #include "tensor/kernels/kernels.h"
 #include "tensor/quant.h"
 
@@ -154,10 +155,12 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
 
 void get_row(const MatRef& m, int64_t r, float* out) { dequantize_row(m.type, m.row(r), out, m.cols); }
 
+// ggml's order: float squares summed in double, the mean rounded to float, the scale in float.
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
     double ss = 0;
-    for (int64_t i = 0; i < n; ++i) ss += double(x[i]) * x[i];
-    const float scale = static_cast<float>(1.0 / std::sqrt(ss / double(n) + eps));
+    for (int64_t i = 0; i < n; ++i) ss += double(x[i] * x[i]);
+    const float mean = static_cast<float>(ss / double(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
     if (w)
         for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
     else
@@ -184,11 +187,22 @@ double exp_weights(const float* x, float* w, int64_t n, float mx, float scale) {
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n) { kernels::active().swiglu(gate, up, out, n); }
 
+// ggml's CPU GELU (GGML_GELU_FP16): the input rounded to F16, the tanh formula's result for that F16
+// value rounded to F16 (its lookup table), 0 at or below -10 and the identity at or above 10.
 void geglu(const float* gate, const float* up, float* out, int64_t n) {
-    constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+    static const std::vector<float> table = [] {
+        constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+        std::vector<float> t(65536);
+        for (uint32_t h = 0; h < 65536; ++h) {
+            const float x = fp16_to_fp32(uint16_t(h));
+            t[h] = fp16_to_fp32(fp32_to_fp16(0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)))));
+        }
+        return t;
+    }();
     for (int64_t i = 0; i < n; ++i) {
-        float g = gate[i];
-        out[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * g * (1.0f + 0.044715f * g * g))) * up[i];
+        const float g = gate[i];
+        const float a = g <= -10.0f ? 0.0f : g >= 10.0f ? g : table[fp32_to_fp16(g)];
+        out[i] = a * up[i];
     }
 }
 

@@ -42,7 +42,8 @@ float max_value(const float* x, int64_t n);
 // same bits in every kernel family, so a seeded draw picks the same token on every machine.
 double exp_weights(const float* x, float* w, int64_t n, float mx, float scale);
 
-// out[i] = silu(gate[i]) * up[i]  and the GELU (tanh approximation, as ggml) variant.
+// out[i] = silu(gate[i]) * up[i]  and the GELU variant (tanh approximation with ggml's F16 rounding of
+// its input and result: llama.cpp's CPU GELU).
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void geglu(const float* gate, const float* up, float* out, int64_t n);
 

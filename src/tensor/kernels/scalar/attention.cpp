@@ -65,8 +65,10 @@ struct OnlineSoftmax {
     };
     float M = -INFINITY, S = 0.0f;
 
+    // score: the dot product times score_mul(a); soft-capped here as ggml does (tanh of the dot product
+    // times scale / softcap, times softcap).
     Step add(float score, float softcap) {
-        if (softcap > 0) score = softcap * std::tanh(score / softcap);
+        if (softcap > 0) score = softcap * std::tanh(score);
         Step st;
         if (score > M) {
             st.ms = std::exp(M - score);
@@ -81,6 +83,8 @@ struct OnlineSoftmax {
     float inverse_sum() const { return S == 0.0f ? 0.0f : 1.0f / S; }
 };
 
+float score_mul(const AttentionArgs& a) { return a.softcap > 0 ? a.scale / a.softcap : a.scale; }
+
 void attention_q8_0(const AttentionArgs& a, const float* q, float* out) {
     const int hd = a.head_dim, hdv = a.head_dim_v;
     const size_t k_row = row_bytes(DType::Q8_0, hd), v_row = row_bytes(DType::Q8_0, hdv);
@@ -92,7 +96,7 @@ void attention_q8_0(const AttentionArgs& a, const float* q, float* out) {
     quantize_activation(DType::Q8_0, q, qq.data(), hd);
     OnlineSoftmax sm;
     for (int p = a.first_pos; p < a.n_pos; ++p) {
-        const auto st = sm.add(vec_dot_ref(DType::Q8_0, hd, a.k.row(p, k_row), qq.data()) * a.scale, a.softcap);
+        const auto st = sm.add(vec_dot_ref(DType::Q8_0, hd, a.k.row(p, k_row), qq.data()) * score_mul(a), a.softcap);
         if (st.rescale)
             for (int j = 0; j < hdv; ++j) acc[j] = acc[j] * st.ms;
         dequantize_row(DType::Q8_0, a.v.row(p, v_row), v.data(), hdv);
@@ -116,7 +120,7 @@ void attention_ref(const AttentionArgs& a, const float* q, float* out) {
     auto round = [f16](float x) { return f16 ? fp16_to_fp32(fp32_to_fp16(x)) : x; };
     OnlineSoftmax sm;
     for (int p = a.first_pos; p < a.n_pos; ++p) {
-        const auto st = sm.add(key_dot(qr.data(), a.k.row(p, k_row), hd, f16) * a.scale, a.softcap);
+        const auto st = sm.add(key_dot(qr.data(), a.k.row(p, k_row), hd, f16) * score_mul(a), a.softcap);
         if (st.rescale)
             for (int j = 0; j < hdv; ++j) acc[j] = round(acc[j] * st.ms);
         const uint8_t* vp = a.v.row(p, v_row);
