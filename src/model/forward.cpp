@@ -153,7 +153,7 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
             for (size_t i = 0; i < width; ++i) y[t * width + i] += bias[i];
     };
     auto norm_rows = [&](const float* src, const float* w, float* dst, int width) {
-        pool_.parallel_for(T, 8, [&](int64_t t0, int64_t t1) {
+        pool_.parallel_for(T, 2, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) rmsnorm(src + t * width, w, dst + t * width, width, hp_.norm_eps);
         });
     };
@@ -166,25 +166,32 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
         add_bias(q_.data(), L.bq, qd);
         add_bias(k_.data(), L.bk, kd);
         add_bias(v_.data(), L.bv, vd);
-        for (int t = 0; t < T; ++t) {
-            float* q = &q_[size_t(t) * qd];
-            float* k = &k_[size_t(t) * kd];
-            if (L.q_norm)
-                for (int h = 0; h < hp_.n_head; ++h) rmsnorm(q + size_t(h) * hd, L.q_norm, q + size_t(h) * hd, hd, hp_.norm_eps);
-            if (L.k_norm)
-                for (int h = 0; h < hp_.n_head_kv; ++h) rmsnorm(k + size_t(h) * hd, L.k_norm, k + size_t(h) * hd, hd, hp_.norm_eps);
-            rope(q, hp_.n_head, hd, t, hp_.is_local(l));
-            rope(k, hp_.n_head_kv, hd, t, hp_.is_local(l));
-            if (hp_.spec.query_prescale)
-                for (size_t i = 0; i < qd; ++i) q[i] *= hp_.attn_scale;
-            const BatchSeq& s = b.seqs[b.seq[t]];
-            const int blk = s.blocks[b.pos[t] / BT], slot = b.pos[t] % BT;
-            for (int g = 0; g < hp_.n_head_kv; ++g) {
-                to_kv_row(kv_.type(), k + size_t(g) * hd, kv_.k(l, blk, g) + size_t(slot) * kv_.k_row_bytes(), hd);
-                to_kv_row(kv_.type(), &v_[size_t(t) * vd + size_t(g) * hdv],
-                          kv_.v(l, blk, g) + size_t(slot) * kv_.v_row_bytes(), hdv);
+        // Per token: query/key norms, rotation and the KV cache writes (each token has its own cache
+        // slot), spread over the pool: on the calling thread alone they left the other threads idle for
+        // a few percent of a batched step.
+        pool_.parallel_for(T, 2, [&](int64_t t0, int64_t t1) {
+            for (int t = int(t0); t < int(t1); ++t) {
+                float* q = &q_[size_t(t) * qd];
+                float* k = &k_[size_t(t) * kd];
+                if (L.q_norm)
+                    for (int h = 0; h < hp_.n_head; ++h)
+                        rmsnorm(q + size_t(h) * hd, L.q_norm, q + size_t(h) * hd, hd, hp_.norm_eps);
+                if (L.k_norm)
+                    for (int h = 0; h < hp_.n_head_kv; ++h)
+                        rmsnorm(k + size_t(h) * hd, L.k_norm, k + size_t(h) * hd, hd, hp_.norm_eps);
+                rope(q, hp_.n_head, hd, t, hp_.is_local(l));
+                rope(k, hp_.n_head_kv, hd, t, hp_.is_local(l));
+                if (hp_.spec.query_prescale)
+                    for (size_t i = 0; i < qd; ++i) q[i] *= hp_.attn_scale;
+                const BatchSeq& s = b.seqs[b.seq[t]];
+                const int blk = s.blocks[b.pos[t] / BT], slot = b.pos[t] % BT;
+                for (int g = 0; g < hp_.n_head_kv; ++g) {
+                    to_kv_row(kv_.type(), k + size_t(g) * hd, kv_.k(l, blk, g) + size_t(slot) * kv_.k_row_bytes(), hd);
+                    to_kv_row(kv_.type(), &v_[size_t(t) * vd + size_t(g) * hdv],
+                              kv_.v(l, blk, g) + size_t(slot) * kv_.v_row_bytes(), hdv);
+                }
             }
-        }
+        });
         attention(l, b);
         matmul(L.wo, att_.data(), T, o_.data(), pool_);
         add_bias(o_.data(), L.bo, d);
