@@ -15,13 +15,20 @@ namespace kinglet::kernels::KINGLET_ISA {
 // The activation rows of one tile of tokens, with their per-block float scales (d) and sums (s)
 // when the tile type asks for them (Tile::kScales: 0, 1 or 2 floats per block), and 8 int32 lanes of
 // per-block corrections (c) when Tile::kCorr, converted once per tile rather than once per (row, block).
+// stream: the product has few tokens (decode, batched decode), so each weight row is read about once
+// and comes from memory: the tile prefetches its weights ahead (kDecodePrefetch). Prefill sweeps a
+// panel of rows from L2 once per tile of tokens and does not.
 template <int C>
 struct TokenTile {
     const uint8_t* a[C];
     const float* d[C];
     const float* s[C];
     const __m256i* c[C];
+    bool stream;
 };
+
+// Up to this many tokens a product streams its weights (TokenTile::stream).
+constexpr int64_t kStreamTokens = 16;
 
 // Tile::run<R, C>(w, w_stride, cols, tt, y, ldy) computes rows w, w + w_stride, ... (R of them) against
 // the first C activation rows of tt into y[t * ldy + i]. Tile::kRows x Tile::kCols is the prefill
@@ -67,6 +74,7 @@ void tiled_gemm(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int
         Tile::kCorr ? static_cast<__m256i*>(__builtin_alloca_with_align(sizeof(__m256i) * C * nb, 256)) : nullptr;
     if (n_tok == 1) {
         TokenTile<1> tt;
+        tt.stream = true;
         fill_tile<Tile, 1>(tt, a, a_stride, 0, 1, cols, scratch, corr);
         sweep_rows<Tile, Tile::kDecodeRows, 1, 1>(w, w_stride, cols, r0, r1, tt, 1, y, ldy);
         return;
@@ -79,6 +87,7 @@ void tiled_gemm(const uint8_t* w, size_t w_stride, int64_t cols, int64_t r0, int
         for (int64_t t = 0; t < n_tok; t += C) {
             const int nt = int(n_tok - t < C ? n_tok - t : C);
             TokenTile<C> tt;
+            tt.stream = n_tok <= kStreamTokens;
             fill_tile<Tile, C>(tt, a, a_stride, t, nt, cols, scratch, corr);
             sweep_rows<Tile, R, C, C>(w, w_stride, cols, p0, p1, tt, nt, y + t * ldy, ldy);
         }
