@@ -24,9 +24,13 @@ import { tmpdir } from "node:os";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const kinglet = resolve(process.argv[2] ?? "build/kinglet");
+// [shape, type, context size]: the context decides Phi-3's LongRoPE factors (long above the shape's
+// original context of 512, short otherwise; llama.cpp rounds a context up to a multiple of 256); the
+// reference name gets "-ctx<N>" when it is not 128.
 const ENTRIES = [
-  ["tiny-gemma3", "f32"], ["tiny-gemma3", "q8_0"], ["tiny-gemma3", "q4_k_m"],
-  ["tiny-gemma2", "f32"], ["tiny-gemma2", "q8_0"],
+  ["tiny-gemma3", "f32", 128], ["tiny-gemma3", "q8_0", 128], ["tiny-gemma3", "q4_k_m", 128],
+  ["tiny-gemma2", "f32", 128], ["tiny-gemma2", "q8_0", 128],
+  ["tiny-phi3", "f32", 1024], ["tiny-phi3", "q8_0", 1024], ["tiny-phi3", "q4_k_m", 1024], ["tiny-phi3", "f32", 256],
 ];
 const only = process.argv.slice(3);
 const SEED = 7, N_PROMPT = 40, N_GEN = 16, TOP = 10;
@@ -67,8 +71,8 @@ const out_dir = join(root, "tests", "data", "arch_refs");
 mkdirSync(out_dir, { recursive: true });
 const work = join(tmpdir(), `kinglet-arch-refs-${process.pid}`);
 mkdirSync(work, { recursive: true });
-for (const [shape, type] of ENTRIES) {
-  const name = `${shape}-${type}`;
+for (const [shape, type, n_ctx] of ENTRIES) {
+  const name = `${shape}-${type}` + (n_ctx === 128 ? "" : `-ctx${n_ctx}`);
   if (only.length && !only.includes(name)) continue;
   const file = join(work, `${name}.gguf`);
   execFileSync(kinglet, ["synth", "--shape", shape, "--vocab", join(root, vocab), "--type", type, "--seed",
@@ -78,7 +82,7 @@ for (const [shape, type] of ENTRIES) {
   // swaFullCache: local layers keep every position (the window is still applied by the mask), so the
   // cache cells hold positions in order and flash attention visits keys in position order, as kinglet
   // does; a ring of cells would change only the rounding order of the online softmax.
-  const ctx = await model.createContext({ contextSize: 128, batchSize: 128, flashAttention: true, threads: 2,
+  const ctx = await model.createContext({ contextSize: n_ctx, batchSize: 128, flashAttention: true, threads: 2,
                                           swaFullCache: true });
   const seq = ctx.getSequence();
   const ids = prompt_ids();
@@ -105,7 +109,7 @@ for (const [shape, type] of ENTRIES) {
   const ref = {
     about: "llama.cpp's logits for a kinglet synth model; regenerate with scripts/make_arch_refs.mjs",
     reference: `llama.cpp via node-llama-cpp ${peer_version} (CPU, flash attention, F16 KV cache, batch ${N_PROMPT})`,
-    shape, type, seed: SEED, vocab, sha256,
+    shape, type, seed: SEED, vocab, sha256, n_ctx,
     prompt_ids: ids,
     prompt_top10: prompt_top, prompt_margins: margins(prompt_top),
     greedy_ids: gen_ids, greedy_top10: gen_top, greedy_margins: margins(gen_top),

@@ -61,7 +61,7 @@ int bench(const BenchOptions& o) {
     const int n_seq = o.batch;
     KvCache kv(hp, o.model.kv_dtype(), n_blocks * n_seq, block);
     ThreadPool pool(threads);
-    Forward fwd(*model, kv, pool, std::max(o.n_prompt, n_seq));
+    Forward fwd(*model, kv, pool, std::max(o.n_prompt, n_seq), n_ctx);
     std::vector<int32_t> table(size_t(n_blocks) * n_seq);  // sequence s owns blocks [s*n_blocks, (s+1)*n_blocks)
     std::iota(table.begin(), table.end(), 0);
     auto seq_of = [&](int s) { return BatchSeq{table.data() + size_t(s) * n_blocks, int32_t(n_blocks)}; };

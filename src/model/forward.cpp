@@ -9,7 +9,7 @@
 
 namespace kinglet {
 
-Forward::Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_tokens)
+Forward::Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_tokens, int n_ctx)
     : m_(model), hp_(model.hparams()), kv_(kv), pool_(pool), max_tokens_(max_tokens) {
     const size_t T = static_cast<size_t>(max_tokens);
     const size_t d = hp_.n_embd, qd = size_t(hp_.n_head) * hp_.head_dim, kd = size_t(hp_.n_head_kv) * hp_.head_dim,
@@ -27,30 +27,32 @@ Forward::Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_toke
     const int half = hp_.n_rot / 2;
     rope_cos_.resize(T * half);
     rope_sin_.resize(T * half);
-    theta_mul_.resize(half);
-    const float* ff = m_.weights().rope_freqs;
+    const ModelWeights& W = m_.weights();
+    // LongRoPE: the long factors when a sequence may outgrow the original context, as llama.cpp.
+    const int ctx = n_ctx > 0 ? n_ctx : hp_.n_ctx_train;
+    rope_factors_ = W.rope_freqs ? W.rope_freqs : W.rope_long && ctx > hp_.n_ctx_orig ? W.rope_long : W.rope_short;
     theta_scale_ = std::pow(hp_.rope_base, -2.0f / float(hp_.n_rot));
-    for (int i = 0; i < half; ++i) theta_mul_[i] = hp_.rope_freq_scale / (ff ? ff[i] : 1.0f);
     bool any_local = false;
     for (int l = 0; l < hp_.n_layer; ++l) any_local |= hp_.is_local(l);
     if (any_local && hp_.local_rope_differs()) {
         rope_cos_local_.resize(T * half);
         rope_sin_local_.resize(T * half);
-        theta_mul_local_.resize(half);
         theta_scale_local_ = std::pow(hp_.rope_base_swa, -2.0f / float(hp_.n_rot));
-        for (int i = 0; i < half; ++i) theta_mul_local_[i] = hp_.rope_freq_scale_swa / (ff ? ff[i] : 1.0f);
     }
 }
 
-// Angles as ggml computes them (a float running product of the frequency ratio), so that rounded keys
-// and queries agree with llama.cpp's bit for bit.
-void Forward::rope_angles(int t, int pos, const float* theta_mul, float theta_scale, float* cos, float* sin) {
+// Angles as ggml computes them (a float running product of the frequency ratio, divided by the
+// frequency factor, times the linear scale; cos and sin times the attention factor), so that rounded
+// keys and queries agree with llama.cpp's bit for bit.
+void Forward::rope_angles(int t, int pos, float freq_scale, float theta_scale, float* cos, float* sin) {
     const int half = hp_.n_rot / 2;
+    const float* ff = rope_factors_;
+    const float mscale = hp_.rope_attn_factor;
     float theta = float(pos);
     for (int i = 0; i < half; ++i) {
-        const float th = theta * theta_mul[i];
-        cos[size_t(t) * half + i] = std::cos(th);
-        sin[size_t(t) * half + i] = std::sin(th);
+        const float th = freq_scale * (ff ? theta / ff[i] : theta);
+        cos[size_t(t) * half + i] = std::cos(th) * mscale;
+        sin[size_t(t) * half + i] = std::sin(th) * mscale;
         theta *= theta_scale;
     }
 }
@@ -141,9 +143,9 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
         get_row(W.tok_embd, b.token[t], &x_[size_t(t) * d]);
         if (hp_.embd_scale != 1.0f)
             for (int i = 0; i < d; ++i) x_[size_t(t) * d + i] *= hp_.embd_scale;
-        rope_angles(t, b.pos[t], theta_mul_.data(), theta_scale_, rope_cos_.data(), rope_sin_.data());
+        rope_angles(t, b.pos[t], hp_.rope_freq_scale, theta_scale_, rope_cos_.data(), rope_sin_.data());
         if (!rope_cos_local_.empty())
-            rope_angles(t, b.pos[t], theta_mul_local_.data(), theta_scale_local_, rope_cos_local_.data(),
+            rope_angles(t, b.pos[t], hp_.rope_freq_scale_swa, theta_scale_local_, rope_cos_local_.data(),
                         rope_sin_local_.data());
     }
 

@@ -14,8 +14,10 @@ namespace kinglet {
 
 class Forward {
 public:
-    // max_tokens bounds the tokens of one run() (scratch buffers are sized for it).
-    Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_tokens = 512);
+    // max_tokens bounds the tokens of one run() (scratch buffers are sized for it). n_ctx is the context
+    // a sequence may reach (0: the model's training context); LongRoPE models (Phi-3) choose their
+    // rope factors by it, as llama.cpp does by its per-sequence context.
+    Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_tokens = 512, int n_ctx = 0);
 
     int max_tokens() const { return max_tokens_; }
 
@@ -29,7 +31,7 @@ public:
 private:
     void attention(int layer, const Batch& b);
     void rope(float* v, int n_heads, int head_dim, int t, bool local);
-    void rope_angles(int t, int pos, const float* theta_mul, float theta_scale, float* cos, float* sin);
+    void rope_angles(int t, int pos, float freq_scale, float theta_scale, float* cos, float* sin);
 
     const Model& m_;
     const HParams& hp_;
@@ -39,10 +41,10 @@ private:
     // Scratch, [max_tokens][width] each.
     std::vector<float> x_, xb_, q_, k_, v_, att_, o_, gate_, up_, hid_, out_rows_;
     std::vector<float> rope_cos_, rope_sin_;  // [max_tokens][n_rot/2]
-    std::vector<float> theta_mul_;            // [n_rot/2] frequency scale / frequency factor
+    const float* rope_factors_ = nullptr;     // [n_rot/2] frequency divisors, or none
     float theta_scale_ = 1.0f;                // base^(-2/n_rot)
     // The same for local (sliding-window) layers when their rope differs (Gemma 3); empty otherwise.
-    std::vector<float> rope_cos_local_, rope_sin_local_, theta_mul_local_;
+    std::vector<float> rope_cos_local_, rope_sin_local_;
     float theta_scale_local_ = 1.0f;
 };
 

@@ -15,6 +15,9 @@ constexpr ArchSpec kArchs[] = {
     {.name = "granite"},
     {.name = "qwen2", .rope = RopeStyle::neox},
     {.name = "qwen3", .rope = RopeStyle::neox},
+    // Phi-3/3.5: fused QKV and gate-up tensors (model/weights.cpp), LongRoPE factors by context length;
+    // llama.cpp ignores their attention.sliding_window (it disabled Phi's SWA), and so does kinglet.
+    {.name = "phi3", .rope = RopeStyle::neox, .query_prescale = true},
     {.name = "gemma2", .rope = RopeStyle::neox, .act = Activation::gelu, .embd_scale_sqrt = true, .post_norms = true,
      .swa_period = 2, .swa_default = 4096, .query_prescale = true, .wide_query_scale_layers = 46,
      .softcaps = true, .default_attn_softcap = 50.0f, .default_final_softcap = 30.0f},
@@ -106,6 +109,11 @@ HParams HParams::from_gguf(const gguf::Reader& r) {
             fail(Errc::unsupported, "{}: rope scaling type '{}' (factor {}) is not supported", r.path(), scaling, f);
     }
 
+    h.rope_attn_factor = static_cast<float>(r.get_float(p + "rope.scaling.attn_factor", 1.0));
+    if (!(h.rope_attn_factor > 0) || !std::isfinite(h.rope_attn_factor))
+        fail(Errc::invalid_file, "{}: rope.scaling.attn_factor {} is out of range", r.path(), h.rope_attn_factor);
+    h.n_ctx_orig = positive(p + "rope.scaling.original_context_length",
+                            r.get_int(p + "rope.scaling.original_context_length", h.n_ctx_train), 1 << 24);
     h.rope_base_swa = h.rope_base;
     h.rope_freq_scale_swa = h.rope_freq_scale;
     if (h.spec.swa_period > 0) {

@@ -59,6 +59,9 @@ struct HParams {
     int n_rot = 0;             // rotated dimensions per head (<= head_dim)
     float rope_base = 10000.0f;
     float rope_freq_scale = 1.0f;  // linear position scaling (1 / rope.scaling.factor)
+    float rope_attn_factor = 1.0f; // rope.scaling.attn_factor: multiplies cos and sin (Phi-3 LongRoPE)
+    int n_ctx_orig = 0;            // rope.scaling.original_context_length (default: the training context);
+                                   // LongRoPE uses its long factors for contexts above it
     int sliding_window = 0;        // 0 = full attention on every layer; else the window of local layers
     float rope_base_swa = 10000.0f;     // rope of the local layers (equal to the global one unless the
     float rope_freq_scale_swa = 1.0f;   // architecture says otherwise)

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -35,6 +36,14 @@ const SynthShape kShapes[] = {
     // prompts, a linear rope scaling of the global layers and soft-caps small enough to bite.
     {"tiny-gemma3", "gemma3", 256, 7, 4, 2, 64, 512, 0, 2048, 1000000.0f, 1e-6f, true, false, true, false, 8, 4.0f,
      0, 0, true},
+    // Phi-3: fused attn_qkv and ffn_up (gate and up stacked), untied output; llama.cpp ignores the
+    // sliding window these files state. tiny-phi3's LongRoPE switches to its long factors above 512.
+    {"phi-3-mini-4k", "phi3", 3072, 32, 32, 32, 96, 8192, 32064, 4096, 10000.0f, 1e-5f, false, false, false, false,
+     2047},
+    {"phi-3.5-mini", "phi3", 3072, 32, 32, 32, 96, 8192, 32064, 131072, 10000.0f, 1e-5f, false, false, false, false,
+     262144, 0, 0, 0, false, 4096},
+    {"tiny-phi3", "phi3", 256, 4, 4, 4, 64, 512, 0, 4096, 10000.0f, 1e-5f, false, false, false, false, 2047, 0, 0, 0,
+     true, 512},
     {"tiny-gemma2", "gemma2", 256, 5, 4, 2, 64, 512, 0, 2048, 10000.0f, 1e-6f, true, false, false, false, 8, 0, 2.0f,
      20.0f, true},
 };
@@ -101,6 +110,16 @@ uint64_t write_synthetic_model(const SynthOptions& opt, const std::function<void
     SynthShape sh = synth_shape(opt.shape);
     const FileType ft = file_type_from_name(opt.type);
     Vocab vocab = Vocab::from_hf_json(opt.vocab_json);
+    // Phi-3's vocabulary is Llama 2's plus these control tokens (llama.cpp looks some of them up by
+    // name when it loads a Phi-3 file, and they select the phi3 chat template); add them when missing.
+    if (sh.arch == "phi3" && std::find(vocab.tokens.begin(), vocab.tokens.end(), "<|endoftext|>") == vocab.tokens.end())
+        for (const char* t : {"<|endoftext|>", "<|assistant|>", "<|placeholder1|>", "<|placeholder2|>",
+                              "<|placeholder3|>", "<|placeholder4|>", "<|system|>", "<|end|>", "<|placeholder5|>",
+                              "<|placeholder6|>", "<|user|>"}) {
+            vocab.tokens.emplace_back(t);
+            vocab.scores.push_back(0.0f);
+            vocab.types.push_back(TokenType::control);
+        }
     if (sh.n_vocab < vocab.n_tokens()) sh.n_vocab = vocab.n_tokens();
     vocab.pad_to(sh.n_vocab);
 
@@ -128,6 +147,12 @@ uint64_t write_synthetic_model(const SynthOptions& opt, const std::function<void
     if (sh.rope_linear > 0) {
         w.set(a + "rope.scaling.type", gguf::Value::string("linear"));
         w.set(a + "rope.scaling.factor", gguf::Value::f32(sh.rope_linear));
+    }
+    if (sh.n_ctx_orig > 0) {
+        const double scale = double(sh.n_ctx) / sh.n_ctx_orig;
+        w.set(a + "rope.scaling.original_context_length", gguf::Value::u32(uint32_t(sh.n_ctx_orig)));
+        w.set(a + "rope.scaling.attn_factor",
+              gguf::Value::f32(float(scale > 1 ? std::sqrt(1 + std::log(scale) / std::log(double(sh.n_ctx_orig))) : 1.0)));
     }
     if (sh.attn_softcap > 0) w.set(a + "attn_logit_softcapping", gguf::Value::f32(sh.attn_softcap));
     if (sh.final_softcap > 0) w.set(a + "final_logit_softcapping", gguf::Value::f32(sh.final_softcap));
@@ -160,12 +185,29 @@ uint64_t write_synthetic_model(const SynthOptions& opt, const std::function<void
         rope_factors = llama3_rope_factors(sh.head_dim, sh.rope_base);
         specs.push_back({"rope_freqs.weight", {sh.head_dim / 2}, 0, 0, &rope_factors});
     }
+    // LongRoPE factors shaped like Phi-3.5's: about 1 for the fast dimensions, growing for the slow
+    // ones (long: up to about 40; short: up to about 2).
+    std::vector<float> rope_long, rope_short;
+    if (sh.n_ctx_orig > 0) {
+        for (int i = 0; i < sh.head_dim / 2; ++i) {
+            const float x = float(i) / float(sh.head_dim / 2 - 1);
+            rope_long.push_back(1.0f + 39.0f * x * x * x);
+            rope_short.push_back(1.0f + x * x);
+        }
+        specs.push_back({"rope_factors_long.weight", {sh.head_dim / 2}, 0, 0, &rope_long});
+        specs.push_back({"rope_factors_short.weight", {sh.head_dim / 2}, 0, 0, &rope_short});
+    }
+    const bool fused = sh.arch == "phi3";
     for (int i = 0; i < sh.n_layer; ++i) {
         const std::string b = "blk." + std::to_string(i) + ".";
         specs.push_back({b + "attn_norm.weight", {d}, norm_sigma, 1.0f, nullptr});
-        specs.push_back({b + "attn_q.weight", {d, qd}, mat(d), 0, nullptr});
-        specs.push_back({b + "attn_k.weight", {d, kd}, mat(d), 0, nullptr});
-        specs.push_back({b + "attn_v.weight", {d, kd}, mat(d), 0, nullptr});
+        if (fused) {
+            specs.push_back({b + "attn_qkv.weight", {d, qd + 2 * kd}, mat(d), 0, nullptr});
+        } else {
+            specs.push_back({b + "attn_q.weight", {d, qd}, mat(d), 0, nullptr});
+            specs.push_back({b + "attn_k.weight", {d, kd}, mat(d), 0, nullptr});
+            specs.push_back({b + "attn_v.weight", {d, kd}, mat(d), 0, nullptr});
+        }
         if (sh.qkv_bias) {
             specs.push_back({b + "attn_q.bias", {qd}, s, 0, nullptr});
             specs.push_back({b + "attn_k.bias", {kd}, s, 0, nullptr});
@@ -178,8 +220,12 @@ uint64_t write_synthetic_model(const SynthOptions& opt, const std::function<void
         specs.push_back({b + "attn_output.weight", {qd, d}, mat(qd), 0, nullptr});
         if (post_norms) specs.push_back({b + "post_attention_norm.weight", {d}, norm_sigma, post_norm, nullptr});
         specs.push_back({b + "ffn_norm.weight", {d}, norm_sigma, 1.0f, nullptr});
-        specs.push_back({b + "ffn_gate.weight", {d, sh.n_ff}, mat(d), 0, nullptr});
-        specs.push_back({b + "ffn_up.weight", {d, sh.n_ff}, mat(d), 0, nullptr});
+        if (fused) {
+            specs.push_back({b + "ffn_up.weight", {d, 2 * int64_t(sh.n_ff)}, mat(d), 0, nullptr});
+        } else {
+            specs.push_back({b + "ffn_gate.weight", {d, sh.n_ff}, mat(d), 0, nullptr});
+            specs.push_back({b + "ffn_up.weight", {d, sh.n_ff}, mat(d), 0, nullptr});
+        }
         specs.push_back({b + "ffn_down.weight", {sh.n_ff, d}, mat(sh.n_ff), 0, nullptr});
         if (post_norms) specs.push_back({b + "post_ffw_norm.weight", {d}, norm_sigma, post_norm, nullptr});
     }

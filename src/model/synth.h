@@ -11,7 +11,7 @@ namespace kinglet {
 
 struct SynthShape {
     std::string name;        // "smollm2-135m"
-    std::string arch;        // "llama", "qwen2", "qwen3"
+    std::string arch;        // "llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"
     int n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx;
     float rope_base;
     float norm_eps;
@@ -27,6 +27,10 @@ struct SynthShape {
     // (matrices of unit gain, norm weights spread around 1 in the stored form, embeddings whose logits
     // spread over several nats) instead of the near-uniform output of small random weights.
     bool test_weights = false;
+    // LongRoPE (Phi-3.5): the original context (rope.scaling.original_context_length); with it, long and
+    // short rope factor tensors and the attention factor sqrt(1 + ln(n_ctx / orig) / ln(orig)), as the
+    // GGUF converter writes them. 0: none.
+    int n_ctx_orig = 0;
 };
 
 const SynthShape& synth_shape(const std::string& name);  // Error(invalid_argument) listing the names

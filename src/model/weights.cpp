@@ -72,15 +72,28 @@ std::unique_ptr<ModelWeights> ModelWeights::bind(const gguf::Reader& r, const HP
         w->tied_output = true;
     }
     w->rope_freqs = b.vector("rope_freqs.weight", hp.n_rot / 2, false);
+    w->rope_long = b.vector("rope_factors_long.weight", hp.n_rot / 2, false);
+    w->rope_short = b.vector("rope_factors_short.weight", hp.n_rot / 2, false);
+    if (!w->rope_long != !w->rope_short)
+        fail(Errc::invalid_file, "{}: tensor '{}' is missing (LongRoPE needs both factor tensors)", r.path(),
+             w->rope_long ? "rope_factors_short.weight" : "rope_factors_long.weight");
 
     w->layers.resize(hp.n_layer);
     for (int i = 0; i < hp.n_layer; ++i) {
         LayerWeights& L = w->layers[i];
         auto n = [i](const char* s) { return fmt::format("blk.{}.{}", i, s); };
         L.attn_norm = b.vector(n("attn_norm.weight"), d);
-        L.wq = b.matrix(n("attn_q.weight"), d, q_dim);
-        L.wk = b.matrix(n("attn_k.weight"), d, k_dim);
-        L.wv = b.matrix(n("attn_v.weight"), d, v_dim);
+        // Q, K and V stored apart, or fused (Phi-3: attn_qkv, rows Q then K then V).
+        if (r.find_tensor(n("attn_qkv.weight"))) {
+            const MatRef qkv = b.matrix(n("attn_qkv.weight"), d, q_dim + k_dim + v_dim);
+            L.wq = qkv.slice_rows(0, q_dim);
+            L.wk = qkv.slice_rows(q_dim, k_dim);
+            L.wv = qkv.slice_rows(q_dim + k_dim, v_dim);
+        } else {
+            L.wq = b.matrix(n("attn_q.weight"), d, q_dim);
+            L.wk = b.matrix(n("attn_k.weight"), d, k_dim);
+            L.wv = b.matrix(n("attn_v.weight"), d, v_dim);
+        }
         L.wo = b.matrix(n("attn_output.weight"), o_in, d);
         L.bq = b.vector(n("attn_q.bias"), q_dim, false);
         L.bk = b.vector(n("attn_k.bias"), k_dim, false);
@@ -89,8 +102,16 @@ std::unique_ptr<ModelWeights> ModelWeights::bind(const gguf::Reader& r, const HP
         L.q_norm = b.vector(n("attn_q_norm.weight"), hp.head_dim, hp.spec.qk_norms);
         L.k_norm = b.vector(n("attn_k_norm.weight"), hp.head_dim, hp.spec.qk_norms);
         L.ffn_norm = b.vector(n("ffn_norm.weight"), d);
-        L.w_gate = b.matrix(n("ffn_gate.weight"), d, hp.n_ff);
-        L.w_up = b.matrix(n("ffn_up.weight"), d, hp.n_ff);
+        // Gate and up apart, or stacked in ffn_up (Phi-3: 2 * n_ff rows, the gate's first), as llama.cpp
+        // reads a file without ffn_gate.
+        if (r.find_tensor(n("ffn_gate.weight"))) {
+            L.w_gate = b.matrix(n("ffn_gate.weight"), d, hp.n_ff);
+            L.w_up = b.matrix(n("ffn_up.weight"), d, hp.n_ff);
+        } else {
+            const MatRef gate_up = b.matrix(n("ffn_up.weight"), d, 2 * int64_t(hp.n_ff));
+            L.w_gate = gate_up.slice_rows(0, hp.n_ff);
+            L.w_up = gate_up.slice_rows(hp.n_ff, hp.n_ff);
+        }
         L.w_down = b.matrix(n("ffn_down.weight"), hp.n_ff, d);
         if (hp.spec.post_norms) {
             L.post_attn_norm = b.vector(n("post_attention_norm.weight"), d);
@@ -101,7 +122,9 @@ std::unique_ptr<ModelWeights> ModelWeights::bind(const gguf::Reader& r, const HP
         for (const auto& t : r.tensors()) {
             // Report the first tensor the architecture does not use: a sign the file is of another kind.
             bool known = t.name == "token_embd.weight" || t.name == "output_norm.weight" ||
-                         t.name == "output.weight" || t.name == "rope_freqs.weight" || t.name.rfind("blk.", 0) == 0;
+                         t.name == "output.weight" || t.name == "rope_freqs.weight" ||
+                         t.name == "rope_factors_long.weight" || t.name == "rope_factors_short.weight" ||
+                         t.name.rfind("blk.", 0) == 0;
             if (!known)
                 fail(Errc::unsupported, "{}: tensor '{}' is not used by the {} architecture", r.path(), t.name, hp.arch);
         }

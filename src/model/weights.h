@@ -32,6 +32,8 @@ struct ModelWeights {
     MatRef output;                // token_embd when the output head is tied
     bool tied_output = false;
     const float* rope_freqs = nullptr;  // n_rot/2 frequency divisors (Llama 3 scaling), optional
+    const float* rope_long = nullptr;   // LongRoPE divisors (Phi-3) for contexts above n_ctx_orig, optional
+    const float* rope_short = nullptr;  // and for the others
     std::vector<LayerWeights> layers;
 
     // Binds every tensor, checking names, shapes and types against the hyper-parameters.

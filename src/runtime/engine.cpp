@@ -74,7 +74,7 @@ Engine::Engine(std::shared_ptr<const Model> model, std::shared_ptr<const Tokeniz
       opt_(resolve(*model_, opt)),
       pool_(opt_.n_threads),
       kv_(model_->hparams(), opt_.kv_type, resolve_blocks(opt_, kBlockTokens), kBlockTokens),
-      fwd_(*model_, kv_, pool_, opt_.max_batch_tokens),
+      fwd_(*model_, kv_, pool_, opt_.max_batch_tokens, opt_.n_ctx),
       blocks_(kv_.n_blocks(), kBlockTokens, opt_.prefix_cache) {
     logits_.resize(size_t(opt_.max_seqs) * model_->hparams().n_vocab);
     hidden_.resize(size_t(opt_.max_batch_tokens) * model_->hparams().n_embd);

@@ -14,6 +14,8 @@ struct MatRef {
     int64_t rows = 0;
     size_t row_bytes = 0;
     const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + r * row_bytes; }
+    // Rows r0 .. r0 + n - 1 as a matrix of their own (a fused tensor's parts).
+    MatRef slice_rows(int64_t r0, int64_t n) const { return {type, row(r0), cols, n, row_bytes}; }
 };
 
 }  // namespace kinglet

@@ -1,4 +1,4 @@
-// The architectures verified against llama.cpp with synthetic test shapes (Gemma 2, Gemma 3): each
+// The architectures verified against llama.cpp with synthetic test shapes (Gemma 2, Gemma 3, Phi-3): each
 // tests/data/arch_refs/*.json holds llama.cpp's logits for a model `kinglet synth` writes (fixed seed,
 // recorded SHA-256), made by scripts/make_arch_refs.mjs (llama.cpp is a peer, not in CI; its header has
 // the command). The test re-synthesizes the same model, checks its hash, runs kinglet on the same tokens
@@ -11,13 +11,14 @@
 // attention, the F16 GELU table, RoPE angles, RMSNorm, activation quantization), and the Q8_0 files
 // agree to the last bit over their first positions (Gemma 2: all 56). The peer is llama.cpp's AVX2
 // build, whose F32 matrix products and F16 key dot products sum in another order than kinglet's (which
-// follows llama.cpp's AVX-512 order): F32 files then differ by float noise, measured at most 0.011
-// (Gemma 3) and 0.005 (Gemma 2); tolerance 0.05. In quantized files a one-ulp difference now and then
-// flips the rounding of an F16 key or a quantized activation, after which logits differ by up to 0.28
-// (Q8_0) and 0.36 (Q4_K_M); tolerance 0.5. A wrong detail costs whole units on these shapes (norm
-// weights spread around 1, unit-gain matrices, windows of 8 tokens, soft-caps that bite): measured with
-// the F32 file, the global layer's rope base used on local layers 15.8, the linear rope scaling dropped
-// 2.0, Gemma 2's soft-caps dropped or every layer local: see docs/architectures.md.
+// follows llama.cpp's AVX-512 order): F32 files then differ by float noise, measured at most 0.010
+// (Gemma 3, Phi-3) and 0.005 (Gemma 2); tolerance 0.05. In quantized files a one-ulp difference now
+// and then flips the rounding of an F16 key or a quantized activation, after which logits differ by up
+// to 0.28 (Q8_0) and 0.42 (Q4_K_M); tolerance 0.5. A wrong detail costs whole units on these shapes
+// (norm weights spread around 1, unit-gain matrices, windows of 8 tokens, soft-caps that bite, strong
+// LongRoPE factors): measured with the F32 files, from 2.0 (Gemma 3's linear rope scaling dropped) to
+// 24 (no sliding window); docs/architectures.md lists them. Phi-3 is checked with both LongRoPE factor
+// sets (contexts 256 and 1024 around the test shape's original 512).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -111,7 +112,7 @@ TEST_P(ArchReference, MatchesLlamaCpp) {
     const int n_blocks = int(prompt.size() + greedy.size()) / kBlockTokens + 1;
     KvCache kv(hp, DType::F16, n_blocks, kBlockTokens);
     ThreadPool pool(2);
-    Forward fwd(*model, kv, pool, int(prompt.size()));
+    Forward fwd(*model, kv, pool, int(prompt.size()), ref.at("n_ctx").get<int>());
     std::vector<int32_t> table(n_blocks);
     std::iota(table.begin(), table.end(), 0);
 
@@ -141,7 +142,8 @@ TEST_P(ArchReference, MatchesLlamaCpp) {
 
 INSTANTIATE_TEST_SUITE_P(Synth, ArchReference,
                          testing::Values("tiny-gemma3-f32", "tiny-gemma3-q8_0", "tiny-gemma3-q4_k_m",
-                                         "tiny-gemma2-f32", "tiny-gemma2-q8_0"),
+                                         "tiny-gemma2-f32", "tiny-gemma2-q8_0", "tiny-phi3-f32-ctx1024",
+                                         "tiny-phi3-q8_0-ctx1024", "tiny-phi3-q4_k_m-ctx1024", "tiny-phi3-f32-ctx256"),
                          [](const auto& info) {
                              std::string n = info.param;
                              std::replace(n.begin(), n.end(), '-', '_');
@@ -177,9 +179,9 @@ std::string load_error(const std::string& path) {
 
 }  // namespace
 
-// A Gemma file missing what its architecture needs, or with metadata out of range, is an Error naming
+// A Gemma or Phi-3 file missing what its architecture needs, or with metadata out of range, is an Error naming
 // the file and the tensor or key, never a crash or a silent wrong answer.
-TEST(GemmaFiles, MissingPiecesAndBadMetadataAreClearErrors) {
+TEST(ArchFiles, MissingPiecesAndBadMetadataAreClearErrors) {
     SynthOptions opt;
     opt.shape = "tiny-gemma3";
     opt.type = "q8_0";
@@ -204,6 +206,23 @@ TEST(GemmaFiles, MissingPiecesAndBadMetadataAreClearErrors) {
         {{}, {{"general.architecture", gguf::Value::string("gemma2")}}, "'gemma2.embedding_length' is missing"},
     };
     for (const Case& c : cases) {
+        copy_without(opt.output, bad, c.drop, c.set);
+        const std::string msg = load_error(bad);
+        EXPECT_NE(msg.find(bad), std::string::npos) << "the message names the file: " << msg;
+        EXPECT_NE(msg.find(c.expect), std::string::npos) << msg;
+    }
+    // Phi-3: fused tensors and LongRoPE factors.
+    opt.shape = "tiny-phi3";
+    write_synthetic_model(opt);
+    ASSERT_EQ(load_error(opt.output), "");
+    const Case phi_cases[] = {
+        {{"blk.1.attn_qkv.weight"}, {}, "tensor 'blk.1.attn_q.weight' is missing"},
+        {{"blk.2.ffn_up.weight"}, {}, "tensor 'blk.2.ffn_up.weight' is missing"},
+        {{"rope_factors_short.weight"}, {}, "tensor 'rope_factors_short.weight' is missing"},
+        {{}, {{"phi3.feed_forward_length", gguf::Value::u32(300)}}, "'blk.0.ffn_up.weight' has shape [256, 1024], expected [256, 600]"},
+        {{}, {{"phi3.rope.scaling.attn_factor", gguf::Value::f32(0.0f)}}, "rope.scaling.attn_factor 0 is out of range"},
+    };
+    for (const Case& c : phi_cases) {
         copy_without(opt.output, bad, c.drop, c.set);
         const std::string msg = load_error(bad);
         EXPECT_NE(msg.find(bad), std::string::npos) << "the message names the file: " << msg;
