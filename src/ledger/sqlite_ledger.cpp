@@ -153,9 +153,31 @@ struct Transaction {
     }
 };
 
+// Switching a new file to WAL mode needs an exclusive lock. When several connections (threads or
+// processes) open a new file at once, one may ask for that lock while holding a shared lock another
+// waits on; SQLite then returns SQLITE_BUSY at once rather than call the busy handler (waiting could
+// deadlock). So the switch is retried here, within the same limit as every other lock wait.
+// Fails with SQLITE_NOTADB on a file that is not a database: the first statement reads the header.
+std::string switch_to_wal(Connection& c) {
+    using namespace std::chrono;
+    const auto deadline = steady_clock::now() + milliseconds(kBusyTimeoutMs);
+    for (int attempt = 1;; ++attempt) {
+        sqlite3_stmt* s = nullptr;
+        int rc = sqlite3_prepare_v2(c.get(), "PRAGMA journal_mode=WAL", -1, &s, nullptr);
+        if (rc == SQLITE_OK) rc = sqlite3_step(s);
+        std::string mode;
+        if (rc == SQLITE_ROW)
+            if (const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, 0))) mode = p;
+        sqlite3_finalize(s);
+        if (rc == SQLITE_ROW) return mode;
+        if ((rc & 0xff) != SQLITE_BUSY || steady_clock::now() >= deadline)
+            sqlite_fail(c.url(), c.get(), rc, "switching to WAL mode");
+        std::this_thread::sleep_for(milliseconds(std::min(attempt, 20)));
+    }
+}
+
 void configure(Connection& c) {
-    // Fails with SQLITE_NOTADB on a file that is not a database: the first statement reads the header.
-    const std::string mode = c.scalar("PRAGMA journal_mode=WAL", "switching to WAL mode");
+    const std::string mode = switch_to_wal(c);
     if (mode != "wal")
         fail(Errc::unsupported, "ledger {}: cannot use WAL journal mode here (SQLite kept '{}')", c.url(), mode);
     c.exec("PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
