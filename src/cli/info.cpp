@@ -48,6 +48,9 @@ int info(const InfoOptions& o) {
                         {"n_layer", hp.n_layer},     {"n_head", hp.n_head},           {"n_head_kv", hp.n_head_kv},
                         {"head_dim", hp.head_dim},   {"n_ff", hp.n_ff},               {"rope_base", hp.rope_base},
                         {"norm_eps", hp.norm_eps}};
+        int n_local = 0;
+        for (int l = 0; l < hp.n_layer; ++l) n_local += hp.is_local(l);
+        if (n_local > 0) j["hparams"]["sliding_window"] = {{"tokens", hp.sliding_window}, {"local_layers", n_local}};
     }
     if (r->has("tokenizer.ggml.tokens")) {
         Vocab v = Vocab::from_gguf(*r);
@@ -69,6 +72,10 @@ int info(const InfoOptions& o) {
         std::printf("shape         %d layers, %d-wide, %d heads (%d KV, head %d), FFN %d, context %d\n",
                     h["n_layer"].get<int>(), h["n_embd"].get<int>(), h["n_head"].get<int>(), h["n_head_kv"].get<int>(),
                     h["head_dim"].get<int>(), h["n_ff"].get<int>(), h["n_ctx_train"].get<int>());
+        if (h.contains("sliding_window"))
+            std::printf("attention     sliding window of %d tokens on %d of %d layers\n",
+                        h["sliding_window"]["tokens"].get<int>(), h["sliding_window"]["local_layers"].get<int>(),
+                        h["n_layer"].get<int>());
     }
     std::printf("parameters    %.2f M in %zu tensors\n", double(params) / 1e6, r->tensors().size());
     for (const auto& [name, e] : types)
