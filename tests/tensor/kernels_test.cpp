@@ -464,6 +464,36 @@ TEST_P(Kernels, AttentionQ8_0IsBitIdentical) {
     }
 }
 
+namespace {
+
+// n_q normal queries (times q_scale, in padded rows) over one head: every row of the SIMD family's
+// grouped kernel, and its one-row kernel on the first query, bit-identical to the scalar one-row
+// reference.
+void expect_group_bit_identical(const Family& simd, const Family& ref, const PagedHead& head, const AttnCase& c,
+                                int n_q, float q_scale, std::mt19937& rng) {
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    const size_t qs = size_t(c.hd) + 5, os = size_t(c.hdv) + 3;
+    std::vector<float> q(qs * n_q);
+    for (auto& x : q) x = g(rng) * q_scale;
+    std::vector<float> a(os * n_q, -1.0f), one(c.hdv, -3.0f);
+    simd.attention_group(head.args, n_q, q.data(), qs, a.data(), os);
+    simd.attention(head.args, q.data(), one.data());
+    for (int h = 0; h < n_q; ++h) {
+        std::vector<float> b(c.hdv, -2.0f);
+        ref.attention(head.args, &q[qs * h], b.data());
+        for (int j = 0; j < c.hdv; ++j) {
+            ASSERT_EQ(bits(a[os * h + j]), bits(b[j])) << dtype_name(c.kv) << " hd " << c.hd << " positions "
+                                                       << c.first_pos << ".." << c.n_pos << " n_q " << n_q << " row "
+                                                       << h << " dim " << j;
+            if (h == 0) {
+                ASSERT_EQ(bits(one[j]), bits(b[j])) << dtype_name(c.kv) << " one row, dim " << j;
+            }
+        }
+    }
+}
+
+}  // namespace
+
 // Grouped-query attention: n_q query rows over one key/value head (padded strides, groups larger than
 // the kernels' group of 8, chunks of positions crossing block boundaries, shapes the SIMD kernels hand
 // to the reference), each row bit-identical to the scalar one-row reference.
@@ -479,19 +509,8 @@ TEST_P(Kernels, AttentionGroupIsBitIdentical) {
         for (int n_q : {1, 3, 8, 9}) {
             const float key_scale = n_q == 3 ? 8.0f : 1.0f;
             PagedHead head = make_head(rng, c, key_scale);
-            std::normal_distribution<float> g(0.0f, 1.0f);
-            const size_t qs = size_t(c.hd) + 5, os = size_t(c.hdv) + 3;
-            std::vector<float> q(qs * n_q);
-            for (auto& x : q) x = g(rng) * key_scale;
-            std::vector<float> a(os * n_q, -1.0f);
-            simd->attention_group(head.args, n_q, q.data(), qs, a.data(), os);
-            for (int h = 0; h < n_q; ++h) {
-                std::vector<float> b(c.hdv, -2.0f);
-                ref->attention(head.args, &q[qs * h], b.data());
-                for (int j = 0; j < c.hdv; ++j)
-                    ASSERT_EQ(bits(a[os * h + j]), bits(b[j])) << dtype_name(c.kv) << " hd " << c.hd << " n_pos " << c.n_pos
-                                                               << " n_q " << n_q << " row " << h << " dim " << j;
-            }
+            expect_group_bit_identical(*simd, *ref, head, c, n_q, key_scale, rng);
+            if (HasFatalFailure()) return;
         }
     }
 }
@@ -578,24 +597,8 @@ TEST_P(Kernels, SlidingWindowAttentionIsBitIdentical) {
     for (const auto& c : cases) {
         for (int n_q : {1, 3, 9}) {
             PagedHead head = make_head(rng, c, n_q == 3 ? 8.0f : 1.0f);
-            std::normal_distribution<float> g(0.0f, 1.0f);
-            const size_t qs = size_t(c.hd) + 5, os = size_t(c.hdv) + 3;
-            std::vector<float> q(qs * n_q);
-            for (auto& x : q) x = g(rng);
-            std::vector<float> a(os * n_q, -1.0f), one(c.hdv, -3.0f);
-            simd->attention_group(head.args, n_q, q.data(), qs, a.data(), os);
-            simd->attention(head.args, q.data(), one.data());
-            for (int h = 0; h < n_q; ++h) {
-                std::vector<float> b(c.hdv, -2.0f);
-                ref->attention(head.args, &q[qs * h], b.data());
-                for (int j = 0; j < c.hdv; ++j) {
-                    ASSERT_EQ(bits(a[os * h + j]), bits(b[j])) << dtype_name(c.kv) << " hd " << c.hd << " window "
-                                                               << c.first_pos << ".." << c.n_pos << " n_q " << n_q;
-                    if (h == 0) {
-                        ASSERT_EQ(bits(one[j]), bits(b[j])) << dtype_name(c.kv) << " one row, dim " << j;
-                    }
-                }
-            }
+            expect_group_bit_identical(*simd, *ref, head, c, n_q, 1.0f, rng);
+            if (HasFatalFailure()) return;
         }
     }
 }
