@@ -30,7 +30,7 @@ kernels::QuantizeFn quantizer(const kernels::Family& k, DType act) {
 }
 
 // Rows are claimed by threads in chunks. Many tokens (prefill): chunks of 64 rows (each chunk packs the
-// activations again, so not smaller). One token (decode) or a few (batched decode, up to kSmallBatch):
+// activations again, so not smaller). One token (decode) or a few (batched decode, up to kernels::kStreamTokens):
 // the product streams weights, and a thread streams fastest on one long run of consecutive rows
 // (kernels/x86/common.h kDecodePrefetch), so chunks are guided: each is 1/(2 x threads) of the rows
 // still unclaimed, in order — the first few are long runs, the last are short enough that a thread
@@ -38,7 +38,7 @@ kernels::QuantizeFn quantizer(const kernels::Family& k, DType act) {
 // waited on average half a chunk at the end of every product: ~150 products per step of 8 tokens).
 // Below kSerialWork multiply-adds a job runs on the calling thread, where waking the pool would cost
 // more than it saves.
-constexpr int64_t kDecodeMinRows = 32, kPrefillChunkRows = 64, kMaxChunks = 128, kSmallBatch = 16;
+constexpr int64_t kDecodeMinRows = 32, kPrefillChunkRows = 64, kMaxChunks = 128;
 constexpr int64_t kSerialWork = 1 << 16;
 constexpr int64_t kSerialQuantize = 1 << 15;  // elements
 constexpr int kMaxOuts = 4;
@@ -107,7 +107,7 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
             jobs[i].gemm(*outs[i].w, 0, outs[i].w->rows, jobs[i].a, jobs[i].act_row, n_tok, outs[i].y, outs[i].w->rows);
         return;
     }
-    if (n_tok > kSmallBatch) {
+    if (n_tok > kernels::kStreamTokens) {
         int64_t first[kMaxOuts], n_chunks = 0;
         for (int i = 0; i < n; ++i) {
             first[i] = n_chunks;

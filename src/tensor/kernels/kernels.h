@@ -18,6 +18,11 @@ namespace kinglet::kernels {
 using GemmFn = void (*)(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok,
                         float* y, int64_t ldy);
 
+// Up to this many tokens a matrix product streams its weights: each row is read about once and comes
+// from memory (decode, batched decode), so the kernels prefetch it and matmul hands rows to threads in
+// long guided runs. Longer products (prefill) sweep panels of rows from L2 in fixed chunks.
+constexpr int64_t kStreamTokens = 16;
+
 // Converts n floats to an activation format (n a multiple of its block size).
 using QuantizeFn = void (*)(const float* x, void* y, int64_t n);
 

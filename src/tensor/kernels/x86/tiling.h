@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "tensor/kernels/kernels.h"
 #include "tensor/kernels/x86/common.h"
 #include "tensor/mat_ref.h"
 
@@ -15,9 +16,9 @@ namespace kinglet::kernels::KINGLET_ISA {
 // The activation rows of one tile of tokens, with their per-block float scales (d) and sums (s)
 // when the tile type asks for them (Tile::kScales: 0, 1 or 2 floats per block), and 8 int32 lanes of
 // per-block corrections (c) when Tile::kCorr, converted once per tile rather than once per (row, block).
-// stream: the product has few tokens (decode, batched decode), so each weight row is read about once
-// and comes from memory: the tile prefetches its weights ahead (kDecodePrefetch). Prefill sweeps a
-// panel of rows from L2 once per tile of tokens and does not.
+// stream: the product has at most kStreamTokens tokens (decode, batched decode), so each weight row is
+// read about once and comes from memory: the tile prefetches its weights ahead (kDecodePrefetch).
+// Prefill sweeps a panel of rows from L2 once per tile of tokens and does not.
 template <int C>
 struct TokenTile {
     const uint8_t* a[C];
@@ -26,9 +27,6 @@ struct TokenTile {
     const __m256i* c[C];
     bool stream;
 };
-
-// Up to this many tokens a product streams its weights (TokenTile::stream).
-constexpr int64_t kStreamTokens = 16;
 
 // Tile::run<R, C>(w, w_stride, cols, tt, y, ldy) computes rows w, w + w_stride, ... (R of them) against
 // the first C activation rows of tt into y[t * ldy + i]. Tile::kRows x Tile::kCols is the prefill
