@@ -2,12 +2,17 @@
 # kinglet against llama.cpp on the same GGUF files, measured one after the other in one run; writes the
 # speed section of docs/benchmarks.md (between <!-- speed:begin --> and <!-- speed:end -->; the rest of
 # the file is left as it is). For each shape and type the script writes the model with `kinglet synth`
-# (once; random weights, real shapes and vocabularies), runs `llref bench` (llama.cpp) and then
-# `kinglet bench --json` on that file, and measures the streaming-read bandwidth before and after,
-# which gives each model's decode floor (bytes of weights read per token / bandwidth).
+# (once; random weights, real shapes and vocabularies), runs `llref bench` (llama.cpp) and
+# `kinglet bench --json` on that file, and measures the streaming-read bandwidth right before and right
+# after kinglet's run, which gives that row's decode floor (bytes of weights read per token / bandwidth):
+# this machine's bandwidth drifts by a fifth within minutes, so a floor measured at another time is not
+# the floor kinglet ran under.
 #
-#   bench/run_speed.sh [-t THREADS] [-r REPEATS] [-o OUT.md] [--models "smollm2-135m:q8_0 ..."]
+#   bench/run_speed.sh [-t THREADS] [-r REPEATS] [--rounds N] [-o OUT.md] [--models "smollm2-135m:q8_0 ..."]
 #
+# --rounds N (default 1) measures each model N times, alternating which engine goes first (llama.cpp
+# first in odd rounds, kinglet first in even ones), so a drift in the machine's speed during a row does
+# not always favour the same engine; the table shows the medians of the rounds and each round's ratio.
 # --models lists shape:type pairs (default: every row of issue 4's table). If llref cannot run on this
 # CPU (it dies with SIGILL: it was built for another instruction set), llama.cpp is measured through
 # bench/llamacpp_peer.sh instead (llama.cpp's prebuilt all-CPU-variants backend from the npm package
@@ -22,15 +27,17 @@ cd "$(dirname "$0")/.."
 
 THREADS=$(lscpu -p=Core,Socket 2>/dev/null | grep -v '^#' | sort -u | wc -l)
 REPEATS=3
+ROUNDS=1
 OUT=docs/benchmarks.md
 MODELS="smollm2-135m:q8_0 smollm2-135m:q4_k_m qwen2.5-0.5b:q8_0 qwen2.5-0.5b:q4_k_m llama-3.2-1b:q8_0 llama-3.2-1b:q4_k_m llama-3.2-1b:f16"
 while (($#)); do
   case "$1" in
     -t) THREADS=$2; shift 2 ;;
     -r) REPEATS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
     --models) MODELS=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run_speed.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,12 +80,8 @@ record "{\"kind\":\"bandwidth\",\"when\":\"one thread\",\"load\":$(load1),\"cmd\
 
 llref_unusable=""  # set to the reason once llama.cpp has failed in a way that will not change
 llref_skipped=""   # set when llref could not run and the peer script measured llama.cpp instead
-for pair in $MODELS; do
-  shape=${pair%%:*}
-  type=${pair#*:}
-  model="$MODELS_DIR/$shape-$type.gguf"
-  synth_cmd="$KINGLET synth --shape $shape --vocab $(vocab_for "$shape") --type $type -o $model"
-  [ -f "$model" ] || $synth_cmd >&2 2>/dev/null
+bw_row_cmd="$BANDWIDTH --threads $THREADS --mib 512 --reps 5"  # around each kinglet run
+run_llama() {
   load_llref=$(load1)
   llref_json=""
   for attempt in 1 2; do
@@ -108,15 +111,30 @@ for pair in $MODELS; do
       break
     fi
   done
+}
+run_kinglet() {
+  bw_kb=$($bw_row_cmd)
   load_kinglet=$(load1)
   kinglet_cmd="$KINGLET bench -m $model -p 128 -n 64 -t $THREADS -r $REPEATS --json"
   kinglet_json=$($kinglet_cmd 2>/dev/null)
-  record "{\"kind\":\"model\",\"shape\":\"$shape\",\"type\":\"$type\",\"file_bytes\":$(stat -c %s "$model"),\"load_llref\":$load_llref,\"load_kinglet\":$load_kinglet,\"synth_cmd\":$(json_str "$synth_cmd"),\"llref_cmd\":$(json_str "$llref_cmd"),\"kinglet_cmd\":$(json_str "$kinglet_cmd"),\"llama\":$llref_json,\"kinglet\":$kinglet_json}"
+  bw_ka=$($bw_row_cmd)
+}
+for pair in $MODELS; do
+  shape=${pair%%:*}
+  type=${pair#*:}
+  model="$MODELS_DIR/$shape-$type.gguf"
+  synth_cmd="$KINGLET synth --shape $shape --vocab $(vocab_for "$shape") --type $type -o $model"
+  [ -f "$model" ] || $synth_cmd >&2 2>/dev/null
+  for round in $(seq 1 "$ROUNDS"); do
+    if ((round % 2)); then order="llama.cpp, kinglet"; run_llama; run_kinglet
+    else order="kinglet, llama.cpp"; run_kinglet; run_llama; fi
+    record "{\"kind\":\"model\",\"shape\":\"$shape\",\"type\":\"$type\",\"round\":$round,\"order\":\"$order\",\"bw_before\":$bw_kb,\"bw_after\":$bw_ka,\"file_bytes\":$(stat -c %s "$model"),\"load_llref\":$load_llref,\"load_kinglet\":$load_kinglet,\"synth_cmd\":$(json_str "$synth_cmd"),\"llref_cmd\":$(json_str "$llref_cmd"),\"kinglet_cmd\":$(json_str "$kinglet_cmd"),\"llama\":$llref_json,\"kinglet\":$kinglet_json}"
+  done
   echo "run_speed.sh: $shape $type done" >&2
 done
 record "{\"kind\":\"bandwidth\",\"when\":\"after\",\"load\":$(load1),\"cmd\":$(json_str "$bw_cmd"),\"result\":$($bw_cmd)}"
 first=${MODELS%% *}
 info=$($KINGLET info -m "$MODELS_DIR/${first%%:*}-${first#*:}.gguf" 2>&1 | sed -n 's/^this CPU *//p')
-record "{\"kind\":\"machine\",\"llref_skipped\":$(json_str "$llref_skipped"),\"cpu\":$(json_str "$(lscpu | sed -n 's/^Model name: *//p')"),\"nproc\":$(nproc),\"flags\":$(json_str "$info"),\"commit\":$(json_str "$COMMIT"),\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)"),\"threads\":$THREADS,\"repeats\":$REPEATS,\"command\":$(json_str "bench/run_speed.sh -t $THREADS -r $REPEATS --models \"$MODELS\"")}"
+record "{\"kind\":\"machine\",\"llref_skipped\":$(json_str "$llref_skipped"),\"cpu\":$(json_str "$(lscpu | sed -n 's/^Model name: *//p')"),\"nproc\":$(nproc),\"flags\":$(json_str "$info"),\"commit\":$(json_str "$COMMIT"),\"date\":$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)"),\"threads\":$THREADS,\"repeats\":$REPEATS,\"rounds\":$ROUNDS,\"command\":$(json_str "bench/run_speed.sh -t $THREADS -r $REPEATS --rounds $ROUNDS --models \"$MODELS\"")}"
 node bench/speed_report.mjs "$RESULTS" "$OUT"
 echo "run_speed.sh: wrote the speed section of $OUT" >&2

@@ -10,7 +10,8 @@ if (!resultsPath || !outPath) {
   process.exit(2);
 }
 const rows = readFileSync(resultsPath, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
-const models = rows.filter((r) => r.kind === "model");
+// One row per model run; with --rounds N each shape and type has N of them, merged below into one.
+const runs = rows.filter((r) => r.kind === "model");
 const bw = rows.filter((r) => r.kind === "bandwidth");
 const machine = rows.find((r) => r.kind === "machine") || {};
 const MiB = 1 << 20;
@@ -28,10 +29,51 @@ const ISSUE = {
   "llama-3.2-1b f16": { pp: "—", tg: [18.5, 18.5], floor: 21.8 },
 };
 
-// The floor uses the best 2-thread bandwidth seen in the run (a floor is a best case); on a loaded
-// machine that measurement is itself depressed, so the floor is the floor under the same load.
+// A row's floor uses the bandwidth measured right before and right after kinglet's run (the higher of
+// the two medians: a floor is a best case), because this machine's bandwidth drifts by a fifth within
+// minutes. Results written before those readings existed fall back to the best 2-thread figure of the run.
 const both = bw.filter((b) => b.when !== "one thread");
-const bandwidth = both.length ? Math.max(...both.map((b) => b.result.max_gbs ?? b.result.median_gbs)) : NaN;
+const runBandwidth = both.length ? Math.max(...both.map((b) => b.result.max_gbs ?? b.result.median_gbs)) : NaN;
+const rowBandwidth = (r) =>
+  r.bw_before && r.bw_after ? Math.max(r.bw_before.median_gbs, r.bw_after.median_gbs) : runBandwidth;
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const MiBf = 1 << 20;
+const models = [];
+for (const r of runs) {
+  const key = `${r.shape} ${r.type}`;
+  let m = models.find((x) => x.key === key);
+  if (!m) models.push((m = { key, shape: r.shape, type: r.type, file_bytes: r.file_bytes, rounds: [] }));
+  m.rounds.push(r);
+}
+for (const m of models) {
+  const pick = (side, field) => median(m.rounds.map((r) => (r[side] && !r[side].error ? r[side][field] : NaN)));
+  const first = m.rounds[0];
+  m.synth_cmd = first.synth_cmd;
+  m.llref_cmd = first.llref_cmd;
+  m.kinglet_cmd = first.kinglet_cmd;
+  m.load_kinglet = Math.max(...m.rounds.map((r) => r.load_kinglet));
+  const err = m.rounds.map((r) => r.llama && r.llama.error).find((e) => e);
+  m.llama = err && m.rounds.every((r) => r.llama && r.llama.error) ? { error: err } : {
+    engine: m.rounds.map((r) => r.llama && r.llama.engine).find((e) => e),
+    system_info: m.rounds.map((r) => r.llama && r.llama.system_info).find((e) => e),
+  };
+  m.kinglet = { weights_mb: first.kinglet.weights_mb, kv_mb: first.kinglet.kv_mb, rss_mb: Math.max(...m.rounds.map((r) => r.kinglet.rss_mb)) };
+  for (const fld of ["prefill_tps", "decode_tps", "prefill_cpu_ms_per_token", "decode_cpu_ms_per_token"]) {
+    m.kinglet[fld] = pick("kinglet", fld);
+    if (!m.llama.error) m.llama[fld] = pick("llama", fld);
+  }
+  m.floors = m.rounds.map((r) => (rowBandwidth(r) * 1e9) / (r.kinglet.weights_mb * MiBf));
+  m.floor = median(m.floors);
+  m.floor_ratio = median(m.rounds.map((r, i) => r.kinglet.decode_tps / m.floors[i]));
+  m.bandwidths = m.rounds.map(rowBandwidth);
+  m.per_round = m.rounds.map((r) =>
+    r.llama && !r.llama.error ? `${(r.kinglet.prefill_tps / r.llama.prefill_tps).toFixed(2)} / ${(r.kinglet.decode_tps / r.llama.decode_tps).toFixed(2)}` : "—");
+}
+const nRounds = Math.max(1, ...models.map((m) => m.rounds.length));
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "—");
 const pct = (x) => (Number.isFinite(x) ? `${Math.round(100 * x)}%` : "—");
 const threads = machine.threads || 1;
@@ -48,14 +90,19 @@ out.push("");
 out.push("### Machine and conditions");
 out.push("");
 out.push(`- ${machine.cpu || "?"}, ${machine.nproc || "?"} logical CPUs (${machine.flags || "?"}); date ${machine.date || "?"}, commit \`${machine.commit || "?"}\``);
-out.push(`- threads ${threads}, repeats ${machine.repeats}`);
+out.push(
+  `- threads ${threads}, repeats ${machine.repeats}` +
+    (nRounds > 1
+      ? `, ${nRounds} rounds per model (llama.cpp first in odd rounds, kinglet first in even ones); every figure below is the median of the rounds`
+      : ""),
+);
 out.push(
   "- streaming-read bandwidth (`bench/bandwidth`): " +
     bw.map((b) => `${b.when} median ${f(b.result.median_gbs, 2)}, best ${f(b.result.max_gbs, 2)} GB/s (load ${b.load})`).join("; ") +
-    `. The decode floor below uses ${f(bandwidth, 2)} GB/s, the best 2-thread figure of the run: the bandwidth ` +
-    "measured under this load. The bandwidth program's figure is wall-clock too, so on a loaded machine it is " +
-    "depressed like kinglet's rates: decode / floor compares two figures measured under the same conditions, " +
-    "and neither is this machine's unloaded value",
+    ". Each row's decode floor uses the bandwidth measured right before and right after kinglet's run of " +
+    "that row (the higher median of the two; shown in the table): it drifts by a fifth within minutes on this " +
+    "machine. The bandwidth program's figure is wall-clock too, so on a loaded machine it is depressed like " +
+    "kinglet's rates: decode / floor compares two figures measured under the same conditions",
 );
 const loads = models.map((m) => m.load_kinglet);
 out.push(
@@ -88,11 +135,11 @@ out.push("");
 out.push("kinglet ÷ llama.cpp compares the two engines' tokens/s measured one after the other on the same file (issue 4's goal: 1.2 or more);");
 out.push("llama.cpp's CPU ms per token (when its runner reports it) is the load-robust figure beside kinglet's.");
 out.push("");
-out.push("| shape | type | weights/token MiB | prefill tok/s | prefill CPU ms/tok | prefill if unloaded | decode tok/s | decode CPU ms/tok | decode if unloaded | decode floor | decode / floor | llama.cpp here: tok/s pp / tg | llama.cpp CPU ms/tok pp / tg | kinglet ÷ llama.cpp pp / tg | issue's llama.cpp on Zen 4: pp, tg, tg / its floor |");
-out.push("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|");
+const roundsCol = nRounds > 1 ? " kinglet ÷ llama.cpp by round |" : "";
+out.push("| shape | type | weights/token MiB | prefill tok/s | prefill CPU ms/tok | prefill if unloaded | decode tok/s | decode CPU ms/tok | decode if unloaded | bandwidth GB/s | decode floor | decode / floor | llama.cpp here: tok/s pp / tg | llama.cpp CPU ms/tok pp / tg | kinglet ÷ llama.cpp pp / tg |" + roundsCol + " issue's llama.cpp on Zen 4: pp, tg, tg / its floor |");
+out.push("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|" + (nRounds > 1 ? "---|" : "") + "---|");
 for (const m of models) {
   const k = m.kinglet, l = m.llama || {};
-  const floor = (bandwidth * 1e9) / (k.weights_mb * MiB);
   const ppU = (threads * 1000) / k.prefill_cpu_ms_per_token, tgU = (threads * 1000) / k.decode_cpu_ms_per_token;
   const here = l.error ? "could not run" : `${f(l.prefill_tps)} / ${f(l.decode_tps)}`;
   const here_cpu = l.error || l.prefill_cpu_ms_per_token === undefined ? "—" : `${f(l.prefill_cpu_ms_per_token, 2)} / ${f(l.decode_cpu_ms_per_token, 2)}`;
@@ -101,7 +148,8 @@ for (const m of models) {
   const issue = iss ? `${iss.pp}, ${iss.tg[0] === iss.tg[1] ? iss.tg[0] : `${iss.tg[0]}–${iss.tg[1]}`}, ${pct(((iss.tg[0] + iss.tg[1]) / 2) / iss.floor)}` : "—";
   out.push(
     `| ${m.shape} | ${m.type} | ${f(k.weights_mb, 0)} | ${f(k.prefill_tps)} | ${f(k.prefill_cpu_ms_per_token, 2)} | ${f(ppU, 0)} | ` +
-      `${f(k.decode_tps)} | ${f(k.decode_cpu_ms_per_token, 2)} | ${f(tgU, 1)} | ${f(floor, 1)} | ${pct(k.decode_tps / floor)} | ${here} | ${here_cpu} | ${ratio} | ${issue} |`,
+      `${f(k.decode_tps)} | ${f(k.decode_cpu_ms_per_token, 2)} | ${f(tgU, 1)} | ${m.bandwidths.map((b) => f(b, 1)).join(", ")} | ${f(m.floor, 1)} | ${pct(m.floor_ratio)} | ${here} | ${here_cpu} | ${ratio} |` +
+      (nRounds > 1 ? ` ${m.per_round.join("; ")} |` : "") + ` ${issue} |`,
   );
 }
 out.push("");
