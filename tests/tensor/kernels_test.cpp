@@ -134,6 +134,9 @@ std::vector<Shape> shapes(DType t) {
         s.push_back({2, 1024, 1});
     } else if (bs == 32) {
         s.push_back({130, 576, 1});  // a real width (SmolLM2) and an odd number of rows
+        // Prefill (more than kernels::kStreamTokens tokens) over rows wider than one L2 panel holds 2 of
+        // (the x86 kernels convert a panel's weight scales once for all its token tiles), and a tail tile.
+        s.push_back({70, 8192, 21});
     }
     return s;
 }
