@@ -132,6 +132,10 @@ std::vector<Shape> shapes(DType t) {
         s.push_back({3, 1, 2});
         s.push_back({3, 200, 2});  // whole 64-element chunks and a tail
         s.push_back({2, 1024, 1});
+        // Several column blocks of 1024 and a tail; rows and tokens that are not whole tiles.
+        s.push_back({7, 2117, 13});
+        s.push_back({4, 1088, 37});
+        s.push_back({10, 64, 5});
     } else if (bs == 32) {
         s.push_back({130, 576, 1});  // a real width (SmolLM2) and an odd number of rows
         // Prefill (more than kernels::kStreamTokens tokens) over rows wider than one L2 panel holds 2 of

@@ -70,42 +70,95 @@ struct TileFloat {
 
 // F16 in ggml_vec_dot_f16's order (tensor/dot.cpp dot_f16): per 64-element chunk, 4 x 16 lanes (two
 // 8-lane registers each) with one FMA per element; (a0 + a2) + (a1 + a3); 16 -> 8 -> 4 -> 2 -> 1; the
-// rest in double. One row and one token at a time: a pair already has 8 accumulators in flight.
+// rest in double. That is 8 accumulators (of 8 lanes) per (row, token), each fed by its own eighth of
+// every chunk: accumulator p sums elements 8p..8p+7 of chunk 0, of chunk 1, and so on.
+//
+// One token (decode) streams its weights: one row at a time, all 8 accumulators in one pass.
+// Several tokens: a tile of kRows x kCols (row, token) pairs would need 8 accumulators each, more than
+// the 16 registers, so the tile makes 8 passes over a block of columns instead, pass p computing only
+// accumulator p of every pair (one register per pair, each weight and activation vector used by
+// kCols and kRows FMAs); the accumulators are kept in memory between passes and blocks. Each
+// accumulator still sums the same products in the same order, so the bits are those of one pass. The
+// block of columns (kColBlock) keeps the tile's weights and activations in L1 across the 8 passes;
+// activations are widened to float once per tile (every half is exactly a float: same products).
 struct TileF16Ggml {
-    static constexpr int kRows = 1, kCols = 1, kDecodeRows = 1;
-    static constexpr int kBlock = 1, kScales = 0;
+    static constexpr int kRows = 3, kCols = 4, kDecodeRows = 1;
+    static constexpr int kBlock = 1, kScales = 1;
     static constexpr bool kCorr = false;
-    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
+    static constexpr int64_t kColBlock = 1024;
+
+    // The tile's activation row as floats (d; the tile's second scratch row, s, is not used).
+    static void scales(const uint8_t* a, int64_t n, float* d, float*, __m256i*) {
+        const auto* h = reinterpret_cast<const uint16_t*>(a);
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_cvtph_ps(load128(h + i)));
+        for (; i < n; ++i) d[i] = f16(h[i]);
+    }
+
+    static float reduce(const __m256* s) {  // s[2j + h]: accumulator (j, h) of one pair
+        const __m256 r0 = _mm256_add_ps(_mm256_add_ps(s[0], s[4]), _mm256_add_ps(s[2], s[6]));
+        const __m256 r1 = _mm256_add_ps(_mm256_add_ps(s[1], s[5]), _mm256_add_ps(s[3], s[7]));
+        const __m256 r8 = _mm256_add_ps(r0, r1);
+        __m128 r4 = _mm_add_ps(_mm256_castps256_ps128(r8), _mm256_extractf128_ps(r8, 1));
+        r4 = _mm_add_ps(r4, _mm_movehl_ps(r4, r4));
+        r4 = _mm_add_ss(r4, _mm_movehdup_ps(r4));
+        return _mm_cvtss_f32(r4);
+    }
 
     template <int R, int C, int CMAX>
-    static void run(const uint8_t* w, size_t, int64_t cols, const TokenTile<CMAX>& tt, float* y, int64_t) {
-        const uint8_t* const* a = tt.a;
-        static_assert(R == 1 && C == 1);
-        const auto* x = reinterpret_cast<const uint16_t*>(w);
-        const auto* v = reinterpret_cast<const uint16_t*>(a[0]);
+    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
+                    int64_t ldy) {
         const int64_t bulk = cols - cols % 64;
-        double sum = 0.0;
-        if (bulk > 0) {
-            __m256 s[4][2];
-            for (auto& sj : s) sj[0] = sj[1] = _mm256_setzero_ps();
-            for (int64_t i = 0; i < bulk; i += 64) {
-                prefetch(reinterpret_cast<const char*>(x + i) + kDecodePrefetch, 128);
-                for (int j = 0; j < 4; ++j)
-                    for (int h = 0; h < 2; ++h) {
-                        const int64_t e = i + 16 * j + 8 * h;
-                        s[j][h] = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(x + e)), _mm256_cvtph_ps(load128(v + e)), s[j][h]);
+        if constexpr (R == 1 && C == 1) {
+            if (tt.stream) {  // decode
+                const auto* x = reinterpret_cast<const uint16_t*>(w);
+                const auto* v = reinterpret_cast<const uint16_t*>(tt.a[0]);
+                double sum = 0.0;
+                if (bulk > 0) {
+                    __m256 s[8];
+                    for (auto& sp : s) sp = _mm256_setzero_ps();
+                    for (int64_t i = 0; i < bulk; i += 64) {
+                        prefetch(reinterpret_cast<const char*>(x + i) + kDecodePrefetch, 128);
+                        for (int p = 0; p < 8; ++p)
+                            s[p] = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(x + i + 8 * p)),
+                                                   _mm256_cvtph_ps(load128(v + i + 8 * p)), s[p]);
                     }
+                    sum = reduce(s);
+                }
+                for (int64_t i = bulk; i < cols; ++i) sum += double(f16(x[i]) * f16(v[i]));
+                y[0] = float(sum);
+                return;
             }
-            const __m256 r0 = _mm256_add_ps(_mm256_add_ps(s[0][0], s[2][0]), _mm256_add_ps(s[1][0], s[3][0]));
-            const __m256 r1 = _mm256_add_ps(_mm256_add_ps(s[0][1], s[2][1]), _mm256_add_ps(s[1][1], s[3][1]));
-            const __m256 r8 = _mm256_add_ps(r0, r1);
-            __m128 r4 = _mm_add_ps(_mm256_castps256_ps128(r8), _mm256_extractf128_ps(r8, 1));
-            r4 = _mm_add_ps(r4, _mm_movehl_ps(r4, r4));
-            r4 = _mm_add_ss(r4, _mm_movehdup_ps(r4));
-            sum = _mm_cvtss_f32(r4);
         }
-        for (int64_t i = bulk; i < cols; ++i) sum += double(f16(x[i]) * f16(v[i]));
-        y[0] = float(sum);
+        const uint16_t* x[R];
+        const float* v[C];
+        for (int i = 0; i < R; ++i) x[i] = reinterpret_cast<const uint16_t*>(w + i * w_stride);
+        for (int t = 0; t < C; ++t) v[t] = tt.d[t];
+        __m256 part[R][C][8];
+        for (int64_t k0 = 0; k0 < bulk; k0 += kColBlock) {
+            const int64_t k1 = k0 + kColBlock < bulk ? k0 + kColBlock : bulk;
+            for (int p = 0; p < 8; ++p) {
+                __m256 acc[R][C];
+                for (int i = 0; i < R; ++i)
+                    for (int t = 0; t < C; ++t) acc[i][t] = k0 == 0 ? _mm256_setzero_ps() : part[i][t][p];
+                for (int64_t k = k0 + 8 * p; k < k1; k += 64) {
+                    __m256 wv[R];
+                    for (int i = 0; i < R; ++i) wv[i] = _mm256_cvtph_ps(load128(x[i] + k));
+                    for (int t = 0; t < C; ++t) {
+                        const __m256 av = _mm256_loadu_ps(v[t] + k);
+                        for (int i = 0; i < R; ++i) acc[i][t] = _mm256_fmadd_ps(wv[i], av, acc[i][t]);
+                    }
+                }
+                for (int i = 0; i < R; ++i)
+                    for (int t = 0; t < C; ++t) part[i][t][p] = acc[i][t];
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < C; ++t) {
+                double sum = bulk > 0 ? double(reduce(part[i][t])) : 0.0;
+                for (int64_t k = bulk; k < cols; ++k) sum += double(f16(x[i][k]) * v[t][k]);
+                y[t * ldy + i] = float(sum);
+            }
     }
 };
 
