@@ -46,6 +46,10 @@ const SynthShape kShapes[] = {
      true, 512},
     {"tiny-gemma2", "gemma2", 256, 5, 4, 2, 64, 512, 0, 2048, 10000.0f, 1e-6f, true, false, false, false, 8, 0, 2.0f,
      20.0f, true},
+    // Llama with rows of 256 (whole K-quant super-blocks) and few weights, for the low-bit files that
+    // llama.cpp's quantizer writes for tests/model/lowbit_reference_test.cpp (with a 320-token vocabulary).
+    {"tiny-lowbit", "llama", 256, 1, 8, 4, 32, 256, 0, 256, 10000.0f, 1e-5f, true, false, false, false, 0, 0, 0, 0,
+     true},
 };
 
 // Llama 3.1+ rope scaling as published with the models: long wavelengths are slowed by `factor`,

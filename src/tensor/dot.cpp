@@ -9,6 +9,8 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "tensor/dot_lanes.h"
+#include "tensor/dot_lowbit.h"
 #include "tensor/fp16.h"
 #include "tensor/quant.h"
 #include "tensor/quant_blocks.h"
@@ -66,16 +68,7 @@ float dot_bf16(int64_t n, const uint16_t* x, const uint16_t* y) {
 //   - the 8 lanes are then summed as (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
 // SIMD kernels follow the same order and are bit-identical to these.
 
-struct Lanes {
-    float acc[8] = {};
-    void add(float d, const int32_t (&lane)[8]) {
-        for (int l = 0; l < 8; ++l) acc[l] = std::fma(d, static_cast<float>(lane[l]), acc[l]);
-    }
-    float sum() const {
-        const float s0 = acc[0] + acc[4], s1 = acc[1] + acc[5], s2 = acc[2] + acc[6], s3 = acc[3] + acc[7];
-        return (s0 + s2) + (s1 + s3);
-    }
-};
+using detail::Lanes;  // tensor/dot_lanes.h
 
 // Lanes of one 32-element block: level(j) * a[j] summed over j = 4l .. 4l+3.
 template <typename Level>
@@ -219,7 +212,12 @@ DType vec_dot_type(DType weight) {
         case DType::Q4_K:
         case DType::Q5_K:
         case DType::Q6_K:
+        case DType::Q2_K:
+        case DType::Q3_K:
+        case DType::IQ4_XS:
             return DType::Q8_K;
+        case DType::IQ4_NL:
+            return DType::Q8_0;
         default:
             break;
     }
@@ -296,6 +294,11 @@ float vec_dot_ref(DType weight, int64_t n, const void* w, const void* a) {
             return dot_k4(n, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a), q5_K_level, false);
         case DType::Q6_K:
             return dot_q6_K(n, static_cast<const BlockQ6_K*>(w), static_cast<const BlockQ8_K*>(a));
+        case DType::Q2_K:
+        case DType::Q3_K:
+        case DType::IQ4_NL:
+        case DType::IQ4_XS:
+            return detail::dot_lowbit(weight, n, w, a);
         default:
             break;
     }

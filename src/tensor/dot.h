@@ -1,6 +1,7 @@
 // Scalar reference dot products: one weight row (in its stored type) against one activation row
 // already converted to the weight type's companion format, as ggml pairs them:
-//   F32·F32, F16·F16, BF16·BF16, Q4_0/Q5_0/Q8_0·Q8_0, Q4_1/Q5_1·Q8_1, Q4_K/Q5_K/Q6_K·Q8_K.
+//   F32·F32, F16·F16, BF16·BF16, Q4_0/Q5_0/Q8_0/IQ4_NL·Q8_0, Q4_1/Q5_1·Q8_1,
+//   Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS·Q8_K (the low-bit ones in dot_lowbit.cpp).
 // These are the truth every SIMD kernel is tested against; they are written for clarity, not speed.
 // Quantized pairs sum integer products per block exactly and scale them once per block; the float
 // pairs multiply in float and sum in double. Q8_1 stores d * (sum of its levels) as fp16, so

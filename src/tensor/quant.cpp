@@ -1,6 +1,7 @@
 #include "tensor/quant.h"
 
 #include <cstring>
+#include <string_view>
 
 #include "core/error.h"
 #include "tensor/fp16.h"
@@ -30,8 +31,14 @@ bool is_convertible(DType t) {
     }
 }
 
+// Types kinglet reads (dequantizes and computes with) but has no quantizer for.
+bool is_read_only(DType t) {
+    return t == DType::Q2_K || t == DType::Q3_K || t == DType::IQ4_NL || t == DType::IQ4_XS;
+}
+
 void check(DType t, int64_t n, const char* what) {
-    if (!is_convertible(t))
+    const bool dequantizing = std::string_view(what) == "dequantize";
+    if (!is_convertible(t) && !(dequantizing && is_read_only(t)))
         fail(Errc::unsupported, "cannot {} tensor type {}: kinglet does not support it", what, dtype_name(t));
     const int64_t bs = dtype_info(t).block_size;
     if (n < 0 || n % bs != 0)
@@ -54,7 +61,7 @@ bool can_quantize(DType t) {
     return is_convertible(t);
 }
 bool can_dequantize(DType t) {
-    return is_convertible(t);
+    return is_convertible(t) || is_read_only(t);
 }
 
 void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
@@ -94,6 +101,14 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
             return dequantize_q6_K(blocks<BlockQ6_K>(src), dst, n);
         case DType::Q8_K:
             return dequantize_q8_K(blocks<BlockQ8_K>(src), dst, n);
+        case DType::Q2_K:
+            return dequantize_q2_K(blocks<BlockQ2_K>(src), dst, n);
+        case DType::Q3_K:
+            return dequantize_q3_K(blocks<BlockQ3_K>(src), dst, n);
+        case DType::IQ4_NL:
+            return dequantize_iq4_nl(blocks<BlockIQ4_NL>(src), dst, n);
+        case DType::IQ4_XS:
+            return dequantize_iq4_xs(blocks<BlockIQ4_XS>(src), dst, n);
         default:
             break;
     }
