@@ -76,6 +76,17 @@ size_t half_field_offsets(DType t, size_t offsets[2]) {
         case DType::Q6_K:
             offsets[0] = 208;
             return 1;
+        case DType::Q2_K:
+            offsets[0] = 80;
+            offsets[1] = 82;
+            return 2;
+        case DType::Q3_K:
+            offsets[0] = 108;
+            return 1;
+        case DType::IQ4_NL:
+        case DType::IQ4_XS:
+            offsets[0] = 0;
+            return 1;
         default:
             return 0;
     }
@@ -90,18 +101,26 @@ std::vector<uint8_t> random_weights(std::mt19937& rng, DType t, int64_t rows, in
     std::uniform_real_distribution<float> sc(-0.05f, 0.05f);
     for (int64_t r = 0; r < rows; ++r) {
         uint8_t* row = w.data() + r * rb;
-        auto x = random_row(rng, cols, int(dtype_info(t).block_size));
-        if (t == DType::F16)
-            for (auto& v : x) v = std::max(-6e4f, std::min(6e4f, v));
-        quantize_row(t, x.data(), row, cols);
+        // Types kinglet only reads (Q2_K, Q3_K, IQ4_NL, IQ4_XS) get random bytes in every row.
+        const bool readable_only = !can_quantize(t);
+        if (!readable_only) {
+            auto x = random_row(rng, cols, int(dtype_info(t).block_size));
+            if (t == DType::F16)
+                for (auto& v : x) v = std::max(-6e4f, std::min(6e4f, v));
+            quantize_row(t, x.data(), row, cols);
+        }
         size_t off[2];
         const size_t nf = half_field_offsets(t, off);
-        if (nf == 0 || r % 3 != 1) continue;
+        if (nf == 0 || (!readable_only && r % 3 != 1)) continue;
         for (size_t i = 0; i < rb; ++i) row[i] = uint8_t(byte(rng));
         const size_t bb = dtype_info(t).block_bytes;
         for (size_t b = 0; b < rb / bb; ++b)
             for (size_t f = 0; f < nf; ++f) {
-                const uint16_t h = fp32_to_fp16(sc(rng));
+                // Extreme scales in some rows of the read-only types: F16's largest and smallest normal.
+                float v = sc(rng);
+                if (readable_only && r % 4 == 2) v = (b % 2 ? 65504.0f : -65504.0f);
+                if (readable_only && r % 4 == 3) v = (b % 2 ? 6.1035156e-05f : -6.1035156e-05f);
+                const uint16_t h = fp32_to_fp16(v);
                 std::memcpy(row + b * bb + off[f], &h, 2);
             }
     }
@@ -109,7 +128,8 @@ std::vector<uint8_t> random_weights(std::mt19937& rng, DType t, int64_t rows, in
 }
 
 const DType kQuantTypes[] = {DType::F16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-                             DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+                             DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K,
+                             DType::Q2_K, DType::Q3_K, DType::IQ4_NL, DType::IQ4_XS};
 const DType kFloatTypes[] = {DType::F32, DType::BF16};
 
 struct Shape {
@@ -140,7 +160,8 @@ std::vector<Shape> shapes(DType t) {
         s.push_back({130, 576, 1});  // a real width (SmolLM2) and an odd number of rows
         // Prefill (more than kernels::kStreamTokens tokens) over rows wider than one L2 panel holds 2 of
         // (the x86 kernels convert a panel's weight scales once for all its token tiles), and a tail tile.
-        s.push_back({70, 8192, 21});
+        s.push_back({70, 8192, 21});    } else if (bs == 256) {
+        s.push_back({40, 2048, 21});  // prefill with a tail tile over 8 super-blocks
     }
     return s;
 }

@@ -1,0 +1,182 @@
+// Q2_K, Q3_K, IQ4_XS (against Q8_K activations) and IQ4_NL (against Q8_0): the low-bit types of the
+// files llama.cpp's Q2_K, Q3_K_M and IQ4_XS recipes write. Same walk as the other x86 products
+// (tiling.h: R rows x C tokens per tile, weights prefetched when streaming) and the scalar reference's
+// order (tensor/dot_lowbit.cpp): per block and (row, token) the integer products land in 8 lanes of 4
+// consecutive elements times the sub-block scale, then one fma(d, lane, acc) per lane; Q2_K first adds
+// its min term, fma(-d_a * dmin, m[2l] bsums[2l] + m[2l+1] bsums[2l+1], acc), in the same lanes.
+// Results are therefore bit-identical to the scalar family.
+#pragma once
+#include "tensor/kernels/x86/gemm_k.h"
+#include "tensor/kernels/x86/tiling.h"
+#include "tensor/mat_ref.h"
+#include "tensor/quant_blocks.h"  // kIQ4Levels (data only: its inline functions are not called here)
+
+namespace kinglet::kernels::KINGLET_ISA {
+
+// Products of signed levels lv and signed activations av, pairs summed to 16 int16 (exact: |lv| <= 127,
+// |av| <= 127), then pairs of those times the int16 scales sc into 8 int32 lanes.
+inline __m256i scaled_lanes(__m256i lv, __m256i av, __m256i sc) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(lv, lv), _mm256_sign_epi8(av, lv)), sc);
+}
+
+// The IQ4 levels of 16 packed bytes (low nibbles are elements 0..15, high nibbles 16..31).
+inline __m256i iq4_levels(const uint8_t* qs) {
+    const __m256i table = _mm256_broadcastsi128_si256(load128(detail::kIQ4Levels));
+    return _mm256_shuffle_epi8(table, nibbles_to_bytes(qs));
+}
+
+// The 16 signed scales of a Q3_K super-block (bias 32 removed): low nibbles from bytes 0-7 (scales 0-7)
+// and their high nibbles (8-15), top two bits from the bit pairs of bytes 8-11.
+inline __m128i q3_K_scales(const uint8_t* s) {
+    uint32_t u[3];
+    std::memcpy(u, s, 12);
+    const uint32_t m4 = 0x0f0f0f0f, m2 = 0x03030303;
+    const uint32_t s0 = (u[0] & m4) | ((u[2] & m2) << 4);
+    const uint32_t s1 = (u[1] & m4) | (((u[2] >> 2) & m2) << 4);
+    const uint32_t s2 = ((u[0] >> 4) & m4) | (((u[2] >> 4) & m2) << 4);
+    const uint32_t s3 = ((u[1] >> 4) & m4) | (((u[2] >> 6) & m2) << 4);
+    return _mm_sub_epi8(_mm_set_epi32(int(s3), int(s2), int(s1), int(s0)), _mm_set1_epi8(32));
+}
+
+// The signed 6-bit scale of sub-block g of an IQ4_XS super-block (as iq4_xs_scale in quant_blocks.h,
+// whose inline code must not be instantiated with this family's instructions; see common.h).
+inline int iq4_xs_sub_scale(const BlockIQ4_XS& b, int g) {
+    return (((b.scales_l[g / 2] >> (4 * (g % 2))) & 0xF) | (((b.scales_h >> (2 * g)) & 3) << 4)) - 32;
+}
+
+// The int16 scales of group g (0..7, 32 elements) for 16-element sub-blocks 2g (low half) and 2g+1
+// (high half), from the 16 scales spread as sc_lo (0..7 in both halves) and sc_hi (8..15).
+inline __m256i group_scales(__m256i sc_lo, __m256i sc_hi, int g) {
+    return _mm256_shuffle_epi8(g < 4 ? sc_lo : sc_hi, word_mask((2 * g) % 8, (2 * g + 1) % 8));
+}
+
+// Tiles over 256-element super-blocks with Q8_K activations. Kind: 2 = Q2_K, 3 = Q3_K, 4 = IQ4_XS.
+template <int Kind, int Rows, int Cols, int DecodeRows>
+struct TileLowK {
+    static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
+    static constexpr int kBlock = QK_K, kScales = 0;
+    static constexpr bool kCorr = false;
+    static constexpr size_t kBytes = Kind == 2 ? sizeof(BlockQ2_K) : Kind == 3 ? sizeof(BlockQ3_K) : sizeof(BlockIQ4_XS);
+    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
+
+    template <int R, int C, int CMAX>
+    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
+                    int64_t ldy) {
+        const int64_t nb = cols / QK_K;
+        const __m256i m3 = _mm256_set1_epi8(3);
+        __m256 acc[R][C];
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < C; ++t) acc[i][t] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const BlockQ8_K* yb[C];
+            for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(tt.a[t]) + b;
+            for (int i = 0; i < R; ++i) {
+                const uint8_t* xb = w + i * w_stride + b * kBytes;
+                if (tt.stream) prefetch(xb + kDecodePrefetch, kBytes);
+                __m256i sumi[C];
+                for (int t = 0; t < C; ++t) sumi[t] = _mm256_setzero_si256();
+                float xd;
+                if constexpr (Kind == 2) {
+                    const auto& x = *reinterpret_cast<const BlockQ2_K*>(xb);
+                    const __m128i sb = load128(x.scales);
+                    const __m128i sc8 = _mm_and_si128(sb, _mm_set1_epi8(0x0F));
+                    const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), _mm_set1_epi8(0x0F)));
+                    const float xmin = f16(x.dmin);
+                    for (int t = 0; t < C; ++t) {
+                        const __m256i prod = _mm256_madd_epi16(mins, load256(yb[t]->bsums));
+                        acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(-yb[t]->d * xmin), _mm256_cvtepi32_ps(prod), acc[i][t]);
+                    }
+                    const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc8));
+                    const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(sc8, sc8)));
+                    for (int h = 0; h < 2; ++h) {
+                        const __m256i q = load256(x.qs + 32 * h);
+                        for (int j = 0; j < 4; ++j) {
+                            const int g = 4 * h + j;
+                            const __m256i lv = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+                            const __m256i sc = group_scales(sc_lo, sc_hi, g);
+                            for (int t = 0; t < C; ++t) {
+                                const __m256i p = _mm256_maddubs_epi16(lv, load256(yb[t]->qs + 32 * g));
+                                sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sc));
+                            }
+                        }
+                    }
+                    xd = f16(x.d);
+                } else if constexpr (Kind == 3) {
+                    const auto& x = *reinterpret_cast<const BlockQ3_K*>(xb);
+                    const __m128i sc8 = q3_K_scales(x.scales);
+                    const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8));
+                    const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_unpackhi_epi64(sc8, sc8)));
+                    const __m256i hm = load256(x.hmask);
+                    for (int h = 0; h < 2; ++h) {
+                        const __m256i q = load256(x.qs + 32 * h);
+                        for (int j = 0; j < 4; ++j) {
+                            const int g = 4 * h + j;
+                            const __m256i bit = _mm256_set1_epi8(char(1 << g));
+                            const __m256i high = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit),
+                                                                  _mm256_set1_epi8(4));
+                            const __m256i pair = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+                            const __m256i lv = _mm256_sub_epi8(_mm256_or_si256(pair, high), _mm256_set1_epi8(4));
+                            const __m256i sc = group_scales(sc_lo, sc_hi, g);
+                            for (int t = 0; t < C; ++t)
+                                sumi[t] = _mm256_add_epi32(sumi[t], scaled_lanes(lv, load256(yb[t]->qs + 32 * g), sc));
+                        }
+                    }
+                    xd = f16(x.d);
+                } else {
+                    const auto& x = *reinterpret_cast<const BlockIQ4_XS*>(xb);
+                    for (int g = 0; g < 8; ++g) {
+                        const __m256i lv = iq4_levels(x.qs + 16 * g);
+                        const __m256i sc = _mm256_set1_epi16(short(iq4_xs_sub_scale(x, g)));
+                        for (int t = 0; t < C; ++t)
+                            sumi[t] = _mm256_add_epi32(sumi[t], scaled_lanes(lv, load256(yb[t]->qs + 32 * g), sc));
+                    }
+                    xd = f16(x.d);
+                }
+                for (int t = 0; t < C; ++t) {
+                    // Q2_K/Q3_K: d_a * d_w as the reference; IQ4_XS: d_w * d_a (the same product).
+                    const float d = yb[t]->d * xd;
+                    acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[t]), acc[i][t]);
+                }
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes(acc[i][t]);
+    }
+};
+
+// IQ4_NL against Q8_0, blocks of 32.
+template <int Rows, int Cols, int DecodeRows>
+struct TileIQ4NL {
+    static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
+    static constexpr int kBlock = 32, kScales = 0;
+    static constexpr bool kCorr = false;
+    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
+
+    template <int R, int C, int CMAX>
+    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
+                    int64_t ldy) {
+        const int64_t nb = cols / 32;
+        const __m256i one = _mm256_set1_epi16(1);
+        __m256 acc[R][C];
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < C; ++t) acc[i][t] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const BlockQ8_0* yb[C];
+            for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_0*>(tt.a[t]) + b;
+            for (int i = 0; i < R; ++i) {
+                const auto& x = reinterpret_cast<const BlockIQ4_NL*>(w + i * w_stride)[b];
+                if (tt.stream) _mm_prefetch(reinterpret_cast<const char*>(&x) + kDecodePrefetch, _MM_HINT_T0);
+                const __m256i lv = iq4_levels(x.qs);
+                const float xd = f16(x.d);
+                for (int t = 0; t < C; ++t) {
+                    const __m256i l = scaled_lanes(lv, load256(yb[t]->qs), one);
+                    acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(yb[t]->d)), _mm256_cvtepi32_ps(l), acc[i][t]);
+                }
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes(acc[i][t]);
+    }
+};
+
+}  // namespace kinglet::kernels::KINGLET_ISA
