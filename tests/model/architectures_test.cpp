@@ -205,8 +205,8 @@ TEST(Architectures, UnsupportedTypeNamesTensorAndType) {
         src, dst, [](const std::string& k) { return k; },
         [](const gguf::TensorInfo& t, std::vector<uint8_t>& data, DType& type) {
             if (t.name != "blk.2.ffn_up.weight") return;
-            type = DType::IQ4_NL;  // 32-element blocks of 18 bytes
-            data.assign(size_t(t.ne[0] / 32) * 18 * size_t(t.ne[1]), 0);
+            type = DType::MXFP4;  // 32-element blocks of 17 bytes
+            data.assign(size_t(t.ne[0] / 32) * 17 * size_t(t.ne[1]), 0);
         });
     try {
         Model::load(dst);
@@ -215,7 +215,7 @@ TEST(Architectures, UnsupportedTypeNamesTensorAndType) {
         std::string m = e.what();
         EXPECT_EQ(e.code(), Errc::unsupported);
         EXPECT_NE(m.find("blk.2.ffn_up.weight"), std::string::npos) << m;
-        EXPECT_NE(m.find("iq4_nl"), std::string::npos) << m;
+        EXPECT_NE(m.find("mxfp4"), std::string::npos) << m;
         EXPECT_NE(m.find(dst), std::string::npos) << m;
     }
     std::filesystem::remove(dst);
