@@ -38,7 +38,10 @@ bool is_read_only(DType t) {
 
 void check(DType t, int64_t n, const char* what) {
     const bool dequantizing = std::string_view(what) == "dequantize";
-    if (!is_convertible(t) && !(dequantizing && is_read_only(t)))
+    if (!dequantizing && is_read_only(t))
+        fail(Errc::unsupported, "cannot quantize to {}: kinglet reads this type but has no quantizer for it "
+             "(llama.cpp's quantizer writes it)", dtype_name(t));
+    if (!is_convertible(t) && !is_read_only(t))
         fail(Errc::unsupported, "cannot {} tensor type {}: kinglet does not support it", what, dtype_name(t));
     const int64_t bs = dtype_info(t).block_size;
     if (n < 0 || n % bs != 0)
