@@ -62,23 +62,8 @@ void Forward::rope(float* v, int n_heads, int head_dim, int t, bool local) {
     const bool own = local && !rope_cos_local_.empty();
     const float* c = &(own ? rope_cos_local_ : rope_cos_)[size_t(t) * half];
     const float* s = &(own ? rope_sin_local_ : rope_sin_)[size_t(t) * half];
-    for (int h = 0; h < n_heads; ++h) {
-        float* x = v + size_t(h) * head_dim;
-        // Fused multiply-adds, as llama.cpp's build computes the rotation (same bits for the same angles).
-        if (hp_.spec.rope == RopeStyle::normal) {
-            for (int i = 0; i < half; ++i) {
-                const float a = x[2 * i], b = x[2 * i + 1];
-                x[2 * i] = std::fma(a, c[i], -(b * s[i]));
-                x[2 * i + 1] = std::fma(a, s[i], b * c[i]);
-            }
-        } else {
-            for (int i = 0; i < half; ++i) {
-                const float a = x[i], b = x[i + half];
-                x[i] = std::fma(a, c[i], -(b * s[i]));
-                x[i + half] = std::fma(a, s[i], b * c[i]);
-            }
-        }
-    }
+    // Fused multiply-adds, as llama.cpp's build computes the rotation (same bits for the same angles).
+    rope_rows(v, n_heads, head_dim, hp_.n_rot, c, s, hp_.spec.rope != RopeStyle::normal);
 }
 
 // Attention of every query row over its sequence's cache. The kernel (tensor/ops.h attention) runs the
@@ -155,8 +140,9 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
             for (size_t i = 0; i < width; ++i) y[t * width + i] += bias[i];
     };
     auto norm_rows = [&](const float* src, const float* w, float* dst, int width) {
-        pool_.parallel_for(T, 2, [&](int64_t t0, int64_t t1) {
-            for (int64_t t = t0; t < t1; ++t) rmsnorm(src + t * width, w, dst + t * width, width, hp_.norm_eps);
+        // Four rows per range where there are enough (rmsnorm_rows overlaps four rows' sums).
+        pool_.parallel_for(T, T >= 8 ? 4 : 2, [&](int64_t t0, int64_t t1) {
+            rmsnorm_rows(src + t0 * width, w, dst + t0 * width, t1 - t0, width, hp_.norm_eps);
         });
     };
 
@@ -221,10 +207,16 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
     bool all_logits = true;
     for (int t = 0; t < T; ++t) {
         if (b.output[t] == Batch::kNone) continue;
-        rmsnorm(&x_[size_t(t) * d], W.output_norm, &hid_[size_t(n_hid) * d], d, hp_.norm_eps);
         ++n_hid;
         if (b.output[t] == Batch::kLogits) ++n_out;
         else all_logits = false;
+    }
+    if (n_hid == T) {  // decode: every row (contiguous)
+        rmsnorm_rows(x_.data(), W.output_norm, hid_.data(), T, d, hp_.norm_eps);
+    } else {
+        for (int t = 0, h = 0; t < T; ++t)
+            if (b.output[t] != Batch::kNone)
+                rmsnorm(&x_[size_t(t) * d], W.output_norm, &hid_[size_t(h++) * d], d, hp_.norm_eps);
     }
     if (n_hid == 0) return;
     if (hidden) std::memcpy(hidden, hid_.data(), size_t(n_hid) * d * 4);

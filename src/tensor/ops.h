@@ -30,6 +30,12 @@ void get_row(const MatRef& m, int64_t r, float* out);
 
 // y = x / sqrt(mean(x^2) + eps) * w  (w may be null: no weight). x and y may alias.
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
+// rmsnorm of `rows` consecutive rows of n (x and y may alias), each row's result bit-identical to
+// rmsnorm's; rows go four at a time so that their sequential sums of squares overlap.
+void rmsnorm_rows(const float* x, const float* w, float* y, int64_t rows, int64_t n, float eps);
+
+// Rotary embedding of n_heads rows of head_dim floats in place (kernels.h Family::rope).
+void rope_rows(float* x, int n_heads, int head_dim, int n_rot, const float* cos, const float* sin, bool neox);
 
 // In-place softmax over n values; returns nothing, max-subtracted for stability.
 void softmax(float* x, int64_t n);

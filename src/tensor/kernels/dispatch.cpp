@@ -35,6 +35,7 @@ constexpr Family make_scalar() {
     f.attention_group = attention_group_ref;
     f.exp_weights = exp_weights_ref;
     f.max = max_ref;
+    f.rope = rope_ref;
     return f;
 }
 

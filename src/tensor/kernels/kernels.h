@@ -50,6 +50,11 @@ struct Family {
     double (*exp_weights)(const float* x, float* w, int64_t n, float mx, float scale);
     // The largest of n floats, NaNs skipped; -inf when there is none (equal across families).
     float (*max)(const float* x, int64_t n);
+    // Rotary embedding of n_heads rows of head_dim floats (in place): the first n_rot elements of each
+    // row rotate by the angles whose cosines and sines are cos[i], sin[i] (n_rot / 2 of each), pairs
+    // (2i, 2i + 1) or, with neox, (i, i + n_rot / 2): x = fma(a, c, -(b * s)), y = fma(a, s, b * c)
+    // (ggml's order; bit-identical across families).
+    void (*rope)(float* x, int n_heads, int head_dim, int n_rot, const float* cos, const float* sin, bool neox);
 };
 
 // The family in use (chosen on first call, then fixed).
@@ -67,5 +72,6 @@ void attention_group_ref(const AttentionArgs& args, int n_q, const float* q, siz
 float exp_poly_ref(float x);
 double exp_weights_ref(const float* x, float* w, int64_t n, float mx, float scale);
 float max_ref(const float* x, int64_t n);
+void rope_ref(float* x, int n_heads, int head_dim, int n_rot, const float* cos, const float* sin, bool neox);
 
 }  // namespace kinglet::kernels

@@ -34,5 +34,6 @@ void attention(const AttentionArgs& args, const float* q, float* out);
 void attention_group(const AttentionArgs& args, int n_q, const float* q, size_t q_stride, float* out, size_t out_stride);
 double exp_weights(const float* x, float* w, int64_t n, float mx, float scale);
 float max(const float* x, int64_t n);
+void rope(float* x, int n_heads, int head_dim, int n_rot, const float* cos, const float* sin, bool neox);
 
 }  // namespace kinglet::kernels::KINGLET_ISA
