@@ -34,6 +34,7 @@
 #include "gguf/writer.h"
 #include "model/forward.h"
 #include "model/synth.h"
+#include "support/logit_check.h"
 #include "support/paths.h"
 
 using namespace kinglet;
@@ -52,33 +53,9 @@ std::string sha256_of(const std::string& path) {
     return std::string(buf.data(), n);
 }
 
-using Top = std::vector<std::pair<int32_t, float>>;
-
-std::vector<Top> tops(const nlohmann::json& steps) {
-    std::vector<Top> out;
-    for (const auto& s : steps) {
-        Top t;
-        for (const auto& p : s) t.emplace_back(p.at(0).get<int32_t>(), p.at(1).get<float>());
-        out.push_back(std::move(t));
-    }
-    return out;
-}
-
-// kinglet's logits against one reference step; returns the largest difference over the top-10.
-float compare(const std::string& what, const std::vector<float>& logits, const Top& ref, float tol) {
-    float worst = 0;
-    for (const auto& [id, v] : ref) {
-        const float d = std::abs(logits[size_t(id)] - v);
-        worst = std::max(worst, d);
-        EXPECT_LE(d, tol) << what << ": token " << id << " kinglet " << logits[size_t(id)] << " llama.cpp " << v;
-    }
-    const float margin = ref[0].second - ref[1].second;
-    const int32_t arg = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    if (margin >= 2 * tol) {
-        EXPECT_EQ(arg, ref[0].first) << what << ": top token differs (llama.cpp's margin " << margin << ")";
-    }
-    return worst;
-}
+using test::compare_top;
+using test::Top;
+using test::tops;
 
 class ArchReference : public testing::TestWithParam<std::string> {};
 
@@ -124,7 +101,7 @@ TEST_P(ArchReference, MatchesLlamaCpp) {
     float worst = 0;
     for (size_t i = 0; i < prompt.size(); ++i) {
         std::vector<float> row(logits.begin() + i * hp.n_vocab, logits.begin() + (i + 1) * hp.n_vocab);
-        worst = std::max(worst, compare(GetParam() + " prompt position " + std::to_string(i), row, prompt_top[i], tol));
+        worst = std::max(worst, compare_top(GetParam() + " prompt position " + std::to_string(i), row, prompt_top[i], tol));
     }
     // Decode llama.cpp's greedy continuation one token at a time (teacher-forced: a near tie cannot
     // make the paths diverge).
@@ -134,7 +111,7 @@ TEST_P(ArchReference, MatchesLlamaCpp) {
         b.seqs.push_back({table.data(), n_blocks});
         b.add(greedy[s], int32_t(prompt.size() + s), 0, true);
         fwd.run(b, row.data());
-        worst = std::max(worst, compare(GetParam() + " decode step " + std::to_string(s), row, greedy_top[s], tol));
+        worst = std::max(worst, compare_top(GetParam() + " decode step " + std::to_string(s), row, greedy_top[s], tol));
     }
     std::printf("[ %s ] largest top-10 logit difference from llama.cpp: %.5f\n", GetParam().c_str(), worst);
     fs::remove(opt.output);

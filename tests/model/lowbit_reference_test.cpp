@@ -23,6 +23,7 @@
 
 #include "core/error.h"
 #include "model/forward.h"
+#include "support/logit_check.h"
 #include "support/paths.h"
 
 using namespace kinglet;
@@ -30,32 +31,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Top = std::vector<std::pair<int32_t, float>>;
-
-std::vector<Top> tops(const nlohmann::json& steps) {
-    std::vector<Top> out;
-    for (const auto& s : steps) {
-        Top t;
-        for (const auto& p : s) t.emplace_back(p.at(0).get<int32_t>(), p.at(1).get<float>());
-        out.push_back(std::move(t));
-    }
-    return out;
-}
-
-float compare(const std::string& what, const std::vector<float>& logits, const Top& ref, float tol) {
-    float worst = 0;
-    for (const auto& [id, v] : ref) {
-        const float d = std::abs(logits[size_t(id)] - v);
-        worst = std::max(worst, d);
-        EXPECT_LE(d, tol) << what << ": token " << id << " kinglet " << logits[size_t(id)] << " llama.cpp " << v;
-    }
-    const float margin = ref[0].second - ref[1].second;
-    const int32_t arg = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    if (margin >= 2 * tol) {
-        EXPECT_EQ(arg, ref[0].first) << what << ": top token differs (llama.cpp's margin " << margin << ")";
-    }
-    return worst;
-}
+using test::compare_top;
+using test::Top;
+using test::tops;
 
 fs::path data_dir() { return test::source_dir() / "tests" / "data" / "lowbit"; }
 
@@ -90,7 +68,7 @@ TEST_P(LowbitReference, MatchesLlamaCpp) {
     float worst = 0;
     for (size_t i = 0; i < prompt.size(); ++i) {
         std::vector<float> row(logits.begin() + i * hp.n_vocab, logits.begin() + (i + 1) * hp.n_vocab);
-        worst = std::max(worst, compare(name + " prompt position " + std::to_string(i), row, prompt_top[i], tol));
+        worst = std::max(worst, compare_top(name + " prompt position " + std::to_string(i), row, prompt_top[i], tol));
     }
     std::vector<float> row(hp.n_vocab);
     for (size_t s = 0; s < greedy.size(); ++s) {
@@ -98,7 +76,7 @@ TEST_P(LowbitReference, MatchesLlamaCpp) {
         b.seqs.push_back({table.data(), n_blocks});
         b.add(greedy[s], int32_t(prompt.size() + s), 0, true);
         fwd.run(b, row.data());
-        worst = std::max(worst, compare(name + " decode step " + std::to_string(s), row, greedy_top[s], tol));
+        worst = std::max(worst, compare_top(name + " decode step " + std::to_string(s), row, greedy_top[s], tol));
     }
     std::printf("[ %s ] largest top-10 logit difference from llama.cpp: %.5f\n", name.c_str(), worst);
 }
