@@ -7,10 +7,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/thread_pool.h"
+#include "model/forward.h"
 
 namespace kinglet::test {
 
@@ -44,6 +49,46 @@ inline float compare_top(const std::string& what, const std::vector<float>& logi
     if (margin >= 2 * tol) {
         EXPECT_EQ(arg, ref[0].first) << what << ": top token differs (llama.cpp's margin " << margin << ")";
     }
+    return worst;
+}
+
+// Runs `model` on a reference file's tokens and compares every step with compare_top: the prompt
+// (prompt_ids) as one prefill batch spanning several KV blocks, then the reference's greedy ids
+// (greedy_ids) one decode step at a time, teacher-forced so that a near tie cannot make the paths
+// diverge; F16 KV cache, the context n_ctx. Prints and returns the largest difference.
+inline float check_reference_run(const Model& model, const nlohmann::json& ref, float tol, const std::string& name) {
+    const HParams& hp = model.hparams();
+    const auto prompt = ref.at("prompt_ids").get<std::vector<int32_t>>();
+    const auto greedy = ref.at("greedy_ids").get<std::vector<int32_t>>();
+    const std::vector<Top> prompt_top = tops(ref.at("prompt_top10")), greedy_top = tops(ref.at("greedy_top10"));
+
+    constexpr int kBlockTokens = 16;
+    const int n_blocks = int(prompt.size() + greedy.size()) / kBlockTokens + 1;
+    KvCache kv(hp, DType::F16, n_blocks, kBlockTokens);
+    ThreadPool pool(2);
+    Forward fwd(model, kv, pool, int(prompt.size()), ref.at("n_ctx").get<int>());
+    std::vector<int32_t> table(n_blocks);
+    std::iota(table.begin(), table.end(), 0);
+
+    Batch b;
+    b.seqs.push_back({table.data(), n_blocks});
+    for (size_t i = 0; i < prompt.size(); ++i) b.add(prompt[i], int32_t(i), 0, true);
+    std::vector<float> logits(prompt.size() * size_t(hp.n_vocab));
+    fwd.run(b, logits.data());
+    float worst = 0;
+    for (size_t i = 0; i < prompt.size(); ++i) {
+        std::vector<float> row(logits.begin() + i * hp.n_vocab, logits.begin() + (i + 1) * hp.n_vocab);
+        worst = std::max(worst, compare_top(name + " prompt position " + std::to_string(i), row, prompt_top[i], tol));
+    }
+    std::vector<float> row(hp.n_vocab);
+    for (size_t s = 0; s < greedy.size(); ++s) {
+        b.clear();
+        b.seqs.push_back({table.data(), n_blocks});
+        b.add(greedy[s], int32_t(prompt.size() + s), 0, true);
+        fwd.run(b, row.data());
+        worst = std::max(worst, compare_top(name + " decode step " + std::to_string(s), row, greedy_top[s], tol));
+    }
+    std::printf("[ %s ] largest top-10 logit difference from llama.cpp: %.5f\n", name.c_str(), worst);
     return worst;
 }
 
