@@ -160,7 +160,12 @@ std::vector<Shape> shapes(DType t) {
         s.push_back({130, 576, 1});  // a real width (SmolLM2) and an odd number of rows
         // Prefill (more than kernels::kStreamTokens tokens) over rows wider than one L2 panel holds 2 of
         // (the x86 kernels convert a panel's weight scales once for all its token tiles), and a tail tile.
-        s.push_back({70, 8192, 21});    } else if (bs == 256) {
+        s.push_back({70, 8192, 21});
+        // Batched decode at real widths (18- and 48-block rows, odd row counts): each row's table of scale
+        // products is made while the previous row is computed.
+        s.push_back({131, 576, 8});
+        s.push_back({67, 1536, 5});
+    } else if (bs == 256) {
         s.push_back({40, 2048, 21});  // prefill with a tail tile over 8 super-blocks
     }
     return s;
