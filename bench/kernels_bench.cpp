@@ -17,6 +17,7 @@
 
 #include "core/thread_pool.h"
 #include "tensor/dot.h"
+#include "tensor/fp16.h"
 #include "tensor/kernels/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/quant.h"
@@ -33,6 +34,20 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
     return x;
 }
 
+// Rows of a type kinglet reads but does not write (Q2_K, Q3_K, IQ4_NL, IQ4_XS): random bytes, with every
+// fp16 block scale set to a small normal value (speed does not depend on the levels).
+void random_blocks(DType t, std::vector<uint8_t>& rows) {
+    std::mt19937 rng(11);
+    for (auto& b : rows) b = uint8_t(rng());
+    size_t off[2] = {0, 0}, nf = 1;
+    if (t == DType::Q2_K) off[0] = 80, off[1] = 82, nf = 2;
+    if (t == DType::Q3_K) off[0] = 108;
+    const size_t bb = dtype_info(t).block_bytes;
+    const uint16_t h = fp32_to_fp16(0.01f);
+    for (size_t b = 0; b + bb <= rows.size(); b += bb)
+        for (size_t f = 0; f < nf; ++f) std::memcpy(rows.data() + b + off[f], &h, 2);
+}
+
 // `copies` matrices of rows x cols in type t (random weights), to cycle through.
 struct Weights {
     std::vector<std::vector<uint8_t>> data;
@@ -42,7 +57,11 @@ struct Weights {
         const size_t rb = row_bytes(t, cols);
         const auto x = random_floats(size_t(cols) * 64, 1);
         std::vector<uint8_t> proto(rb * 64);
-        for (int64_t r = 0; r < 64; ++r) quantize_row(t, x.data() + r * cols, proto.data() + r * rb, cols);
+        if (can_quantize(t)) {
+            for (int64_t r = 0; r < 64; ++r) quantize_row(t, x.data() + r * cols, proto.data() + r * rb, cols);
+        } else {
+            random_blocks(t, proto);
+        }
         for (int c = 0; c < copies; ++c) {
             data.emplace_back(rb * rows);
             for (int64_t r = 0; r < rows; ++r) std::memcpy(data.back().data() + r * rb, proto.data() + (r % 64) * rb, rb);
@@ -177,7 +196,8 @@ int main(int argc, char** argv) {
             {"batch8-1536x576", 1536, 576, 8}, {"batch8-576x1536", 576, 1536, 8},
             {"batch4-1536x576", 1536, 576, 4}, {"batch2-1536x576", 1536, 576, 2},
         };
-        for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16}) {
+        for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16, DType::Q2_K,
+                        DType::Q3_K, DType::IQ4_NL, DType::IQ4_XS}) {
             for (const auto& s : shapes) {
                 if (s.cols % dtype_info(t).block_size) continue;
                 if (fam == "scalar" && s.n_tok > 1) continue;  // minutes per iteration
