@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/companion.h"
 #include "core/error.h"
 #include "ledger/cost_report.h"
 #include "ledger/projection.h"
@@ -204,7 +205,7 @@ int run(Options& o) {
 
 const Registrar registrar{Command{
     "cost",
-    "Requests, tokens and spend from the ledger, savings against one provider; --project: monthly cost options",
+    std::string(companion_description("cost")),
     [](CLI::App& sub) {
         auto o = std::make_shared<Options>();
         sub.add_option("--ledger", o->ledger,

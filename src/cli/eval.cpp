@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/companion.h"
 #include "eval/config_targets.h"
 #include "cli/eval_targets.h"
 #include "cli/model_args.h"
@@ -347,7 +348,7 @@ int run(Options o) {
 
 const Registrar registrar{Command{
     "eval",
-    "Measure models, servers, remote APIs or routes on a labelled dataset, side by side",
+    std::string(companion_description("eval")),
     [](CLI::App& sub) {
         auto o = std::make_shared<Options>();
         sub.add_option("-m,--model", o->model.path, "A local GGUF model to measure (same as --target local:PATH)");

@@ -2,6 +2,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "cli/companion.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -14,6 +15,11 @@ std::vector<Command>& registry() {
 
 int main(int argc, char** argv) {
     using namespace kinglet;
+#ifdef KINGLET_ENGINE_ONLY
+    // serve, eval and cost live in kinglet-serve (cli/companion.h).
+    if (const int status = cli::run_in_companion(argc, argv); status >= 0) return status;
+    cli::register_companion_stubs();
+#endif
     CLI::App app{"kinglet — run, serve, route, evaluate and fine-tune small language models on CPU"};
     app.set_version_flag("--version", "kinglet 0.1.0");
     app.require_subcommand(1);

@@ -52,7 +52,7 @@ std::string render_chat(const Model& m, const std::vector<chat::Message>& msgs) 
     if (src.empty()) src = *chat::builtin_template("chatml");
     chat::ChatTemplate tpl(src);
     const Vocab& v = m.tokenizer()->vocab();
-    auto piece = [&](int32_t id) { return id >= 0 && id < v.n_tokens() ? v.tokens[id] : std::string(); };
+    auto piece = [&](int32_t id) { return id >= 0 && id < v.n_tokens() ? std::string(v.tokens[id]) : std::string(); };
     return tpl.apply(msgs, true, piece(v.bos), piece(v.eos));
 }
 

@@ -13,6 +13,7 @@
 
 #include "chat/template.h"
 #include "cli/command.h"
+#include "cli/companion.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "ledger/url.h"
@@ -179,7 +180,7 @@ int run(const Options& o) {
 
 const Registrar registrar{Command{
     "serve",
-    "Serve models over the OpenAI API (chat, completions, embeddings) with continuous batching",
+    std::string(companion_description("serve")),
     [](CLI::App& sub) {
         auto o = std::make_shared<Options>();
         sub.add_option("-c,--config", o->config, "YAML configuration file (docs/config.md); flags override it");

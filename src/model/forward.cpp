@@ -14,16 +14,17 @@ Forward::Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_toke
     const size_t T = static_cast<size_t>(max_tokens);
     const size_t d = hp_.n_embd, qd = size_t(hp_.n_head) * hp_.head_dim, kd = size_t(hp_.n_head_kv) * hp_.head_dim,
                  vd = size_t(hp_.n_head_kv) * hp_.head_dim_v, ad = size_t(hp_.n_head) * hp_.head_dim_v;
+    const size_t ff = size_t(hp_.n_ff);
     x_.resize(T * d);
     xb_.resize(T * d);
-    q_.resize(T * qd);
-    k_.resize(T * kd);
-    v_.resize(T * vd);
-    att_.resize(T * ad);
-    o_.resize(T * d);
-    gate_.resize(T * hp_.n_ff);
-    up_.resize(T * hp_.n_ff);
-    hid_.resize(T * d);
+    a_.resize(T * std::max({qd + kd + vd, d, ff}));
+    b_.resize(T * std::max(ad, ff));
+    q_ = a_.data();
+    k_ = q_ + T * qd;
+    v_ = k_ + T * kd;
+    o_ = up_ = a_.data();
+    att_ = gate_ = b_.data();
+    hid_ = xb_.data();
     const int half = hp_.n_rot / 2;
     rope_cos_.resize(T * half);
     rope_sin_.resize(T * half);
@@ -149,11 +150,11 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
     for (int l = 0; l < hp_.n_layer; ++l) {
         const LayerWeights& L = W.layers[l];
         norm_rows(x_.data(), L.attn_norm, xb_.data(), d);
-        const MatmulOut qkv[] = {{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}};
+        const MatmulOut qkv[] = {{&L.wq, q_}, {&L.wk, k_}, {&L.wv, v_}};
         matmul(qkv, 3, xb_.data(), T, pool_);
-        add_bias(q_.data(), L.bq, qd);
-        add_bias(k_.data(), L.bk, kd);
-        add_bias(v_.data(), L.bv, vd);
+        add_bias(q_, L.bq, qd);
+        add_bias(k_, L.bk, kd);
+        add_bias(v_, L.bv, vd);
         // Per token: query/key norms, rotation and the KV cache writes (each token has its own cache
         // slot), spread over the pool: on the calling thread alone they left the other threads idle for
         // a few percent of a batched step.
@@ -181,13 +182,13 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
             }
         });
         attention(l, b);
-        matmul(L.wo, att_.data(), T, o_.data(), pool_);
-        add_bias(o_.data(), L.bo, d);
-        if (L.post_attn_norm) norm_rows(o_.data(), L.post_attn_norm, o_.data(), d);
+        matmul(L.wo, att_, T, o_, pool_);
+        add_bias(o_, L.bo, d);
+        if (L.post_attn_norm) norm_rows(o_, L.post_attn_norm, o_, d);
         for (size_t i = 0; i < size_t(T) * d; ++i) x_[i] += hp_.residual_scale * o_[i];
 
         norm_rows(x_.data(), L.ffn_norm, xb_.data(), d);
-        const MatmulOut gate_up[] = {{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}};
+        const MatmulOut gate_up[] = {{&L.w_gate, gate_}, {&L.w_up, up_}};
         matmul(gate_up, 2, xb_.data(), T, pool_);
         pool_.parallel_for(T, 4, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) {
@@ -197,8 +198,8 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
                 else swiglu(g, u, g, hp_.n_ff);
             }
         });
-        matmul(L.w_down, gate_.data(), T, o_.data(), pool_);
-        if (L.post_ffn_norm) norm_rows(o_.data(), L.post_ffn_norm, o_.data(), d);
+        matmul(L.w_down, gate_, T, o_, pool_);
+        if (L.post_ffn_norm) norm_rows(o_, L.post_ffn_norm, o_, d);
         for (size_t i = 0; i < size_t(T) * d; ++i) x_[i] += hp_.residual_scale * o_[i];
     }
 
@@ -212,16 +213,16 @@ void Forward::run(const Batch& b, float* logits, float* hidden) {
         else all_logits = false;
     }
     if (n_hid == T) {  // decode: every row (contiguous)
-        rmsnorm_rows(x_.data(), W.output_norm, hid_.data(), T, d, hp_.norm_eps);
+        rmsnorm_rows(x_.data(), W.output_norm, hid_, T, d, hp_.norm_eps);
     } else {
         for (int t = 0, h = 0; t < T; ++t)
             if (b.output[t] != Batch::kNone)
                 rmsnorm(&x_[size_t(t) * d], W.output_norm, &hid_[size_t(h++) * d], d, hp_.norm_eps);
     }
     if (n_hid == 0) return;
-    if (hidden) std::memcpy(hidden, hid_.data(), size_t(n_hid) * d * 4);
+    if (hidden) std::memcpy(hidden, hid_, size_t(n_hid) * d * 4);
     if (!logits || n_out == 0) return;
-    const float* rows = hid_.data();
+    const float* rows = hid_;
     if (!all_logits) {
         out_rows_.resize(size_t(n_out) * d);
         for (int t = 0, h = 0, o = 0; t < T; ++t) {

@@ -19,6 +19,10 @@ public:
     // rope factors by it, as llama.cpp does by its per-sequence context.
     Forward(const Model& model, KvCache& kv, ThreadPool& pool, int max_tokens = 512, int n_ctx = 0);
 
+    // Its scratch pointers point into its own buffers.
+    Forward(const Forward&) = delete;
+    Forward& operator=(const Forward&) = delete;
+
     int max_tokens() const { return max_tokens_; }
 
     // Runs the batch: writes every token's keys/values into the cache; for each token flagged
@@ -38,8 +42,16 @@ private:
     KvCache& kv_;
     ThreadPool& pool_;
     int max_tokens_;
-    // Scratch, [max_tokens][width] each.
-    std::vector<float> x_, xb_, q_, k_, v_, att_, o_, gate_, up_, hid_, out_rows_;
+    // Scratch, [max_tokens][width] each. A layer's intermediates are short-lived, so they share two
+    // buffers by phase rather than each having its own (for a 135M model at 128 tokens that is 1.4 MB
+    // less, a tenth of the process's fixed overhead):
+    //   a_: q, k, v (projections, until attention has read them) -> o (attention output projection,
+    //       until added to x) -> up (until the activation) -> o again (FFN down projection);
+    //   b_: att (attention result, until projected) -> gate (activation result, until projected).
+    // The final-normed rows (hid_) go to xb_, free once the last layer has run.
+    std::vector<float> x_, xb_, a_, b_, out_rows_;
+    float *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *att_ = nullptr, *o_ = nullptr, *gate_ = nullptr,
+          *up_ = nullptr, *hid_ = nullptr;
     std::vector<float> rope_cos_, rope_sin_;  // [max_tokens][n_rot/2]
     const float* rope_factors_ = nullptr;     // [n_rot/2] frequency divisors, or none
     float theta_scale_ = 1.0f;                // base^(-2/n_rot)

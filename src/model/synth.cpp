@@ -116,11 +116,11 @@ uint64_t write_synthetic_model(const SynthOptions& opt, const std::function<void
     Vocab vocab = Vocab::from_hf_json(opt.vocab_json);
     // Phi-3's vocabulary is Llama 2's plus these control tokens (llama.cpp looks some of them up by
     // name when it loads a Phi-3 file, and they select the phi3 chat template); add them when missing.
-    if (sh.arch == "phi3" && std::find(vocab.tokens.begin(), vocab.tokens.end(), "<|endoftext|>") == vocab.tokens.end())
+    if (sh.arch == "phi3" && vocab.tokens.find("<|endoftext|>") < 0)
         for (const char* t : {"<|endoftext|>", "<|assistant|>", "<|placeholder1|>", "<|placeholder2|>",
                               "<|placeholder3|>", "<|placeholder4|>", "<|system|>", "<|end|>", "<|placeholder5|>",
                               "<|placeholder6|>", "<|user|>"}) {
-            vocab.tokens.emplace_back(t);
+            vocab.tokens.push_back(t);
             vocab.scores.push_back(0.0f);
             vocab.types.push_back(TokenType::control);
         }

@@ -219,13 +219,13 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
         if (n <= 0 || by_id.begin()->first < 0 || (!added.empty() && added.begin()->first < 0))
             fail(Errc::invalid_file, "{}: token ids are missing or negative", path);
 
-        v.tokens.assign(n, std::string());
+        v.tokens.assign_empty(n);
         v.types.assign(n, TokenType::unused);
         v.scores.assign(n, 0.0f);
         const std::string unk_text =
             model.value("unk_token", json()).is_string() ? model["unk_token"].get<std::string>() : "";
         for (const auto& [id, text] : by_id) {
-            v.tokens[id] = text;
+            v.tokens.set(id, text);
             v.types[id] = TokenType::normal;
             if (v.model == "llama") {
                 if (is_byte_piece(text)) v.types[id] = TokenType::byte;
@@ -234,16 +234,17 @@ Vocab Vocab::from_hf_json(const std::string& tokenizer_json_path) {
         }
         for (const auto& [id, a] : added) {
             if (a.special || looks_special(a.content)) {
-                v.tokens[id] = a.content;
+                v.tokens.set(id, a.content);
                 v.types[id] = TokenType::control;
             } else {
-                v.tokens[id] = a.content;
+                v.tokens.set(id, a.content);
                 v.types[id] = TokenType::user_defined;
             }
         }
         for (int32_t i = 0; i < n; ++i)
             if (v.types[i] == TokenType::unused && v.tokens[i].empty())
-                v.tokens[i] = fmt::format("[PAD{}]", i);
+                v.tokens.set(i, fmt::format("[PAD{}]", i));
+        v.tokens.shrink_to_fit();  // drop the texts that added tokens replaced
 
         // Merges: copied for byte-level BPE, turned into scores for SentencePiece-style vocabularies.
         const json& merges = model.at("merges");

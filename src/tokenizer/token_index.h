@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/token_texts.h"
+
 namespace kinglet::detail {
 
 struct StringHash {
@@ -20,7 +22,7 @@ struct StringHash {
 class TokenIndex {
   public:
     // `tokens` must outlive the index and not change while it is in use.
-    explicit TokenIndex(const std::vector<std::string>& tokens) : tokens_(&tokens) {
+    explicit TokenIndex(const TokenTexts& tokens) : tokens_(&tokens) {
         size_t cap = 16;
         while (cap < 2 * tokens.size()) cap *= 2;
         slots_.assign(cap, -1);
@@ -46,7 +48,7 @@ class TokenIndex {
   private:
     size_t slot_of(std::string_view text) const { return StringHash{}(text) & (slots_.size() - 1); }
 
-    const std::vector<std::string>* tokens_;
+    const TokenTexts* tokens_;
     std::vector<int32_t> slots_;  // capacity a power of two, at least twice the tokens: probes stay short
 };
 

@@ -114,7 +114,7 @@ struct Tokenizer::Impl {
             if (types[id] != TokenType::control) types[id] = TokenType::control;
         };
         for (int32_t i = 0; i < n; ++i) {
-            const std::string& t = vocab.tokens[i];
+            const std::string_view t = vocab.tokens[i];
             if (one_of(t, kAlwaysUserDefined)) types[i] = TokenType::user_defined;
             if (eot < 0 && one_of(t, kEotTexts)) eot = i, force_control(i);
             if (eom < 0 && t == "<|eom_id|>") eom = i, force_control(i);
@@ -164,7 +164,7 @@ struct Tokenizer::Impl {
     }
 
     std::string piece(int32_t id, bool render_special) const {
-        const std::string& text = vocab.tokens[id];
+        const std::string text(vocab.tokens[id]);  // piece() returns a string anyway
         switch (types[id]) {
             case TokenType::control:
             case TokenType::unknown:

@@ -92,10 +92,10 @@ Vocab Vocab::from_gguf(const gguf::Reader& r) {
     const size_t n = toks.size();
     if (n == 0) fail(Errc::invalid_file, "{}: metadata '{}' is empty", r.path(), kTokens);
     if (n > static_cast<size_t>(INT32_MAX)) fail(Errc::invalid_file, "{}: too many tokens ({})", r.path(), n);
-    v.tokens = toks.strings();
+    v.tokens = TokenTexts(toks.strings());
     for (size_t i = 0; i < n; ++i) {
         // llama.cpp renames empty pieces so that every piece stays addressable by its text.
-        if (v.tokens[i].empty()) v.tokens[i] = fmt::format("[EMPTY_{}]", i);
+        if (v.tokens[i].empty()) v.tokens.set(i, fmt::format("[EMPTY_{}]", i));
     }
 
     v.scores.assign(n, 0.0f);
@@ -150,7 +150,7 @@ void Vocab::to_gguf(gguf::Writer& w) const {
     using gguf::ValueType;
     w.set(kModel, Value::string(model));
     if (!pre.empty()) w.set(kPre, Value::string(pre));
-    w.set(kTokens, Value::array_strings(tokens));
+    w.set(kTokens, Value::array_strings(tokens.strings()));
     bool any_score = false;
     for (float s : scores) any_score = any_score || s != 0.0f;
     if (model == "llama" || any_score) w.set(kScores, Value::array_of(ValueType::FLOAT32, scores));

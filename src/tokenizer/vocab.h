@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/token_texts.h"
+
 namespace kinglet {
 
 namespace gguf {
@@ -20,7 +22,8 @@ class Reader;
 class Writer;
 }  // namespace gguf
 
-enum class TokenType : int32_t {
+// GGUF stores token types as int32; one byte each in memory (a 150k-token vocabulary keeps two arrays).
+enum class TokenType : uint8_t {
     undefined = 0,
     normal = 1,
     unknown = 2,
@@ -33,7 +36,7 @@ enum class TokenType : int32_t {
 struct Vocab {
     std::string model;  // "llama" | "gpt2"
     std::string pre;    // tokenizer.ggml.pre ("" when absent)
-    std::vector<std::string> tokens;
+    TokenTexts tokens;
     std::vector<float> scores;     // one per token (zeros when the file has none)
     std::vector<TokenType> types;  // one per token (normal when the file has none)
     std::vector<std::string> merges;
