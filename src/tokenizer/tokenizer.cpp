@@ -164,20 +164,20 @@ struct Tokenizer::Impl {
     }
 
     std::string piece(int32_t id, bool render_special) const {
-        const std::string text(vocab.tokens[id]);  // piece() returns a string anyway
+        const std::string_view text = vocab.tokens[id];
         switch (types[id]) {
             case TokenType::control:
             case TokenType::unknown:
-                return render_special ? text : std::string();
+                return render_special ? std::string(text) : std::string();
             // llama.cpp's converter writes spaces into user-defined SentencePiece pieces; kinglet's keeps
             // U+2581 (so that they match text exactly as Hugging Face matches them), hence the unescape.
             case TokenType::user_defined:
-                return spm ? unescape_spaces(text) : text;
+                return spm ? unescape_spaces(text) : std::string(text);
             case TokenType::normal:
                 return spm ? unescape_spaces(text) : byte_level_decode(text);
             case TokenType::byte: {
                 const int b = parse_byte_piece(text);
-                return b < 0 ? text : std::string(1, static_cast<char>(b));
+                return b < 0 ? std::string(text) : std::string(1, static_cast<char>(b));
             }
             case TokenType::unused:
             case TokenType::undefined:
@@ -186,7 +186,7 @@ struct Tokenizer::Impl {
         return {};
     }
 
-    static std::string unescape_spaces(const std::string& text) {
+    static std::string unescape_spaces(std::string_view text) {
         std::string out;
         out.reserve(text.size());
         for (size_t i = 0; i < text.size();) {
@@ -201,7 +201,7 @@ struct Tokenizer::Impl {
     }
 
     // Byte-level symbols back to bytes; a character outside GPT-2's alphabet is kept as it is.
-    static std::string byte_level_decode(const std::string& text) {
+    static std::string byte_level_decode(std::string_view text) {
         std::string out;
         out.reserve(text.size());
         for (size_t i = 0; i < text.size();) {
