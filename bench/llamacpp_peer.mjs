@@ -9,9 +9,8 @@
 // Prints one JSON line: prefill_tps (a batch of P random token ids in a fresh context), decode_tps
 // (N single-token steps after it), the CPU ms per token of each phase (user + system time of the whole
 // process, every thread), medians over R repeats after one warm-up, model load excluded; then what ran.
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import { load_peer } from "../scripts/llamacpp_peer_load.mjs";
 
 const args = process.argv.slice(2);
 const usage = "usage: llamacpp_peer.mjs bench MODEL [-p 128] [-n 64] [-t 2] [-r 3]";
@@ -30,26 +29,7 @@ for (let i = 2; i < args.length; i += 2) {
   opt[k] = Number(args[i + 1]);
 }
 
-const dir = process.env.LLAMACPP_PEER_DIR;
-if (!dir) {
-  console.error("llamacpp_peer.mjs: LLAMACPP_PEER_DIR is not set (run bench/llamacpp_peer.sh)");
-  process.exit(2);
-}
-const pkg = join(dir, "node_modules", "node-llama-cpp");
-const { getLlama, LlamaLogLevel } = await import(pathToFileURL(join(pkg, "dist", "index.js")).href);
-const read_json = (...p) => JSON.parse(readFileSync(join(pkg, ...p), "utf8"));
-const version = read_json("package.json").version;
-const tag = read_json("llama", "llama.cpp.info.json").tag;
-
-const llama = await getLlama({
-  gpu: false,
-  build: "never",
-  usePrebuiltBinaries: true,
-  skipDownload: true,
-  progressLogs: false,
-  logLevel: LlamaLogLevel.error,
-  maxThreads: opt.t,
-});
+const { llama, version, tag } = await load_peer("llamacpp_peer.mjs (run bench/llamacpp_peer.sh)", opt.t);
 const model = await llama.loadModel({ modelPath: model_path, gpuLayers: 0, useMmap: true });
 
 // Random ids below the vocabulary's first 1000 entries past the first 100 (control tokens sit at

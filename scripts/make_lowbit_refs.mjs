@@ -13,7 +13,8 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
-import { pathToFileURL, fileURLToPath } from "node:url";
+import { fileURLToPath } from "node:url";
+import { load_peer } from "./llamacpp_peer_load.mjs";
 import { tmpdir } from "node:os";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -36,18 +37,7 @@ function prompt_ids() {
   return ids;
 }
 
-const dir = process.env.LLAMACPP_PEER_DIR;
-if (!dir) {
-  console.error("make_lowbit_refs.mjs: set LLAMACPP_PEER_DIR to a directory with node-llama-cpp installed");
-  process.exit(2);
-}
-const pkg = join(dir, "node_modules", "node-llama-cpp");
-const { getLlama, LlamaLogLevel } = await import(pathToFileURL(join(pkg, "dist", "index.js")).href);
-const peer_version = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")).version;
-const llama = await getLlama({
-  gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true, progressLogs: false,
-  logLevel: LlamaLogLevel.error, maxThreads: 2,
-});
+const { llama, version: peer_version } = await load_peer("make_lowbit_refs.mjs", 2);
 
 const top = (logits) => {
   const arr = [...logits.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, TOP);
