@@ -114,6 +114,11 @@ std::vector<int32_t> LocalProvider::prompt_tokens(const GenerationRequest& req) 
     return tok_->encode(req.prompt, /*add_bos=*/true, /*parse_special=*/true);
 }
 
+std::shared_ptr<const JsonVocab> LocalProvider::json_vocab() const {
+    std::call_once(json_once_, [this] { json_vocab_ = make_json_vocab(*tok_); });
+    return json_vocab_;
+}
+
 TokenText LocalProvider::token_text(int32_t id, float logprob) const {
     TokenText t;
     t.bytes = tok_->token_to_piece(id, /*render_special=*/true);
@@ -178,6 +183,7 @@ std::unique_ptr<Generation> LocalProvider::start(GenerationRequest req, Generati
         }
         r.stop = req.stop;
         r.logprobs = req.logprobs;
+        if (req.json_object) r.constraint = std::make_shared<JsonConstraint>(json_vocab());
     }
     r.deadline = req.deadline;
 

@@ -6,11 +6,13 @@
 // special-token text is parsed too (as Hugging Face tokenizers, vLLM and llama-server do).
 #pragma once
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "chat/template.h"
 #include "model/model.h"
 #include "router/provider.h"
+#include "sampling/json_constraint.h"
 #include "runtime/engine.h"
 
 namespace kinglet::router {
@@ -50,6 +52,8 @@ private:
     std::unique_ptr<Generation> start_labels(GenerationRequest req, GenerationCallbacks cb, std::vector<int32_t> prompt);
     TokenLogprob token_logprob(const TokenInfo& t) const;
     TokenText token_text(int32_t id, float logprob) const;
+    // The vocabulary trie of JSON mode, built on the first request that asks for it.
+    std::shared_ptr<const JsonVocab> json_vocab() const;
 
     std::shared_ptr<const Model> model_;
     std::shared_ptr<const Tokenizer> tok_;
@@ -58,6 +62,8 @@ private:
     std::string template_label_;
     std::string bos_text_, eos_text_;
     int64_t created_ = 0;
+    mutable std::once_flag json_once_;
+    mutable std::shared_ptr<const JsonVocab> json_vocab_;
 };
 
 // The router's finish reason for the engine's (shared by the plain and the label-constrained paths).

@@ -42,6 +42,9 @@ struct GenerationRequest {
     std::optional<uint64_t> seed;         // unset: a fresh random seed
     std::map<int32_t, float> logit_bias;  // token id -> bias added to the logit
     std::vector<std::string> stop;
+    // response_format json_object: the answer is one JSON object (local models: constrained decoding;
+    // remote providers are asked for it).
+    bool json_object = false;
     int logprobs = -1;                    // -1: none; k >= 0: the chosen token's and the k most likely
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     std::string caller;                   // id of the authenticated API key ("" when auth is off)

@@ -334,6 +334,7 @@ std::string RemoteProvider::request_body(const GenerationRequest& req) const {
     if (req.frequency_penalty != 0) b["frequency_penalty"] = req.frequency_penalty;
     if (req.seed) b["seed"] = *req.seed;
     if (!req.stop.empty()) b["stop"] = req.stop;
+    if (req.json_object) b["response_format"] = {{"type", "json_object"}};
     return b.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -221,8 +221,13 @@ SamplingFields parse_sampling(const Fields& f, const RequestLimits& limits, bool
     if (const json* rf = f.get("response_format")) {
         if (!rf->is_object()) wrong_type("response_format", "an object", *rf);
         auto type = Fields(*rf, "response_format").string("type").value_or("text");
-        if (type != "text")
-            bad_param("response_format.type", "response_format of type '{}' is not supported yet (only 'text').", type);
+        if (type == "json_object") s.json_object = true;
+        else if (type == "json_schema")
+            bad_param("response_format.type",
+                      "response_format of type 'json_schema' is not supported yet; 'json_object' (any JSON object) is.");
+        else if (type != "text")
+            bad_param("response_format.type", "Invalid 'response_format.type': '{}' (expected 'text' or 'json_object').",
+                      type);
     }
     if (const json* tools = f.get("tools")) {
         if (!tools->is_array()) wrong_type("tools", "an array", *tools);
@@ -409,6 +414,7 @@ void copy_sampling(const SamplingFields& s, int index, router::GenerationRequest
     if (s.seed) g.seed = *s.seed + uint64_t(index);
     g.logit_bias = s.logit_bias;
     g.stop = s.stop;
+    g.json_object = s.json_object;
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ struct SamplingFields {
     int n = 1;
     bool stream = false;
     bool include_usage = false;     // stream_options.include_usage
+    bool json_object = false;       // response_format {"type": "json_object"}
 };
 
 struct ChatCompletionRequest {

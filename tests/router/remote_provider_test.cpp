@@ -73,11 +73,12 @@ struct Call {
     std::vector<std::string> deltas;
 };
 
-Call generate(RemoteProvider& p, bool stream, int logprobs = -1) {
+Call generate(RemoteProvider& p, bool stream, int logprobs = -1, bool json_object = false) {
     GenerationRequest req;
     req.messages = {{"user", "hi", {}}};
     req.max_tokens = 7;
     req.logprobs = logprobs;
+    req.json_object = json_object;
     std::promise<GenerationResult> done;
     Call run;
     GenerationCallbacks cb;
@@ -124,8 +125,17 @@ TEST(RemoteProvider, StreamsDeltasAndTakesUsageFromTheRemote) {
     EXPECT_EQ(sent["max_tokens"], 7);
     EXPECT_EQ(sent["messages"][0]["content"], "hi");
     EXPECT_EQ(r.auth.at(0), "Bearer sk-test");
+    EXPECT_FALSE(sent.contains("response_format"));
     // The connection is reused: a second call works on the pooled handle.
     EXPECT_EQ(generate(*p, false).result.text, "Hello");
+}
+
+TEST(RemoteProvider, ForwardsJsonMode) {
+    Remote r([](const httplib::Request&, httplib::Response& res, int) { res.set_content(good_stream(), "text/event-stream"); });
+    auto p = provider(r.url());
+    generate(*p, true, -1, /*json_object=*/true);
+    const json sent = json::parse(r.bodies.at(0));
+    EXPECT_EQ(sent["response_format"], json({{"type", "json_object"}}));
 }
 
 TEST(RemoteProvider, RetriesRateLimitsAndServerErrors) {

@@ -164,8 +164,14 @@ TEST(OpenAIRequest, BadMessagesNameTheField) {
 TEST(OpenAIRequest, FeaturesThatWouldBeSilentlyIgnoredAreRefused) {
     EXPECT_EQ(chat_param(chat({{"tools", {{{"type", "function"}}}}})), "tools");
     EXPECT_EQ(chat_param(chat({{"tools", {{{"type", "function"}}}}, {"tool_choice", "none"}})), "");
-    EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "json_object"}}}})), "response_format.type");
+    EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}}}}}})),
+              "response_format.type");
+    EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "yaml"}}}})), "response_format.type");
+    EXPECT_EQ(chat_param(chat({{"response_format", "json_object"}})), "response_format");
     EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "text"}}}})), "");
+    EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "json_object"}}}})), "");
+    EXPECT_TRUE(parse_chat_request(chat({{"response_format", {{"type", "json_object"}}}}), limits()).sampling.json_object);
+    EXPECT_FALSE(parse_chat_request(chat({{"response_format", {{"type", "text"}}}}), limits()).sampling.json_object);
     EXPECT_EQ(completion_param({{"prompt", "x"}, {"best_of", 2}}), "best_of");
     EXPECT_EQ(completion_param({{"prompt", "x"}, {"suffix", "tail"}}), "suffix");
     EXPECT_EQ(completion_param({{"prompt", "x"}, {"echo", true}, {"logprobs", 1}}), "echo");

@@ -224,6 +224,47 @@ async function main() {
     checks++;
   }
 
+  // --- JSON mode: response_format json_object restricts the answer to one JSON object. This model
+  // writes children's stories, so logit_bias nudges it towards quotes and closing braces (ids from
+  // `kinglet tokenize`) and some answers close before max_tokens: those must parse as objects (Node's
+  // JSON.parse is the judge); the others stop at max_tokens with finish_reason "length".
+  {
+    const t = JSON.parse(execFileSync(kinglet, ["tokenize", "--json", "--no-bos", "-m", gguf, ' }"'], { encoding: "utf8" }));
+    const id = (piece) => t.ids[t.pieces.indexOf(piece)];
+    const bias = { [id("}")]: 10, [id('"')]: 6 };
+    const req = {
+      model: "tiny", messages: [{ role: "user", content: "Give me a JSON object." }], max_tokens: 64, temperature: 1,
+      seed: 3, n: 6, logit_bias: bias, response_format: { type: "json_object" },
+    };
+    const c = await client.chat.completions.create(req);
+    let closed = 0;
+    for (const ch of c.choices) {
+      if (ch.finish_reason === "stop") {
+        const v = JSON.parse(ch.message.content);
+        assert.ok(v !== null && typeof v === "object" && !Array.isArray(v), ch.message.content);
+        closed++;
+      } else {
+        assert.strictEqual(ch.finish_reason, "length");
+        assert.ok(ch.message.content.startsWith("{"), ch.message.content);
+      }
+    }
+    assert.ok(closed >= 2, `only ${closed} of 6 answers closed their object`);
+    // Streamed: the deltas of the same request concatenate to the same answers.
+    const stream = await client.chat.completions.create({ ...req, stream: true });
+    const parts = ["", "", "", "", "", ""];
+    for await (const chunk of stream) for (const ch of chunk.choices) parts[ch.index] += ch.delta.content ?? "";
+    assert.deepStrictEqual(parts, c.choices.map((ch) => ch.message.content));
+    // Without the format, the same request is not constrained (the story text is not JSON).
+    const plain = await client.chat.completions.create({ ...req, response_format: { type: "text" }, logit_bias: undefined, n: 1 });
+    assert.ok(!plain.choices[0].message.content.startsWith("{"), plain.choices[0].message.content);
+    // json_schema is refused clearly, not ignored.
+    await assert.rejects(
+      client.chat.completions.create({ ...req, response_format: { type: "json_schema", json_schema: { name: "x", schema: {} } } }),
+      (e) => e.status === 400 && /json_schema.*not supported/.test(e.message) && e.param === "response_format.type",
+    );
+    checks++;
+  }
+
   // --- embeddings: unit vectors (mean of final-normed hidden states, L2-normalised), deterministic,
   // base64 (the client's default) equal to floats, text equal to its token ids
   {
