@@ -12,6 +12,7 @@
 #include "cli/command.h"
 #include "cli/model_args.h"
 #include "core/error.h"
+#include "sampling/json_constraint.h"
 
 namespace kinglet::cli {
 namespace {
@@ -33,6 +34,7 @@ struct RunOptions {
     bool no_bos = false;
     bool ignore_eos = false;
     bool chat = false;
+    bool json_object = false;
     std::string system;
 };
 
@@ -75,6 +77,7 @@ int generate_once(const RunOptions& o, uint64_t seed) {
     r.max_tokens = o.n_predict;
     r.ignore_eos = o.ignore_eos;
     r.top_logits = o.top_logits;
+    if (o.json_object) r.constraint = std::make_shared<JsonConstraint>(make_json_vocab(*model->tokenizer()));
     if (!o.json) {
         r.on_event = [](const StreamEvent& ev) {
             std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
@@ -115,6 +118,8 @@ int generate_once(const RunOptions& o, uint64_t seed) {
 int chat_loop(const RunOptions& o, uint64_t seed) {
     auto model = o.model.load();
     Engine engine(model, model->tokenizer(), o.model.engine_options(1));
+    std::shared_ptr<const JsonVocab> json_vocab;
+    if (o.json_object) json_vocab = make_json_vocab(*model->tokenizer());
     std::vector<chat::Message> history;
     if (!o.system.empty()) history.push_back({"system", o.system, {}});
     const bool tty = isatty(STDIN_FILENO);
@@ -128,6 +133,7 @@ int chat_loop(const RunOptions& o, uint64_t seed) {
         r.prompt = model->tokenizer()->encode(render_chat(*model, history), false, true);
         r.sampling = sampling(o, seed + turn);
         r.max_tokens = o.n_predict;
+        if (o.json_object) r.constraint = std::make_shared<JsonConstraint>(json_vocab);
         r.on_event = [](const StreamEvent& ev) {
             std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
             std::fflush(stdout);
@@ -160,6 +166,8 @@ const Registrar registrar{Command{
         sub.add_flag("--no-bos", o->no_bos, "Do not add the BOS token");
         sub.add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-generation tokens");
         sub.add_flag("--chat", o->chat, "Wrap the prompt as a user message in the model's chat template");
+        sub.add_flag("--json-object", o->json_object,
+                     "JSON mode: the answer is one JSON object (as the API's response_format json_object)");
         sub.add_option("-s,--system", o->system, "System message for --chat and the interactive chat");
         return [o, p] {
             o->has_prompt = p->count() > 0;

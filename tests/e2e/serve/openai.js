@@ -257,6 +257,12 @@ async function main() {
     // Without the format, the same request is not constrained (the story text is not JSON).
     const plain = await client.chat.completions.create({ ...req, response_format: { type: "text" }, logit_bias: undefined, n: 1 });
     assert.ok(!plain.choices[0].message.content.startsWith("{"), plain.choices[0].message.content);
+    // Greedy JSON mode through the server equals `kinglet run --json-object`.
+    const runOut = run(["--chat", "--json-object", "-p", "Give me a JSON object.", "-n", "40"]);
+    const greedy = await client.chat.completions.create({ ...req, temperature: 0, n: 1, max_tokens: 40, logit_bias: undefined });
+    assert.ok(runOut.text.startsWith("{"), runOut.text);
+    assert.strictEqual(greedy.choices[0].message.content, runOut.text);
+    assert.strictEqual(greedy.choices[0].finish_reason, runOut.finish_reason);
     // json_schema is refused clearly, not ignored.
     await assert.rejects(
       client.chat.completions.create({ ...req, response_format: { type: "json_schema", json_schema: { name: "x", schema: {} } } }),
