@@ -1,12 +1,14 @@
 // Fuzzes JSON mode's recognizer: on any bytes it must agree with nlohmann::json's parser (a number
 // beyond double's range counts as valid text, as in tests/sampling/json_constraint_test.cpp), and in
-// json_object mode it may accept only what also parses as an object. A disagreement aborts.
+// json_object mode it may accept only what also parses as an object, and under a schema only what
+// kinglet's JSON Schema validator (src/eval/json_schema) calls an instance. A disagreement aborts.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "eval/json_schema.h"
 #include "sampling/json_constraint.h"
 
 namespace {
@@ -44,5 +46,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (ours != (ref != 0) && !(ref != 0 && max_depth > 64)) abort();
     kinglet::JsonRecognizer strict;  // json_object mode
     if (strict.feed(text) && strict.complete() && ref != 2) abort();
+
+    static const nlohmann::json schema = nlohmann::json::parse(R"({"type": "object",
+        "properties": {"k": {"enum": ["a", "ab"]}, "n": {"type": ["integer", "null"]},
+                       "l": {"type": "array", "items": {"type": "boolean"}}, "o": {"type": "object"}},
+        "required": ["k"], "additionalProperties": false})");
+    static const kinglet::CompiledSchema compiled = kinglet::compile_json_schema(schema);
+    static const kinglet::eval::JsonSchema validator{nlohmann::ordered_json(schema)};
+    kinglet::JsonOptions typed;
+    typed.schema = &compiled;
+    kinglet::JsonRecognizer s(typed);
+    if (s.feed(text) && s.complete() &&
+        (ref != 2 || !validator.violation(nlohmann::ordered_json::parse(text)).empty()))
+        abort();
     return 0;
 }

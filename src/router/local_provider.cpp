@@ -183,7 +183,8 @@ std::unique_ptr<Generation> LocalProvider::start(GenerationRequest req, Generati
         }
         r.stop = req.stop;
         r.logprobs = req.logprobs;
-        if (req.json_object) r.constraint = std::make_shared<JsonConstraint>(json_vocab());
+        if (req.json_schema) r.constraint = std::make_shared<JsonConstraint>(json_vocab(), req.json_schema);
+        else if (req.json_object) r.constraint = std::make_shared<JsonConstraint>(json_vocab());
     }
     r.deadline = req.deadline;
 

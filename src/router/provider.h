@@ -18,6 +18,7 @@
 #include "chat/template.h"
 #include "core/error.h"
 #include "runtime/engine.h"
+#include "sampling/json_schema_spec.h"
 
 namespace kinglet::router {
 
@@ -42,9 +43,12 @@ struct GenerationRequest {
     std::optional<uint64_t> seed;         // unset: a fresh random seed
     std::map<int32_t, float> logit_bias;  // token id -> bias added to the logit
     std::vector<std::string> stop;
-    // response_format json_object: the answer is one JSON object (local models: constrained decoding;
-    // remote providers are asked for it).
+    // response_format json_object / json_schema: the answer is one JSON object (and an instance of
+    // json_schema when set). Local models: constrained decoding; remote providers get response_format
+    // as the client sent it.
     bool json_object = false;
+    std::shared_ptr<const CompiledSchema> json_schema;
+    std::string response_format;  // JSON text
     int logprobs = -1;                    // -1: none; k >= 0: the chosen token's and the k most likely
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     std::string caller;                   // id of the authenticated API key ("" when auth is off)

@@ -334,7 +334,8 @@ std::string RemoteProvider::request_body(const GenerationRequest& req) const {
     if (req.frequency_penalty != 0) b["frequency_penalty"] = req.frequency_penalty;
     if (req.seed) b["seed"] = *req.seed;
     if (!req.stop.empty()) b["stop"] = req.stop;
-    if (req.json_object) b["response_format"] = {{"type", "json_object"}};
+    if (!req.response_format.empty()) b["response_format"] = json::parse(req.response_format);
+    else if (req.json_object) b["response_format"] = {{"type", "json_object"}};
     return b.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

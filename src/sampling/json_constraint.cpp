@@ -36,13 +36,20 @@ JsonRecognizer::JsonRecognizer(JsonOptions opt)
     max_depth_ = uint8_t(opt.max_depth);
     max_ws_ = uint8_t(opt.max_ws);
     max_nl_ = int8_t(opt.max_newlines);
+    schema_ = opt.schema;
+    if (schema_) {
+        object_only_ = false;
+        value_node_ = int16_t(schema_->root);
+    }
 }
 
 bool JsonRecognizer::complete() const {
     return mode_ == kDone || (mode_ == kNumber && depth_ == 0 && num_terminal(sub_));
 }
 
-bool JsonRecognizer::in_plain_string() const { return mode_ == kString && utf8_need_ == 0 && surrogate_ == 0; }
+bool JsonRecognizer::in_plain_string() const {
+    return mode_ == kString && utf8_need_ == 0 && surrogate_ == 0 && smode_ == 0;
+}
 
 bool JsonRecognizer::whitespace(uint8_t c) {
     if (max_ws_ != 0 && ws_ >= max_ws_) return refuse();
@@ -61,18 +68,39 @@ void JsonRecognizer::value_done() {
 
 bool JsonRecognizer::begin_value(uint8_t c) {
     if (depth_ == 0 && object_only_ && c != '{') return refuse();
+    const CompiledSchema::Node* v = value_node_ >= 0 ? &schema_->nodes[size_t(value_node_)] : nullptr;
+    if (v) {
+        using S = CompiledSchema;
+        const uint8_t need = c == '{' ? S::kObject : c == '[' ? S::kArray : c == '"' ? S::kString
+                           : c == 't' || c == 'f' ? S::kBoolean : c == 'n' ? S::kNull : S::kInteger | S::kNumber;
+        if (!(v->types & need)) return refuse();
+        int_only_ = !(v->types & S::kNumber);
+    } else {
+        int_only_ = false;
+    }
     switch (c) {
         case '{':
         case '[':
             if (depth_ >= max_depth_) return refuse();
             if (c == '{') stack_ |= uint64_t(1) << depth_;
             else stack_ &= ~(uint64_t(1) << depth_);
+            if (depth_ < kFrames) {
+                node_[depth_] = value_node_;
+                seen_[depth_] = 0;
+            }
             ++depth_;
             mode_ = c == '{' ? kObjFirst : kArrFirst;
+            if (c == '[') enter_array_value();
             return true;
         case '"':
             mode_ = kString;
             key_ = false;
+            smode_ = 0;
+            if (v && !v->enums.empty()) {
+                smode_ = 2;
+                spos_ = 0;
+                cand_ = v->enums.size() == 64 ? ~uint64_t(0) : (uint64_t(1) << v->enums.size()) - 1;
+            }
             return true;
         case '-':
             mode_ = kNumber;
@@ -94,7 +122,38 @@ bool JsonRecognizer::begin_value(uint8_t c) {
 }
 
 // A byte inside a string (mode kString), UTF-8 checked as RFC 3629 defines it.
+// A byte of a key or enum string: it must continue one of the candidates still matching (whose bytes are
+// valid UTF-8 needing no escapes), and the closing quote must end one.
+bool JsonRecognizer::schema_string_byte(uint8_t c) {
+    const CompiledSchema::Node& n =
+        schema_->nodes[size_t(smode_ == 1 ? frame_node() : value_node_)];
+    const std::vector<std::string>& names = smode_ == 1 ? n.keys : n.enums;
+    uint64_t keep = 0;
+    for (uint64_t m = cand_; m; m &= m - 1) {
+        const int i = __builtin_ctzll(m);
+        const std::string& s = names[size_t(i)];
+        if (c == '"' ? s.size() == spos_ : spos_ < s.size() && uint8_t(s[spos_]) == c) keep |= uint64_t(1) << i;
+    }
+    if (!keep) return refuse();
+    if (c != '"') {
+        cand_ = keep;
+        ++spos_;
+        return true;
+    }
+    const int i = __builtin_ctzll(keep);  // names are distinct: one ends here
+    smode_ = 0;
+    if (key_) {
+        seen_[depth_ - 1] |= uint64_t(1) << i;
+        key_node_ = int16_t(n.key_nodes[size_t(i)]);
+        mode_ = kColon;
+    } else {
+        value_done();
+    }
+    return true;
+}
+
 bool JsonRecognizer::string_byte(uint8_t c) {
+    if (smode_ != 0) return schema_string_byte(c);
     if (utf8_need_ > 0) {
         if (c < utf8_lo_ || c > utf8_hi_) return refuse();
         --utf8_need_;
@@ -108,8 +167,12 @@ bool JsonRecognizer::string_byte(uint8_t c) {
         return true;
     }
     if (c == '"') {
-        if (key_) mode_ = kColon;
-        else value_done();
+        if (key_) {
+            mode_ = kColon;
+            key_node_ = -1;
+        } else {
+            value_done();
+        }
         return true;
     }
     if (c == '\\') {
@@ -192,6 +255,7 @@ bool JsonRecognizer::step(uint8_t c) {
                     break;
             }
             if (is_digit(c) && sub_ != kZero) return true;
+            if (int_only_ && (c == '.' || c == 'e' || c == 'E')) return refuse();
             if (c == '.' && (sub_ == kZero || sub_ == kInt)) {
                 sub_ = kDot;
                 return true;
@@ -222,6 +286,9 @@ bool JsonRecognizer::step(uint8_t c) {
         return whitespace(c);
     }
     ws_ = nl_ = 0;
+    const CompiledSchema::Node* f = schema_ ? frame() : nullptr;
+    const bool listed = f && f->has_properties;
+    const uint64_t all = listed ? (f->keys.size() == 64 ? ~uint64_t(0) : (uint64_t(1) << f->keys.size()) - 1) : 0;
     switch (mode_) {
         case kValue:
             return begin_value(c);
@@ -237,9 +304,17 @@ bool JsonRecognizer::step(uint8_t c) {
             if (c == '"') {
                 mode_ = kString;
                 key_ = true;
+                smode_ = 0;
+                if (listed) {  // one of the properties not written yet
+                    cand_ = all & ~seen_[depth_ - 1];
+                    if (!cand_) return refuse();
+                    smode_ = 1;
+                    spos_ = 0;
+                }
                 return true;
             }
             if (c == '}' && mode_ == kObjFirst) {
+                if (listed && (f->required & ~seen_[depth_ - 1])) return refuse();
                 --depth_;
                 value_done();
                 return true;
@@ -248,15 +323,19 @@ bool JsonRecognizer::step(uint8_t c) {
         case kColon:
             if (c != ':') return refuse();
             mode_ = kValue;
+            value_node_ = key_node_;
             return true;
         case kObjNext:
         case kArrNext: {
             const bool obj = mode_ == kObjNext;
             if (c == ',') {
+                if (listed && !(all & ~seen_[depth_ - 1])) return refuse();  // no property left to write
                 mode_ = obj ? kObjKey : kValue;
+                if (!obj) enter_array_value();
                 return true;
             }
             if (c == (obj ? '}' : ']')) {
+                if (obj && listed && (f->required & ~seen_[depth_ - 1])) return refuse();
                 --depth_;
                 value_done();
                 return true;
@@ -393,6 +472,17 @@ std::shared_ptr<const JsonVocab> make_json_vocab(const Tokenizer& tok) {
 
 JsonConstraint::JsonConstraint(std::shared_ptr<const JsonVocab> vocab, JsonOptions opt)
     : vocab_(std::move(vocab)), state_(opt) {}
+
+namespace {
+JsonOptions with_schema(const CompiledSchema* s) {
+    JsonOptions o;
+    o.schema = s;
+    return o;
+}
+}  // namespace
+
+JsonConstraint::JsonConstraint(std::shared_ptr<const JsonVocab> vocab, std::shared_ptr<const CompiledSchema> schema)
+    : vocab_(std::move(vocab)), schema_(std::move(schema)), state_(with_schema(schema_.get())) {}
 
 void JsonConstraint::apply(float* logits, int32_t n_vocab) const {
     thread_local std::vector<uint8_t> ok;

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sampling/json_schema_spec.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -36,6 +37,9 @@ struct JsonOptions {
     // cannot fill its answer with blank lines.
     int max_ws = 16;
     int max_newlines = 1;
+    // json_schema: the value must also follow this schema (which must outlive the recognizer);
+    // object_only is then ignored and the schema's root type decides.
+    const CompiledSchema* schema = nullptr;
 };
 
 class JsonRecognizer {
@@ -67,7 +71,18 @@ private:
     bool whitespace(uint8_t c);
     void value_done();
     bool string_byte(uint8_t c);
+    bool schema_string_byte(uint8_t c);
     bool top_is_object() const { return (stack_ >> (depth_ - 1)) & 1; }
+    // The schema node of the innermost container (-1: free-form).
+    int frame_node() const { return depth_ >= 1 && depth_ <= kFrames ? node_[depth_ - 1] : -1; }
+    const CompiledSchema::Node* frame() const {
+        const int f = frame_node();
+        return f >= 0 ? &schema_->nodes[size_t(f)] : nullptr;
+    }
+    void enter_array_value() {
+        const auto* f = frame();
+        value_node_ = int16_t(f ? f->items : -1);
+    }
 
     uint64_t stack_ = 0;      // bit d: the container at depth d + 1 is an object
     uint16_t hex_ = 0;        // the \u escape's digits so far
@@ -84,6 +99,18 @@ private:
     bool object_only_, leading_ws_, trailing_ws_;
     uint8_t max_depth_, max_ws_;
     int8_t max_nl_;
+
+    // json_schema (schema_ null: none of this is used).
+    static constexpr int kFrames = CompiledSchema::kMaxDepth + 1;
+    const CompiledSchema* schema_ = nullptr;
+    int16_t value_node_ = -1;  // the schema of the value about to start (-1: any)
+    int16_t key_node_ = -1;    // the schema of the value after the key just read
+    uint8_t smode_ = 0;        // the string being read: 0 free, 1 a listed key, 2 one of an enum
+    bool int_only_ = false;    // the number being read must be an integer
+    uint16_t spos_ = 0;        // bytes of the key / enum string so far
+    uint64_t cand_ = 0;        // keys / enum values still matching
+    int16_t node_[kFrames];    // schema node of the container at each depth
+    uint64_t seen_[kFrames];   // properties an object at that depth has written
 };
 
 class JsonVocab {
@@ -130,6 +157,8 @@ std::shared_ptr<const JsonVocab> make_json_vocab(const Tokenizer& tok);
 class JsonConstraint final : public Constraint {
 public:
     JsonConstraint(std::shared_ptr<const JsonVocab> vocab, JsonOptions opt = {});
+    // json_schema: the answer is also an instance of `schema` (opt.schema is set from it).
+    JsonConstraint(std::shared_ptr<const JsonVocab> vocab, std::shared_ptr<const CompiledSchema> schema);
     void apply(float* logits, int32_t n_vocab) const override;
     void accept(int32_t token) override;
     bool complete() const override { return state_.complete(); }
@@ -137,6 +166,7 @@ public:
 
 private:
     std::shared_ptr<const JsonVocab> vocab_;
+    std::shared_ptr<const CompiledSchema> schema_;
     JsonRecognizer state_;
 };
 

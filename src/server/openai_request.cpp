@@ -221,13 +221,25 @@ SamplingFields parse_sampling(const Fields& f, const RequestLimits& limits, bool
     if (const json* rf = f.get("response_format")) {
         if (!rf->is_object()) wrong_type("response_format", "an object", *rf);
         auto type = Fields(*rf, "response_format").string("type").value_or("text");
-        if (type == "json_object") s.json_object = true;
-        else if (type == "json_schema")
+        if (type == "json_object") {
+            s.json_object = true;
+        } else if (type == "json_schema") {
+            const json* js = rf->contains("json_schema") ? &(*rf)["json_schema"] : nullptr;
+            if (!js) bad_param("response_format.json_schema", "Missing required parameter: 'response_format.json_schema'.");
+            if (!js->is_object()) wrong_type("response_format.json_schema", "an object", *js);
+            const json* schema = js->contains("schema") ? &(*js)["schema"] : nullptr;
+            try {
+                s.json_schema = std::make_shared<const CompiledSchema>(compile_json_schema(schema ? *schema : json::object()));
+            } catch (const Error& e) {
+                bad_param("response_format.json_schema.schema", "Invalid 'response_format.json_schema.schema': {}.",
+                          e.what());
+            }
+            s.json_object = true;
+        } else if (type != "text") {
             bad_param("response_format.type",
-                      "response_format of type 'json_schema' is not supported yet; 'json_object' (any JSON object) is.");
-        else if (type != "text")
-            bad_param("response_format.type", "Invalid 'response_format.type': '{}' (expected 'text' or 'json_object').",
-                      type);
+                      "Invalid 'response_format.type': '{}' (expected 'text', 'json_object' or 'json_schema').", type);
+        }
+        if (s.json_object) s.response_format = rf->dump();
     }
     if (const json* tools = f.get("tools")) {
         if (!tools->is_array()) wrong_type("tools", "an array", *tools);
@@ -415,6 +427,8 @@ void copy_sampling(const SamplingFields& s, int index, router::GenerationRequest
     g.logit_bias = s.logit_bias;
     g.stop = s.stop;
     g.json_object = s.json_object;
+    g.json_schema = s.json_schema;
+    g.response_format = s.response_format;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +44,9 @@ struct SamplingFields {
     int n = 1;
     bool stream = false;
     bool include_usage = false;     // stream_options.include_usage
-    bool json_object = false;       // response_format {"type": "json_object"}
+    bool json_object = false;       // response_format json_object or json_schema
+    std::shared_ptr<const CompiledSchema> json_schema;  // json_schema, compiled
+    std::string response_format;    // as sent (forwarded to remote providers)
 };
 
 struct ChatCompletionRequest {

@@ -164,8 +164,19 @@ TEST(OpenAIRequest, BadMessagesNameTheField) {
 TEST(OpenAIRequest, FeaturesThatWouldBeSilentlyIgnoredAreRefused) {
     EXPECT_EQ(chat_param(chat({{"tools", {{{"type", "function"}}}}})), "tools");
     EXPECT_EQ(chat_param(chat({{"tools", {{{"type", "function"}}}}, {"tool_choice", "none"}})), "");
-    EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}}}}}})),
-              "response_format.type");
+    EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "json_schema"}}}})), "response_format.json_schema");
+    EXPECT_EQ(chat_param(chat({{"response_format",
+                                {{"type", "json_schema"},
+                                 {"json_schema", {{"name", "x"}, {"schema", {{"type", "string"}, {"pattern", "^a"}}}}}}}})),
+              "response_format.json_schema.schema");
+    const nlohmann::json schema_rf = {
+        {"type", "json_schema"},
+        {"json_schema", {{"name", "x"}, {"strict", true}, {"schema", {{"type", "object"}, {"properties", {{"a", {{"type", "integer"}}}}}}}}}};
+    EXPECT_EQ(chat_param(chat({{"response_format", schema_rf}})), "");
+    const auto parsed = parse_chat_request(chat({{"response_format", schema_rf}}), limits());
+    ASSERT_TRUE(parsed.sampling.json_schema);
+    EXPECT_TRUE(parsed.sampling.json_object);
+    EXPECT_EQ(nlohmann::json::parse(parsed.sampling.response_format), schema_rf);  // forwarded as sent
     EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "yaml"}}}})), "response_format.type");
     EXPECT_EQ(chat_param(chat({{"response_format", "json_object"}})), "response_format");
     EXPECT_EQ(chat_param(chat({{"response_format", {{"type", "text"}}}})), "");

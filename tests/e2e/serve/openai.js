@@ -263,10 +263,30 @@ async function main() {
     assert.ok(runOut.text.startsWith("{"), runOut.text);
     assert.strictEqual(greedy.choices[0].message.content, runOut.text);
     assert.strictEqual(greedy.choices[0].finish_reason, runOut.finish_reason);
-    // json_schema is refused clearly, not ignored.
+    // json_schema: the answer is an instance of the schema (an enum and an integer here; the model
+    // cannot write anything else), and ends when the object is complete.
+    const schema = {
+      type: "object", properties: { kind: { enum: ["cat", "dog", "bird"] }, legs: { type: "integer" } },
+      required: ["kind", "legs"], additionalProperties: false,
+    };
+    const typed = await client.chat.completions.create({
+      ...req, n: 4, max_tokens: 160, response_format: { type: "json_schema", json_schema: { name: "animal", strict: true, schema } },
+    });
+    let instances = 0;
+    for (const ch of typed.choices) {
+      if (ch.finish_reason !== "stop") continue;
+      const v = JSON.parse(ch.message.content);
+      assert.deepStrictEqual(Object.keys(v).sort(), ["kind", "legs"], ch.message.content);
+      assert.ok(["cat", "dog", "bird"].includes(v.kind) && Number.isInteger(v.legs), ch.message.content);
+      instances++;
+    }
+    assert.ok(instances >= 2, `only ${instances} of 4 schema answers completed`);
+    // A schema keyword kinglet cannot enforce is refused, naming it, rather than ignored.
     await assert.rejects(
-      client.chat.completions.create({ ...req, response_format: { type: "json_schema", json_schema: { name: "x", schema: {} } } }),
-      (e) => e.status === 400 && /json_schema.*not supported/.test(e.message) && e.param === "response_format.type",
+      client.chat.completions.create({
+        ...req, response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "string", pattern: "^a" } } },
+      }),
+      (e) => e.status === 400 && /#\/pattern/.test(e.message) && e.param === "response_format.json_schema.schema",
     );
     checks++;
   }

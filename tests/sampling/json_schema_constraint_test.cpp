@@ -1,0 +1,214 @@
+// response_format json_schema: the compiled subset and the recognizer under a schema. Soundness is
+// checked against kinglet's JSON Schema validator for eval (src/eval/json_schema, written separately
+// from the draft-7 texts) and nlohmann::json's parser: whatever the recognizer accepts must be valid
+// for both. Completability: sampling under the constraint never reaches a state with no allowed token.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "core/error.h"
+#include "eval/json_schema.h"
+#include "sampling/json_constraint.h"
+#include "tokenizer/fixtures.h"
+
+namespace kinglet {
+namespace {
+
+using nlohmann::json;
+
+const json& person_schema() {
+    static const json s = json::parse(R"({
+        "type": "object",
+        "title": "a person",
+        "properties": {
+            "name": {"type": "string", "description": "full name"},
+            "age": {"type": "integer"},
+            "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "bb", "b"]}},
+            "kind": {"enum": ["cat", "dog", "catfish"]},
+            "score": {"type": ["number", "null"]},
+            "ok": {"type": "boolean"},
+            "meta": {"type": "object"},
+            "list": {"type": "array"}
+        },
+        "required": ["name", "age"],
+        "additionalProperties": false
+    })");
+    return s;
+}
+
+bool accepts(const CompiledSchema& c, const std::string& text) {
+    JsonOptions o;
+    o.schema = &c;
+    JsonRecognizer r(o);
+    return r.feed(text) && r.complete();
+}
+
+bool valid(const json& schema, const std::string& text) {
+    json v;
+    try {
+        v = json::parse(text);
+    } catch (const json::exception&) {
+        return false;
+    }
+    return eval::JsonSchema(nlohmann::ordered_json(schema)).violation(nlohmann::ordered_json(v)).empty();
+}
+
+TEST(JsonSchemaConstraint, AcceptsInstancesAndRefusesViolations) {
+    const CompiledSchema c = compile_json_schema(person_schema());
+    for (const char* ok : {R"({"name":"x","age":3})", R"({"age":-1,"name":""})",
+                           R"({"name":"Ann","age":30,"tags":["a","bb","b"],"kind":"catfish","score":null,"ok":true})",
+                           R"({"name":"x","age":3,"score":1.5e3,"meta":{"any":[1,{"z":true}]},"list":[null,"s"]})",
+                           "{\n  \"name\": \"\\u00e9\\n\",\n  \"age\": 0\n}"}) {
+        EXPECT_TRUE(accepts(c, ok)) << ok;
+        EXPECT_TRUE(valid(person_schema(), ok)) << ok;  // the reference agrees these are instances
+    }
+    for (const char* bad : {R"({"name":"x"})", R"({"name":"x","age":3.5})", R"({"name":"x","age":3e1})",
+                            R"({"name":"x","age":3,"extra":1})", R"({"name":"x","name":"y","age":1})",
+                            R"({"name":1,"age":1})", R"({"name":"x","age":1,"kind":"cow"})",
+                            R"({"name":"x","age":1,"kind":"ca"})", R"({"name":"x","age":1,"tags":["c"]})",
+                            R"({"name":"x","age":1,"ok":null})", R"({"name":"x","age":1,"meta":[]})", "[]", "\"x\"",
+                            R"({"nam\u0065":"x","age":1})", R"({"name":"x","age":1,})", "{}"}) {
+        EXPECT_FALSE(accepts(c, bad)) << bad;
+    }
+    // Refused at the first byte that can no longer lead to an instance, not at the end.
+    JsonOptions o;
+    o.schema = &c;
+    JsonRecognizer r(o);
+    EXPECT_TRUE(r.feed(R"({"name":"x","age":1,"kind":"c)"));
+    EXPECT_FALSE(JsonRecognizer(r).feed("o"));
+    EXPECT_TRUE(JsonRecognizer(r).feed("atf"));
+    EXPECT_FALSE(JsonRecognizer(r).feed("\"}"));  // "c" is not one of the values
+    JsonRecognizer s(o);
+    EXPECT_TRUE(s.feed(R"({"name":"x")"));
+    EXPECT_FALSE(JsonRecognizer(s).feed("}"));   // age is required
+    EXPECT_FALSE(JsonRecognizer(s).feed(",\"n"));  // name is written already
+}
+
+TEST(JsonSchemaConstraint, AllPropertiesWrittenLeavesOnlyTheEnd) {
+    const json schema = json::parse(R"({"type":"object","properties":{"a":{"type":"boolean"}},"required":["a"]})");
+    const CompiledSchema c = compile_json_schema(schema);
+    JsonOptions o;
+    o.schema = &c;
+    JsonRecognizer r(o);
+    ASSERT_TRUE(r.feed(R"({"a":true)"));
+    EXPECT_FALSE(JsonRecognizer(r).feed(","));  // a comma could never be followed by a key
+    EXPECT_TRUE(JsonRecognizer(r).feed("}"));
+}
+
+TEST(JsonSchemaConstraint, UnsupportedSchemasAreRefusedWithTheirLocation) {
+    auto error_of = [](const char* text) -> std::string {
+        try {
+            compile_json_schema(json::parse(text));
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_NE(error_of(R"({"type":"object","properties":{"a":{"type":"string","pattern":"^x"}}})")
+                  .find("#/properties/a/pattern"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"array","minItems":1})").find("#/minItems"), std::string::npos);
+    EXPECT_NE(error_of(R"({"anyOf":[{"type":"string"}]})").find("anyOf"), std::string::npos);
+    EXPECT_NE(error_of(R"({"$ref":"#/$defs/x"})").find("$ref"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"object","properties":{},"required":["x"]})").find("\"x\""), std::string::npos);
+    EXPECT_NE(error_of(R"({"enum":["a",1]})").find("only string values"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"integer","enum":["a"]})").find("excludes strings"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"object","properties":{"a\"b":{}}})").find("escapes"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"strnig"})").find("unknown type"), std::string::npos);
+    EXPECT_NE(error_of("false").find("allows no value"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"array","items":[{"type":"string"}]})").find("tuple"), std::string::npos);
+    EXPECT_EQ(error_of(R"({"type":"object","properties":{"a":{"type":"string","format":"date"}}})"), "");
+    EXPECT_EQ(compile_json_schema(json::parse("{}")).root, -1);  // anything goes
+    EXPECT_EQ(compile_json_schema(json::parse(R"({"description":"x"})")).root, -1);
+}
+
+// Random instances of the person schema (accepted), and random byte mutations of them: whatever the
+// recognizer accepts must be an instance according to the reference validator.
+TEST(JsonSchemaConstraint, GeneratedInstancesAcceptedMutationsNeverWronglyAccepted) {
+    const CompiledSchema c = compile_json_schema(person_schema());
+    std::mt19937 rng(7);
+    auto pick = [&](std::vector<std::string> v) { return v[rng() % v.size()]; };
+    int accepted_mutants = 0;
+    for (int i = 0; i < 2000; ++i) {
+        std::vector<std::string> fields = {"\"name\": " + pick({"\"\"", "\"Bo\"", "\"x\\\"y\"", "\"\\u00e9\""}),
+                                           "\"age\":" + pick({"0", "-12", "7"})};
+        if (rng() % 2) fields.push_back("\"tags\":[" + pick({"", "\"a\"", "\"bb\",\"b\""}) + "]");
+        if (rng() % 2) fields.push_back("\"kind\": " + pick({"\"cat\"", "\"dog\"", "\"catfish\""}));
+        if (rng() % 2) fields.push_back("\"score\":" + pick({"null", "1.5", "-2e-3", "4"}));
+        if (rng() % 2) fields.push_back("\"meta\":" + pick({"{}", "{\"k\":[1,2]}"}));
+        std::shuffle(fields.begin(), fields.end(), rng);
+        std::string text = "{";
+        for (size_t k = 0; k < fields.size(); ++k) text += (k ? ", " : "") + fields[k];
+        text += "}";
+        ASSERT_TRUE(valid(person_schema(), text)) << text;
+        EXPECT_TRUE(accepts(c, text)) << text;
+        const std::string alphabet = "{}[],:\" 0123456789.e-abcdefgkmnorstx";
+        for (int m = 0; m < 4; ++m) {
+            std::string t = text;
+            const size_t at = rng() % t.size();
+            switch (rng() % 3) {
+                case 0: t.erase(at, 1); break;
+                case 1: t.insert(t.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
+                default: t[at] = alphabet[rng() % alphabet.size()]; break;
+            }
+            if (accepts(c, t)) {
+                ++accepted_mutants;
+                EXPECT_TRUE(valid(person_schema(), t)) << "accepted a non-instance: " << t;
+            }
+        }
+    }
+    EXPECT_GT(accepted_mutants, 50);  // some mutations keep an instance (inside free strings, digits)
+}
+
+const Tokenizer& llama3() {
+    static const Tokenizer tok(test::through_gguf(Vocab::from_hf_json(test::hf_tokenizer_json("llama3").string())));
+    return tok;
+}
+
+TEST(JsonSchemaConstraint, SamplingNeverDeadEndsAndYieldsInstances) {
+    const auto v = make_json_vocab(llama3());
+    const auto schema = std::make_shared<const CompiledSchema>(compile_json_schema(person_schema()));
+    const int32_t n = llama3().n_vocab();
+    std::vector<float> bias(size_t(n), 0.0f);
+    for (int32_t id = 0; id < n; ++id) {
+        const std::string p = llama3().token_to_piece(id, false);
+        if (p == "}" || p == "]" || p == "\"" || p == "\"}" || p == "\"," || p == "\",\"") bias[size_t(id)] = 5.0f;
+    }
+    int finished = 0;
+    for (int seed = 0; seed < 10; ++seed) {
+        JsonConstraint c(v, schema);
+        SamplingParams p;
+        p.temperature = 1.0f;
+        p.top_k = 0;
+        p.top_p = 1.0f;
+        p.min_p = 0.0f;
+        p.seed = uint64_t(seed);
+        Sampler sampler(p, n);
+        std::mt19937 rng{uint32_t(seed)};
+        std::normal_distribution<float> noise(0.0f, 2.0f);
+        std::vector<int32_t> history;
+        std::string text;
+        std::vector<uint8_t> ok(static_cast<size_t>(n));
+        for (int step = 0; step < 160 && !c.complete(); ++step) {
+            std::fill(ok.begin(), ok.end(), 0);
+            v->allowed(c.state(), ok.data());
+            ASSERT_NE(std::count(ok.begin(), ok.end(), 1), 0) << "no token can follow " << text;
+            std::vector<float> logits(static_cast<size_t>(n));
+            for (int32_t i = 0; i < n; ++i) logits[size_t(i)] = noise(rng) + bias[size_t(i)];
+            const int32_t id = sampler.sample(logits.data(), history, &c);
+            c.accept(id);
+            history.push_back(id);
+            text += llama3().token_to_piece(id, false);
+            ASSERT_FALSE(c.state().dead()) << text;
+        }
+        if (c.complete()) {
+            ++finished;
+            EXPECT_TRUE(valid(person_schema(), text)) << text;
+        }
+    }
+    EXPECT_GE(finished, 3);
+}
+
+}  // namespace
+}  // namespace kinglet
