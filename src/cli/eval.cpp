@@ -20,6 +20,7 @@
 #include "eval/run_report.h"
 #include "eval/runner.h"
 #include "ledger/projection.h"
+#include "sampling/json_schema_spec.h"
 
 namespace kinglet::cli {
 namespace {
@@ -33,7 +34,7 @@ struct Options {
     std::vector<std::string> targets, prices;
     std::string data, format, labels, template_text, template_file, results, html, split = "all",
                                                                                    fractions = "0,0.5,0.5";
-    std::string request = "auto", config, judge, rubric, judge_price, json_schema;
+    std::string request = "auto", config, judge, rubric, judge_price, json_schema, response_format = "text";
     std::string calibrate, objective, target_escalation, target_accuracy, within, signal;
     bool write_config = false;
     double traffic = 0, machine_usd_per_hour = -1, peak_factor = 1, prefill_tps = 0, decode_tps = 0;
@@ -254,6 +255,27 @@ int run(Options o) {
         rs.schema = &*schema;
         rs.header["json_schema"] = o.json_schema;
     }
+    if (o.response_format != "text") {
+        if (classify) fail(Errc::invalid_argument, "--response-format goes with free-text tasks, not --labels");
+        nlohmann::json rf = {{"type", o.response_format}};
+        if (o.response_format == "json_schema") {
+            if (o.json_schema.empty()) fail(Errc::invalid_argument, "--response-format json_schema needs --json-schema FILE");
+            const nlohmann::json s = nlohmann::json::parse(slurp(o.json_schema));
+            try {
+                rs.task.json_schema = std::make_shared<const CompiledSchema>(compile_json_schema(s));
+            } catch (const Error& e) {
+                fail(Errc::invalid_argument, "{}: {} (--response-format json_schema enforces only part of JSON Schema)",
+                     o.json_schema, e.what());
+            }
+            rf["json_schema"] = {{"name", "eval"}, {"schema", s}};
+        } else if (o.response_format != "json_object") {
+            fail(Errc::invalid_argument, "--response-format '{}': expected text, json_object or json_schema",
+                 o.response_format);
+        }
+        rs.task.json_object = true;
+        rs.task.response_format = rf.dump();
+        rs.header["response_format"] = o.response_format;
+    }
 
     TargetContext ctx;
     ctx.model = o.model;
@@ -379,6 +401,10 @@ const Registrar registrar{Command{
         sub.add_option("--json-schema", o->json_schema,
                        "With --grader json: a JSON Schema file the extracted object must also satisfy (reported as "
                        "schema_valid)");
+        sub.add_option("--response-format", o->response_format,
+                       "text, json_object (answers are one JSON object: local targets by constrained decoding, "
+                       "providers are asked) or json_schema (also an instance of --json-schema)")
+            ->capture_default_str();
         sub.add_option("--judge", o->judge, "With --grader judge: the target that grades the answers");
         sub.add_option("--rubric", o->rubric, "With --grader judge: file of grading instructions");
         sub.add_option("--judge-price", o->judge_price, "INPUT,OUTPUT USD per 1M tokens of the judge (added to cost)");

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "sampling/json_constraint.h"
 
 namespace kinglet::eval {
 
@@ -41,6 +42,7 @@ public:
         : Target(std::move(spec)), model_(std::move(model)), task_(task) {
         engine_ = std::make_unique<Engine>(model_, model_->tokenizer(), eo);
         if (!task_.labels.empty()) cls_.emplace(*engine_, task_.labels);
+        if (task_.json_object) json_vocab_ = make_json_vocab(*model_->tokenizer());
     }
 
     std::future<Answer> start(const CaseInput& in) override {
@@ -81,6 +83,8 @@ private:
         q.max_tokens = task_.max_tokens;
         q.stop = task_.stop;
         q.logprobs = 0;
+        if (task_.json_schema) q.constraint = std::make_shared<JsonConstraint>(json_vocab_, task_.json_schema);
+        else if (task_.json_object) q.constraint = std::make_shared<JsonConstraint>(json_vocab_);
         const Completion c = engine_->generate(std::move(q));
         if (c.finish == FinishReason::error) fail(Errc::internal, "generation failed: {}", c.error);
         Answer a;
@@ -101,6 +105,7 @@ private:
     TaskSpec task_;
     std::unique_ptr<Engine> engine_;
     std::optional<LocalClassifier> cls_;
+    std::shared_ptr<const JsonVocab> json_vocab_;
 };
 
 class ProviderTarget final : public Target {
@@ -146,6 +151,9 @@ public:
             req.max_tokens = task_.max_tokens;
             req.stop = task_.stop;
             req.logprobs = 0;
+            req.json_object = task_.json_object;
+            req.json_schema = task_.json_schema;
+            req.response_format = task_.response_format;
         }
         auto promise = std::make_shared<std::promise<Answer>>();
         auto fut = promise->get_future();

@@ -19,6 +19,7 @@
 #include "model/model.h"
 #include "router/provider.h"
 #include "runtime/engine.h"
+#include "sampling/json_schema_spec.h"
 
 namespace kinglet::eval {
 
@@ -75,6 +76,11 @@ struct TaskSpec {
     std::vector<std::string> stop;
     // Provider targets: send the prompt as one user chat message (chat) or as a text completion.
     bool chat = false;
+    // --response-format json_object / json_schema: answers generated in JSON mode (local targets
+    // constrained, providers sent response_format), as kinglet serve would answer them.
+    bool json_object = false;
+    std::shared_ptr<const CompiledSchema> json_schema;
+    std::string response_format;  // JSON text sent to providers
 };
 
 class Target {

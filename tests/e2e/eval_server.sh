@@ -49,3 +49,34 @@ for (const id of ids) {
 }
 console.log(`eval_server: ok (${ids.length} cases, server answers equal in-process answers)`);
 JS
+
+# --response-format json_schema: both targets answer under the schema (the local one by constrained
+# decoding in-process, the server through response_format), so their greedy answers still agree; every
+# answer is a prefix of an instance, and every finished one parses and is one.
+printf '{"type":"object","properties":{"kind":{"enum":["cat","dog","bird"]},"legs":{"type":"integer"}},"required":["kind","legs"],"additionalProperties":false}' >"$work/schema.json"
+for s in "Once upon a time" "Lily saw a" "Tom had a big"; do printf '{"text":"%s","expected":{"kind":"cat"}}\n' "$s"; done >"$work/json_cases.jsonl"
+"$KINGLET" eval -d "$work/json_cases.jsonl" --input-field text --expected-field expected --grader json \
+  --json-schema "$work/schema.json" --response-format json_schema --max-tokens 160 --request text --kv-type f32 \
+  --template '{{ input }}' --target "server:http://127.0.0.1:$port#tiny" --target "local:$model" -j 2 -q \
+  --results "$work/json_results.jsonl" --json >"$work/json_summary.json"
+node - "$work/json_results.jsonl" <<'JS'
+const fs = require("fs");
+const rows = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSON.parse);
+const header = rows.find((r) => r.kinglet_eval);
+if (header.response_format !== "json_schema") throw new Error(`header: ${JSON.stringify(header)}`);
+const by = {};
+for (const r of rows.filter((r) => r.target)) (by[r.id] ??= {})[r.target] = r;
+let finished = 0;
+for (const [id, { tiny, "model-f32": local }] of Object.entries(by)) {
+  if (tiny.error || local.error) throw new Error(`case ${id}: ${tiny.error || local.error}`);
+  if (tiny.prediction !== local.prediction) throw new Error(`case ${id}: ${JSON.stringify([tiny.prediction, local.prediction])}`);
+  if (!tiny.prediction.startsWith("{")) throw new Error(`case ${id}: not JSON mode: ${JSON.stringify(tiny.prediction)}`);
+  if (tiny.finish !== "stop") continue;
+  const v = JSON.parse(tiny.prediction);
+  if (!["cat", "dog", "bird"].includes(v.kind) || !Number.isInteger(v.legs) || Object.keys(v).length !== 2)
+    throw new Error(`case ${id}: not an instance: ${tiny.prediction}`);
+  if (tiny.schema_valid !== true) throw new Error(`case ${id}: the schema grader disagrees: ${JSON.stringify(tiny)}`);
+  finished++;
+}
+console.log(`eval_server: json_schema ok (${Object.keys(by).length} cases, ${finished} finished objects)`);
+JS
