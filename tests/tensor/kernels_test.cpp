@@ -167,6 +167,8 @@ std::vector<Shape> shapes(DType t) {
         s.push_back({67, 1536, 5});
     } else if (bs == 256) {
         s.push_back({40, 2048, 21});  // prefill with a tail tile over 8 super-blocks
+        // Prefill (packed tiles of 8 tokens): every tail of 1..7 tokens after two whole tiles.
+        for (int64_t n_tok : {17, 18, 19, 20, 22, 24, 31}) s.push_back({3, unit * 2, n_tok});
     }
     return s;
 }
