@@ -73,6 +73,14 @@ bool JsonRecognizer::begin_value(uint8_t c) {
         using S = CompiledSchema;
         const uint8_t need = c == '{' ? S::kObject : c == '[' ? S::kArray : c == '"' ? S::kString
                            : c == 't' || c == 'f' ? S::kBoolean : c == 'n' ? S::kNull : S::kInteger | S::kNumber;
+        if (!v->branches.empty()) {  // anyOf: the first byte picks the branch
+            int pick = -1;
+            for (int b : v->branches)
+                if (schema_->nodes[size_t(b)].types & need) pick = b;
+            if (pick < 0) return refuse();
+            value_node_ = int16_t(pick);
+            v = &schema_->nodes[size_t(pick)];
+        }
         if (!(v->types & need)) return refuse();
         int_only_ = !(v->types & S::kNumber);
     } else {

@@ -17,8 +17,17 @@ bool needs_escape(const std::string& s) {
     return false;
 }
 
+// The kinds of value a first byte announces: { [ " digit-or-minus t/f n.
+uint8_t first_byte_classes(uint8_t types) {
+    using S = CompiledSchema;
+    uint8_t c = types & (S::kObject | S::kArray | S::kString | S::kBoolean | S::kNull);
+    if (types & (S::kInteger | S::kNumber)) c |= S::kNumber;
+    return c;
+}
+
 class Compiler {
 public:
+    explicit Compiler(const nlohmann::json& root) : root_(root) {}
     CompiledSchema out;
 
     int node(const nlohmann::json& s, const std::string& at, int depth) {
@@ -27,11 +36,20 @@ public:
             return -1;
         }
         if (!s.is_object()) fail(Errc::invalid_argument, "{}: a schema must be an object or a boolean", at);
+        // $ref, anyOf / oneOf / allOf stand alone (with annotations and definitions beside them).
+        for (const char* k : {"$ref", "anyOf", "oneOf", "allOf"}) {
+            if (!s.contains(k)) continue;
+            for (const auto& [other, v] : s.items())
+                if (other != k && !kAnnotations.count(other) && other != "$defs" && other != "definitions")
+                    fail(Errc::invalid_argument, "{}: '{}' beside '{}' is not supported", at, other, k);
+            if (std::string(k) == "$ref") return ref(s[k], at, depth);
+            return combination(k, s[k], at + "/" + k, depth);
+        }
         CompiledSchema::Node n;
         bool constrained = false;
         for (const auto& [k, v] : s.items()) {
             if (kAnnotations.count(k) || k == "type" || k == "properties" || k == "required" || k == "items" ||
-                k == "enum" || k == "const")
+                k == "enum" || k == "const" || k == "$defs" || k == "definitions")
                 continue;
             if (k == "additionalProperties") {
                 if (!v.is_boolean() && !v.is_object())
@@ -127,12 +145,70 @@ public:
         out.nodes[size_t(id)] = std::move(n);
         return id;
     }
+
+private:
+    // A local reference ("#/$defs/Item"), compiled in place; recursion is refused.
+    int ref(const nlohmann::json& r, const std::string& at, int depth) {
+        if (!r.is_string()) fail(Errc::invalid_argument, "{}/$ref: expected a string", at);
+        const std::string p = r.get<std::string>();
+        if (p.rfind("#", 0) != 0) fail(Errc::invalid_argument, "{}/$ref: only references inside the schema (#/...) are supported", at);
+        for (const auto& open : refs_)
+            if (open == p) fail(Errc::invalid_argument, "{}/$ref: {} refers to itself (recursive schemas are not supported)", at, p);
+        const nlohmann::json* target = nullptr;
+        try {
+            target = &root_.at(nlohmann::json::json_pointer(p.substr(1)));
+        } catch (const nlohmann::json::exception&) {
+            fail(Errc::invalid_argument, "{}/$ref: {} does not name a schema in this document", at, p);
+        }
+        refs_.push_back(p);
+        const int id = node(*target, p, depth);
+        refs_.pop_back();
+        return id;
+    }
+
+    // allOf of one schema is that schema. anyOf / oneOf: branches whose values start differently
+    // ({, [, ", a digit, t/f, n), so that the first byte of a value picks its branch.
+    int combination(const std::string& k, const nlohmann::json& list, const std::string& at, int depth) {
+        if (!list.is_array() || list.empty()) fail(Errc::invalid_argument, "{}: expected a non-empty list of schemas", at);
+        if (k == "allOf") {
+            if (list.size() != 1) fail(Errc::invalid_argument, "{}: only allOf of one schema is supported", at);
+            return node(list[0], at + "/0", depth);
+        }
+        CompiledSchema::Node n;
+        n.types = 0;
+        uint8_t classes = 0;
+        for (size_t i = 0; i < list.size(); ++i) {
+            const int b = node(list[i], at + "/" + std::to_string(i), depth);
+            if (b < 0) return -1;  // a branch that allows anything: so does the union
+            const CompiledSchema::Node& bn = out.nodes[size_t(b)];
+            if (!bn.branches.empty()) {
+                for (int sub : bn.branches) n.branches.push_back(sub);
+            } else {
+                n.branches.push_back(b);
+            }
+            const uint8_t c = first_byte_classes(bn.types);
+            if (c & classes)
+                fail(Errc::invalid_argument,
+                     "{}/{}: branches must hold different kinds of value (object, array, string, number, boolean, "
+                     "null): kinglet picks the branch by the value's first character",
+                     at, i);
+            classes |= c;
+            n.types |= bn.types;
+        }
+        if (depth > CompiledSchema::kMaxDepth)
+            fail(Errc::invalid_argument, "{}: schemas nest at most {} deep", at, CompiledSchema::kMaxDepth);
+        out.nodes.push_back(std::move(n));
+        return int(out.nodes.size()) - 1;
+    }
+
+    const nlohmann::json& root_;
+    std::vector<std::string> refs_;
 };
 
 }  // namespace
 
 CompiledSchema compile_json_schema(const nlohmann::json& schema) {
-    Compiler c;
+    Compiler c(schema);
     c.out.root = c.node(schema, "#", 0);
     return std::move(c.out);
 }

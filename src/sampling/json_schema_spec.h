@@ -2,8 +2,10 @@
 // subset that fixes the shape of an answer, enforced byte by byte so that every prefix the recognizer
 // accepts can still be completed into a valid instance.
 //   type (a name or a list), properties, required, additionalProperties, items (one schema), enum and
-//   const of strings; annotations (title, description, $schema, $id, $comment, default, examples,
-//   format) are ignored.
+//   const of strings, $ref to a schema in the same document ($defs, definitions; not recursive),
+//   anyOf / oneOf whose branches hold different kinds of value (object, array, string, number,
+//   boolean, null — e.g. a type or null), allOf of one schema; annotations (title, description,
+//   $schema, $id, $comment, default, examples, format) are ignored.
 // The constraint is never looser than the schema, sometimes stricter: an object whose schema lists
 // properties gets only those (each at most once), whatever additionalProperties says; an object or
 // array without properties / items is free-form. Any other keyword (minItems, pattern, anyOf, $ref,
@@ -32,6 +34,8 @@ struct CompiledSchema {
         uint64_t required = 0;            // bit i: keys[i] is required
         int items = -1;                   // array elements' schema (-1: any value)
         std::vector<std::string> enums;   // allowed strings (empty: any string)
+        // anyOf / oneOf: the branches, which start with different bytes (types is their union)
+        std::vector<int> branches;
     };
     std::vector<Node> nodes;              // nodes[root]
     int root = -1;                        // -1: the schema allows any value

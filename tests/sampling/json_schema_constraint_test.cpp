@@ -109,7 +109,7 @@ TEST(JsonSchemaConstraint, UnsupportedSchemasAreRefusedWithTheirLocation) {
     EXPECT_NE(error_of(R"({"type":"object","properties":{"a":{"type":"string","pattern":"^x"}}})")
                   .find("#/properties/a/pattern"), std::string::npos);
     EXPECT_NE(error_of(R"({"type":"array","minItems":1})").find("#/minItems"), std::string::npos);
-    EXPECT_NE(error_of(R"({"anyOf":[{"type":"string"}]})").find("anyOf"), std::string::npos);
+    EXPECT_NE(error_of(R"({"not":{"type":"string"}})").find("#/not"), std::string::npos);
     EXPECT_NE(error_of(R"({"$ref":"#/$defs/x"})").find("$ref"), std::string::npos);
     EXPECT_NE(error_of(R"({"type":"object","properties":{},"required":["x"]})").find("\"x\""), std::string::npos);
     EXPECT_NE(error_of(R"({"enum":["a",1]})").find("only string values"), std::string::npos);
@@ -208,6 +208,118 @@ TEST(JsonSchemaConstraint, SamplingNeverDeadEndsAndYieldsInstances) {
         }
     }
     EXPECT_GE(finished, 3);
+}
+
+}  // namespace
+}  // namespace kinglet
+
+namespace kinglet {
+namespace {
+
+// What Pydantic and zod write for nested models and optional fields: $defs with $ref, anyOf with null.
+const json& pydantic_schema() {
+    static const json s = json::parse(R"({
+        "$defs": {
+            "Item": {"type": "object", "title": "Item",
+                     "properties": {"sku": {"type": "string"}, "qty": {"type": "integer"}},
+                     "required": ["sku", "qty"], "additionalProperties": false},
+            "Status": {"enum": ["open", "closed"], "type": "string", "title": "Status"}
+        },
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}},
+            "status": {"$ref": "#/$defs/Status"},
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": null},
+            "best": {"anyOf": [{"$ref": "#/$defs/Item"}, {"type": "null"}]},
+            "either": {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "boolean"}}, {"enum": ["x"]}]}
+        },
+        "required": ["items", "status", "note", "best", "either"],
+        "additionalProperties": false
+    })");
+    return s;
+}
+
+// The same schema with the references written out (the eval validator reads no $ref).
+const json& pydantic_inlined() {
+    static const json s = [] {
+        json s = pydantic_schema();
+        const json item = s["$defs"]["Item"], status = s["$defs"]["Status"];
+        s.erase("$defs");
+        s["properties"]["items"]["items"] = item;
+        s["properties"]["status"] = status;
+        s["properties"]["best"]["anyOf"][0] = item;
+        return s;
+    }();
+    return s;
+}
+
+TEST(JsonSchemaConstraint, ReferencesAndUnionsOfDifferentKinds) {
+    const CompiledSchema c = compile_json_schema(pydantic_schema());
+    const std::vector<std::string> ok = {
+        R"({"items":[],"status":"open","note":null,"best":null,"either":3})",
+        R"({"items":[{"sku":"a","qty":1},{"sku":"b","qty":-2}],"status":"closed","note":"hi","best":{"sku":"c","qty":0},"either":[true,false]})",
+        R"({"either":"x","best":null,"note":"","status":"open","items":[]})",
+    };
+    const std::vector<std::string> bad = {
+        R"({"items":[{"sku":"a"}],"status":"open","note":null,"best":null,"either":3})",
+        R"({"items":[],"status":"opened","note":null,"best":null,"either":3})",
+        R"({"items":[],"status":"open","note":1,"best":null,"either":3})",
+        R"({"items":[],"status":"open","note":null,"best":"c","either":3})",
+        R"({"items":[],"status":"open","note":null,"best":null,"either":3.5})",
+        R"({"items":[],"status":"open","note":null,"best":null,"either":"y"})",
+        R"({"items":[],"status":"open","note":null,"best":null,"either":[1]})",
+        R"({"items":[],"status":"open","note":null,"best":null})",
+    };
+    for (const auto& t : ok) {
+        EXPECT_TRUE(accepts(c, t)) << t;
+        EXPECT_TRUE(valid(pydantic_inlined(), t)) << t;
+    }
+    for (const auto& t : bad) {
+        EXPECT_FALSE(accepts(c, t)) << t;
+        EXPECT_FALSE(valid(pydantic_inlined(), t)) << t;
+    }
+    // Mutations: accepted only if the validator accepts them under the inlined schema.
+    std::mt19937 rng(11);
+    const std::string alphabet = "{}[],:\" 0123456789.-abcdeflnopqrstuxy";
+    int accepted = 0;
+    for (int i = 0; i < 6000; ++i) {
+        std::string t = ok[size_t(i) % ok.size()];
+        for (int m = int(rng() % 2) + 1; m > 0; --m) {
+            const size_t at = rng() % t.size();
+            switch (rng() % 3) {
+                case 0: t.erase(at, 1); break;
+                case 1: t.insert(t.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
+                default: t[at] = alphabet[rng() % alphabet.size()]; break;
+            }
+        }
+        if (accepts(c, t)) {
+            ++accepted;
+            EXPECT_TRUE(valid(pydantic_inlined(), t)) << "accepted a non-instance: " << t;
+        }
+    }
+    EXPECT_GT(accepted, 100);
+}
+
+TEST(JsonSchemaConstraint, UnionsAndReferencesItCannotEnforceAreRefused) {
+    auto error_of = [](const char* text) -> std::string {
+        try {
+            compile_json_schema(json::parse(text));
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_NE(error_of(R"({"anyOf":[{"type":"integer"},{"type":"number"}]})").find("different kinds"), std::string::npos);
+    EXPECT_NE(error_of(R"({"anyOf":[{"type":"object","properties":{"a":{}}},{"type":"object"}]})").find("#/anyOf/1"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"$defs":{"N":{"type":"object","properties":{"next":{"$ref":"#/$defs/N"}}}},"$ref":"#/$defs/N"})")
+                  .find("recursive"), std::string::npos);
+    EXPECT_NE(error_of(R"({"$ref":"#/$defs/Missing"})").find("does not name"), std::string::npos);
+    EXPECT_NE(error_of(R"({"$ref":"http://example.com/s.json"})").find("inside the schema"), std::string::npos);
+    EXPECT_NE(error_of(R"({"allOf":[{"type":"string"},{"enum":["a"]}]})").find("allOf of one"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"string","anyOf":[{"type":"string"}]})").find("beside"), std::string::npos);
+    EXPECT_EQ(compile_json_schema(json::parse(R"({"anyOf":[{"type":"string"},{}]})")).root, -1);  // a free branch
+    EXPECT_EQ(error_of(R"({"allOf":[{"$ref":"#/definitions/A"}],"definitions":{"A":{"type":"boolean"}}})"), "");
 }
 
 }  // namespace
