@@ -39,10 +39,20 @@ inline __m128i q3_K_scales(const uint8_t* s) {
     return _mm_sub_epi8(_mm_or_si128(nib, top), _mm_set1_epi8(32));
 }
 
-// The signed 6-bit scale of sub-block g of an IQ4_XS super-block (as iq4_xs_scale in quant_blocks.h,
-// whose inline code must not be instantiated with this family's instructions; see common.h).
-inline int iq4_xs_sub_scale(const BlockIQ4_XS& b, int g) {
-    return (((b.scales_l[g / 2] >> (4 * (g % 2))) & 0xF) | (((b.scales_h >> (2 * g)) & 3) << 4)) - 32;
+// The 8 signed scales of an IQ4_XS super-block (bias 32 removed) as int16 words 0..7 of both halves:
+// nibble g of scales_l and bit pair g of scales_h spread to byte g with shifts and masks (no pdep, which
+// is microcoded on Zen 1/2).
+inline __m256i iq4_xs_scales16(const BlockIQ4_XS& x) {
+    uint64_t l = load_u32(x.scales_l);
+    l = (l | (l << 16)) & 0x0000FFFF0000FFFFull;
+    l = (l | (l << 8)) & 0x00FF00FF00FF00FFull;
+    l = (l | (l << 4)) & 0x0F0F0F0F0F0F0F0Full;
+    uint64_t h = x.scales_h;
+    h = (h | (h << 24)) & 0x000000FF000000FFull;
+    h = (h | (h << 12)) & 0x000F000F000F000Full;
+    h = (h | (h << 6)) & 0x0303030303030303ull;
+    const __m128i s8 = _mm_sub_epi8(_mm_cvtsi64_si128(static_cast<long long>(l | (h << 4))), _mm_set1_epi8(32));
+    return _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(s8));
 }
 
 // The int16 scales of group g (0..7, 32 elements) for 16-element sub-blocks 2g (low half) and 2g+1
@@ -51,13 +61,13 @@ inline __m256i group_scales(__m256i sc_lo, __m256i sc_hi, int g) {
     return _mm256_shuffle_epi8(g < 4 ? sc_lo : sc_hi, word_mask((2 * g) % 8, (2 * g + 1) % 8));
 }
 
-// Tiles over 256-element super-blocks with Q8_K activations. Kind: 2 = Q2_K, 3 = Q3_K, 4 = IQ4_XS.
+// Tiles over 256-element super-blocks with Q8_K activations. Kind: 2 = Q2_K, 3 = Q3_K.
 template <int Kind, int Rows, int Cols, int DecodeRows>
 struct TileLowK {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
     static constexpr int kBlock = QK_K, kScales = 0;
     static constexpr bool kCorr = false;
-    static constexpr size_t kBytes = Kind == 2 ? sizeof(BlockQ2_K) : Kind == 3 ? sizeof(BlockQ3_K) : sizeof(BlockIQ4_XS);
+    static constexpr size_t kBytes = Kind == 2 ? sizeof(BlockQ2_K) : sizeof(BlockQ3_K);
     static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
 
     template <int R, int C, int CMAX>
@@ -102,7 +112,7 @@ struct TileLowK {
                         }
                     }
                     xd = f16(x.d);
-                } else if constexpr (Kind == 3) {
+                } else {
                     const auto& x = *reinterpret_cast<const BlockQ3_K*>(xb);
                     const __m128i sc8 = q3_K_scales(x.scales);
                     const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8));
@@ -123,20 +133,75 @@ struct TileLowK {
                         }
                     }
                     xd = f16(x.d);
-                } else {
-                    const auto& x = *reinterpret_cast<const BlockIQ4_XS*>(xb);
-                    for (int g = 0; g < 8; ++g) {
-                        const __m256i lv = iq4_levels(x.qs + 16 * g);
-                        const __m256i sc = _mm256_set1_epi16(short(iq4_xs_sub_scale(x, g)));
-                        for (int t = 0; t < C; ++t)
-                            sumi[t] = _mm256_add_epi32(sumi[t], scaled_lanes(lv, load256(yb[t]->qs + 32 * g), sc));
-                    }
-                    xd = f16(x.d);
                 }
                 for (int t = 0; t < C; ++t) {
-                    // Q2_K/Q3_K: d_a * d_w as the reference; IQ4_XS: d_w * d_a (the same product).
+                    // d_a * d_w as the reference.
                     const float d = yb[t]->d * xd;
                     acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[t]), acc[i][t]);
+                }
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes(acc[i][t]);
+    }
+};
+
+// IQ4_XS, several tokens (prefill, batched decode). The 32 packed bytes of groups 2p and 2p+1 give, per
+// nibble half, elements 0-15 (low nibbles) and 16-31 (high) of both groups: two table lookups and two
+// lane permutes per pair of groups yield both groups' levels in element order. The scales of a
+// super-block are unpacked once, in vector registers, and broadcast per group with one shuffle. Per
+// (row, token, group) what remains is the product itself: sign, multiply-add of bytes, multiply-add by
+// the scale, add into the token's lanes. The empty asm after each add pins that order: without it GCC
+// re-associates the 8 groups' sums of a token into a tree, keeps every product of the super-block alive
+// and spills them all (a store and a load per product). Lanes and float order are the
+// reference's, so results are bit-identical.
+template <int Rows, int Cols>
+struct TileIQ4XS {
+    static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = 1;
+    static constexpr int kBlock = QK_K, kScales = 0;
+    static constexpr bool kCorr = false;
+    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
+
+    template <int R, int C, int CMAX>
+    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
+                    int64_t ldy) {
+        const int64_t nb = cols / QK_K;
+        const __m256i table = _mm256_broadcastsi128_si256(load128(detail::kIQ4Levels));
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
+        __m256 acc[R][C];
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < C; ++t) acc[i][t] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const BlockQ8_K* yb[C];
+            for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(tt.a[t]) + b;
+            for (int i = 0; i < R; ++i) {
+                const auto& x = *reinterpret_cast<const BlockIQ4_XS*>(w + i * w_stride + b * sizeof(BlockIQ4_XS));
+                if (tt.stream) prefetch(reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch, sizeof(BlockIQ4_XS));
+                const __m256i sc16 = iq4_xs_scales16(x);
+                __m256i sumi[C];
+                for (int t = 0; t < C; ++t) sumi[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+                for (int p = 0; p < 4; ++p) {
+                    const __m256i q = load256(x.qs + 32 * p);
+                    const __m256i vl = _mm256_shuffle_epi8(table, _mm256_and_si256(q, m4));
+                    const __m256i vh = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+                    for (int h = 0; h < 2; ++h) {
+                        const int g = 2 * p + h;
+                        const __m256i lv = h == 0 ? _mm256_permute2x128_si256(vl, vh, 0x20)
+                                                  : _mm256_permute2x128_si256(vl, vh, 0x31);
+                        const __m256i ulv = _mm256_sign_epi8(lv, lv);
+                        const __m256i sc = _mm256_shuffle_epi8(sc16, word_mask(g, g));
+                        for (int t = 0; t < C; ++t) {
+                            const __m256i s = _mm256_sign_epi8(load256(yb[t]->qs + 32 * g), lv);
+                            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(_mm256_maddubs_epi16(ulv, s), sc));
+                            asm("" : "+x"(sumi[t]));
+                        }
+                    }
+                }
+                const float xd = f16(x.d);
+                for (int t = 0; t < C; ++t) {
+                    const __m256 d = _mm256_set1_ps(xd * yb[t]->d);
+                    acc[i][t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi[t]), acc[i][t]);
                 }
             }
         }
@@ -156,27 +221,11 @@ struct IQ4NLLevels {
 };
 
 // Single-token products (decode) of Q3_K and IQ4_XS. A GEMV streams its weights from memory, so the
-// work per super-block must stay below the time its bytes take to arrive; the generic tile above spends
-// ~15 vector instructions per group of 32 on Q3_K and calls a scalar scale extraction per group on
-// IQ4_XS, which made both compute-bound. These paths move what depends only on the token out of the
+// work per super-block must stay below the time its bytes take to arrive; the tiles above, run with one
+// token, spend ~15 vector instructions per group of 32 on Q3_K and unpack every IQ4_XS group's levels
+// for a single product, which makes both compute-bound. These paths move what depends only on the token out of the
 // row loop (into `prep`, once per call) and unpack the scales once per super-block. The integer lanes
 // are the same exact sums as the reference's, so results stay bit-identical.
-
-// The 8 signed scales of an IQ4_XS super-block (bias 32 removed) as int16 words 0..7 of both halves:
-// nibble g of scales_l and bit pair g of scales_h spread to byte g with shifts and masks (no pdep, which
-// is microcoded on Zen 1/2).
-inline __m256i iq4_xs_scales16(const BlockIQ4_XS& x) {
-    uint64_t l = load_u32(x.scales_l);
-    l = (l | (l << 16)) & 0x0000FFFF0000FFFFull;
-    l = (l | (l << 8)) & 0x00FF00FF00FF00FFull;
-    l = (l | (l << 4)) & 0x0F0F0F0F0F0F0F0Full;
-    uint64_t h = x.scales_h;
-    h = (h | (h << 24)) & 0x000000FF000000FFull;
-    h = (h | (h << 12)) & 0x000F000F000F000Full;
-    h = (h | (h << 6)) & 0x0303030303030303ull;
-    const __m128i s8 = _mm_sub_epi8(_mm_cvtsi64_si128(static_cast<long long>(l | (h << 4))), _mm_set1_epi8(32));
-    return _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(s8));
-}
 
 // IQ4_XS: 32 bytes of packed nibbles hold sub-blocks 2p (bytes 0-15) and 2p+1 (16-31), so the low
 // nibbles are elements 0-15 of both and the high nibbles elements 16-31. `prep` reorders the token's
