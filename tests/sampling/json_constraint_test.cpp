@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "sampling/json_constraint.h"
+#include "sampling/json_test_support.h"
 #include "tokenizer/fixtures.h"
 
 namespace kinglet {
@@ -112,14 +113,7 @@ TEST(JsonRecognizer, AgreesWithNlohmannOnGeneratedAndMutatedTexts) {
         // Every prefix of a valid text is still alive.
         JsonRecognizer r(any_json());
         for (size_t k = 0; k < s.size(); ++k) ASSERT_TRUE(r.step(uint8_t(s[k]))) << s << " at byte " << k;
-        for (int m = int(rng() % 3) + 1; m > 0 && !s.empty(); --m) {
-            const size_t at = rng() % s.size();
-            switch (rng() % 3) {
-                case 0: s.erase(at, 1); break;
-                case 1: s.insert(s.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
-                default: s[at] = alphabet[rng() % alphabet.size()]; break;
-            }
-        }
+        for (int m = int(rng() % 3) + 1; m > 0; --m) test::mutate(s, rng, alphabet);
         const bool ref = reference(s);
         EXPECT_EQ(ours(s), ref) << "text: " << s;
         (ref ? valid : invalid)++;
@@ -215,36 +209,12 @@ TEST(JsonVocab, AllowedMatchesFeedingEveryTokenOnRealVocabularies) {
 TEST(JsonConstraint, SampledTextsAreJsonObjects) {
     for (const Tokenizer* tok : {&llama3(), &stories()}) {
         const auto v = make_json_vocab(*tok);
-        const int32_t n = tok->n_vocab();
-        std::vector<float> bias(size_t(n), 0.0f);
-        for (int32_t id = 0; id < n; ++id) {
-            const std::string p = tok->token_to_piece(id, false);
-            if (p == "}" || p == "]" || p == "\"" || p == "\"}" || p == "\":" || p == ",") bias[size_t(id)] = 5.0f;
-        }
+        const auto bias = test::bias_towards(*tok, {"}", "]", "\"", "\"}", "\":", ","}, 5.0f);
         int finished = 0;
         for (int seed = 0; seed < 12; ++seed) {
             JsonConstraint c(v);
-            SamplingParams p;
-            p.temperature = 1.0f;
-            p.top_k = 0;
-            p.top_p = 1.0f;
-            p.min_p = 0.0f;
-            p.seed = uint64_t(seed);
-            Sampler sampler(p, n);
-            std::mt19937 rng{uint32_t(seed)};
-            std::normal_distribution<float> noise(0.0f, 2.0f);
-            std::vector<int32_t> history;
-            std::string text;
-            for (int step = 0; step < 200 && !c.complete(); ++step) {
-                std::vector<float> logits(static_cast<size_t>(n));
-                for (int32_t i = 0; i < n; ++i) logits[size_t(i)] = noise(rng) + bias[size_t(i)];
-                const int32_t id = sampler.sample(logits.data(), history, &c);
-                ASSERT_FALSE(tok->is_eog(id)) << "end of generation before the object closed: " << text;
-                c.accept(id);
-                history.push_back(id);
-                text += tok->token_to_piece(id, false);
-                ASSERT_FALSE(c.state().dead()) << text;
-            }
+            const std::string text = test::sample_under(*tok, c, bias, uint64_t(seed), 200);
+            ASSERT_FALSE(c.state().dead()) << text;
             if (c.complete()) {
                 ++finished;
                 nlohmann::json j;

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "eval/json_schema.h"
 #include "sampling/json_constraint.h"
+#include "sampling/json_test_support.h"
 #include "tokenizer/fixtures.h"
 
 namespace kinglet {
@@ -146,12 +147,7 @@ TEST(JsonSchemaConstraint, GeneratedInstancesAcceptedMutationsNeverWronglyAccept
         const std::string alphabet = "{}[],:\" 0123456789.e-abcdefgkmnorstx";
         for (int m = 0; m < 4; ++m) {
             std::string t = text;
-            const size_t at = rng() % t.size();
-            switch (rng() % 3) {
-                case 0: t.erase(at, 1); break;
-                case 1: t.insert(t.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
-                default: t[at] = alphabet[rng() % alphabet.size()]; break;
-            }
+            test::mutate(t, rng, alphabet);
             if (accepts(c, t)) {
                 ++accepted_mutants;
                 EXPECT_TRUE(valid(person_schema(), t)) << "accepted a non-instance: " << t;
@@ -169,39 +165,17 @@ const Tokenizer& llama3() {
 TEST(JsonSchemaConstraint, SamplingNeverDeadEndsAndYieldsInstances) {
     const auto v = make_json_vocab(llama3());
     const auto schema = std::make_shared<const CompiledSchema>(compile_json_schema(person_schema()));
-    const int32_t n = llama3().n_vocab();
-    std::vector<float> bias(size_t(n), 0.0f);
-    for (int32_t id = 0; id < n; ++id) {
-        const std::string p = llama3().token_to_piece(id, false);
-        if (p == "}" || p == "]" || p == "\"" || p == "\"}" || p == "\"," || p == "\",\"") bias[size_t(id)] = 5.0f;
-    }
+    const auto bias = test::bias_towards(llama3(), {"}", "]", "\"", "\"}", "\",", "\",\""}, 5.0f);
+    std::vector<uint8_t> ok(static_cast<size_t>(llama3().n_vocab()));
     int finished = 0;
     for (int seed = 0; seed < 10; ++seed) {
         JsonConstraint c(v, schema);
-        SamplingParams p;
-        p.temperature = 1.0f;
-        p.top_k = 0;
-        p.top_p = 1.0f;
-        p.min_p = 0.0f;
-        p.seed = uint64_t(seed);
-        Sampler sampler(p, n);
-        std::mt19937 rng{uint32_t(seed)};
-        std::normal_distribution<float> noise(0.0f, 2.0f);
-        std::vector<int32_t> history;
-        std::string text;
-        std::vector<uint8_t> ok(static_cast<size_t>(n));
-        for (int step = 0; step < 160 && !c.complete(); ++step) {
+        const std::string text = test::sample_under(llama3(), c, bias, uint64_t(seed), 160, [&](const std::string& so_far) {
             std::fill(ok.begin(), ok.end(), 0);
             v->allowed(c.state(), ok.data());
-            ASSERT_NE(std::count(ok.begin(), ok.end(), 1), 0) << "no token can follow " << text;
-            std::vector<float> logits(static_cast<size_t>(n));
-            for (int32_t i = 0; i < n; ++i) logits[size_t(i)] = noise(rng) + bias[size_t(i)];
-            const int32_t id = sampler.sample(logits.data(), history, &c);
-            c.accept(id);
-            history.push_back(id);
-            text += llama3().token_to_piece(id, false);
-            ASSERT_FALSE(c.state().dead()) << text;
-        }
+            ASSERT_NE(std::count(ok.begin(), ok.end(), 1), 0) << "no token can follow " << so_far;
+        });
+        ASSERT_FALSE(c.state().dead()) << text;
         if (c.complete()) {
             ++finished;
             EXPECT_TRUE(valid(person_schema(), text)) << text;
@@ -284,14 +258,7 @@ TEST(JsonSchemaConstraint, ReferencesAndUnionsOfDifferentKinds) {
     int accepted = 0;
     for (int i = 0; i < 6000; ++i) {
         std::string t = ok[size_t(i) % ok.size()];
-        for (int m = int(rng() % 2) + 1; m > 0; --m) {
-            const size_t at = rng() % t.size();
-            switch (rng() % 3) {
-                case 0: t.erase(at, 1); break;
-                case 1: t.insert(t.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
-                default: t[at] = alphabet[rng() % alphabet.size()]; break;
-            }
-        }
+        for (int m = int(rng() % 2) + 1; m > 0; --m) test::mutate(t, rng, alphabet);
         if (accepts(c, t)) {
             ++accepted;
             EXPECT_TRUE(valid(pydantic_inlined(), t)) << "accepted a non-instance: " << t;
