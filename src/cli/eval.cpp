@@ -243,9 +243,10 @@ int run(Options o) {
                           {"stop", o.stop}});
     if (o.grader == "judge" && !classify) rs.header.update({{"judge", o.judge}, {"rubric", o.rubric}});
     std::optional<eval::JsonSchema> schema;
+    nlohmann::ordered_json parsed;  // the --json-schema document, read once
     if (!o.json_schema.empty()) {
         if (classify || o.grader != "json") fail(Errc::invalid_argument, "--json-schema goes with --grader json");
-        const auto parsed = nlohmann::ordered_json::parse(slurp(o.json_schema), nullptr, false);
+        parsed = nlohmann::ordered_json::parse(slurp(o.json_schema), nullptr, false);
         if (parsed.is_discarded()) fail(Errc::invalid_argument, "{}: not a JSON document (--json-schema)", o.json_schema);
         try {
             schema.emplace(parsed);
@@ -260,7 +261,7 @@ int run(Options o) {
         nlohmann::json rf = {{"type", o.response_format}};
         if (o.response_format == "json_schema") {
             if (o.json_schema.empty()) fail(Errc::invalid_argument, "--response-format json_schema needs --json-schema FILE");
-            const nlohmann::json s = nlohmann::json::parse(slurp(o.json_schema));
+            const nlohmann::json s = nlohmann::json::parse(parsed.dump());
             try {
                 rs.task.json_schema = std::make_shared<const CompiledSchema>(compile_json_schema(s));
             } catch (const Error& e) {

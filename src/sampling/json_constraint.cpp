@@ -22,6 +22,8 @@ int hex_value(uint8_t c) {
     return -1;
 }
 constexpr std::string_view kLiterals[3] = {"true", "false", "null"};
+// A mask of the first n bits (n <= 64): every key or enum value still possible.
+uint64_t low_bits(size_t n) { return n >= 64 ? ~uint64_t(0) : (uint64_t(1) << n) - 1; }
 
 }  // namespace
 
@@ -107,7 +109,7 @@ bool JsonRecognizer::begin_value(uint8_t c) {
             if (v && !v->enums.empty()) {
                 smode_ = 2;
                 spos_ = 0;
-                cand_ = v->enums.size() == 64 ? ~uint64_t(0) : (uint64_t(1) << v->enums.size()) - 1;
+                cand_ = low_bits(v->enums.size());
             }
             return true;
         case '-':
@@ -296,7 +298,7 @@ bool JsonRecognizer::step(uint8_t c) {
     ws_ = nl_ = 0;
     const CompiledSchema::Node* f = schema_ ? frame() : nullptr;
     const bool listed = f && f->has_properties;
-    const uint64_t all = listed ? (f->keys.size() == 64 ? ~uint64_t(0) : (uint64_t(1) << f->keys.size()) - 1) : 0;
+    const uint64_t all = listed ? low_bits(f->keys.size()) : 0;
     switch (mode_) {
         case kValue:
             return begin_value(c);
