@@ -274,18 +274,132 @@ inline void row_tile8(const uint8_t* w, const float* dw, int64_t nb, const Packe
     }
 }
 
+#if defined(__AVX512VNNI__)
+// Prefill on AVX-512 VNNI: row_tile8 with two tokens per 512-bit vector. The packed tokens of a block
+// are [token][32 bytes], so tokens 2k and 2k + 1 are one aligned 64-byte load; the weight block is
+// broadcast to both halves, and each half of an accumulator holds one token's 8 lanes, which see the
+// same sequence of fma(d_w * d_a, lanes, acc) as in row_tile8 (bit-identical).
+//
+// The integer lanes come from one vpdpbusd per pair whose accumulator input carries both what row_tile8
+// subtracts afterwards and the bias of the float conversion: a lane starts at the bit pattern of
+// kMagic = 1.5 * 2^23, so that after adding its products (|sum| < 2^22: at most 4 * 128 * 128) its bits
+// are the float kMagic + sum exactly, and one subtraction gives float(sum) exactly. On Zen 4 that
+// subtraction runs on the adder pipes, where vcvtdq2ps would compete with vpdpbusd and the FMA for the
+// two multiply pipes (measured: the multiply pipes are what a prefill tile is bound by).
+//  - Q8_0: the tokens were packed as a + 128 (unsigned; prepare_x2) and the weights are the signed
+//    operand, so the lanes start at kMagic - 128 * (the weight lanes' sums), made once per block;
+//  - Q4_0/Q5_0: at kMagic - the bias corrections, packed that way (prepare_x2);
+//  - Q4_1/Q5_1: at kMagic; their offset term as in row_tile8.
+constexpr int32_t kMagic = 0x4B400000;
+
+template <class L>
+inline __m512 pair_lanes(__m512i lv, __m512i start, const __m512i* qs, const __m512i* corr) {
+    __m512i l;
+    if constexpr (L::kSigned) l = _mm512_dpbusd_epi32(start, _mm512_load_si512(qs), lv);
+    else if constexpr (L::kBias != 0) l = _mm512_dpbusd_epi32(_mm512_load_si512(corr), lv, _mm512_load_si512(qs));
+    else l = _mm512_dpbusd_epi32(start, lv, _mm512_load_si512(qs));
+    return _mm512_sub_ps(_mm512_castsi512_ps(l), _mm512_castsi512_ps(_mm512_set1_epi32(kMagic)));
+}
+
+// Lanes 0-7 take the scale product of token 2K, lanes 8-15 that of token 2K + 1 (of the block's 8 in dd).
+template <int K>
+inline __m512 pair_scales(__m512 dd) {
+    const __m512i pick = _mm512_set_epi64(0x100000001LL * (2 * K + 1), 0x100000001LL * (2 * K + 1),
+                                          0x100000001LL * (2 * K + 1), 0x100000001LL * (2 * K + 1),
+                                          0x100000001LL * (2 * K), 0x100000001LL * (2 * K),
+                                          0x100000001LL * (2 * K), 0x100000001LL * (2 * K));
+    return _mm512_permutexvar_ps(pick, dd);
+}
+
+// Where a row's weight scales come from: a table of floats made for the panel (kTable: prefill after the
+// panel's first tile of tokens), converted where used (kStream: batched decode, weights read once from
+// memory) or converted where used and written to the table (kFill: the panel's first tile, which reads
+// the weights from memory, so that their latency overlaps the products). kStream and kFill prefetch the
+// weights as the GEMV does.
+enum class Scales { kTable, kStream, kFill };
+
+template <class L, Scales S>
+inline void row_tile8_x2(const uint8_t* w, float* dw, int64_t nb, const PackedTokens<8>& p, float* y, int64_t ldy) {
+    using Block = typename L::Block;
+    const Block* x = reinterpret_cast<const Block*>(w);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    float summs[8];
+    for (int t = 0; t < 8; ++t) summs[t] = 0.0f;
+    const __m512i* qs = reinterpret_cast<const __m512i*>(p.qs);
+    const __m512i* corr = reinterpret_cast<const __m512i*>(p.corr);
+    for (int64_t b = 0; b < nb; ++b, qs += 4) {
+        __m256 dwb;
+        if constexpr (S == Scales::kTable) {
+            dwb = _mm256_broadcast_ss(dw + b);
+        } else {
+            _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, _MM_HINT_T0);
+            const float d = f16(x[b].d);
+            if constexpr (S == Scales::kFill) dw[b] = d;
+            dwb = _mm256_set1_ps(d);
+        }
+        const __m512 dd = _mm512_castps256_ps512(_mm256_mul_ps(dwb, _mm256_load_ps(p.d + b * 8)));
+        const __m512i lv = _mm512_broadcast_i64x4(L::levels(x[b]));
+        __m512i start = _mm512_set1_epi32(kMagic);
+        if constexpr (L::kSigned)
+            start = _mm512_sub_epi32(start, _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), lv));
+        acc0 = _mm512_fmadd_ps(pair_scales<0>(dd), pair_lanes<L>(lv, start, qs + 0, corr + 0), acc0);
+        acc1 = _mm512_fmadd_ps(pair_scales<1>(dd), pair_lanes<L>(lv, start, qs + 1, corr + 1), acc1);
+        acc2 = _mm512_fmadd_ps(pair_scales<2>(dd), pair_lanes<L>(lv, start, qs + 2, corr + 2), acc2);
+        acc3 = _mm512_fmadd_ps(pair_scales<3>(dd), pair_lanes<L>(lv, start, qs + 3, corr + 3), acc3);
+        if constexpr (L::kBias != 0) corr += 4;
+        if constexpr (L::kOffset) {
+            const float mw = f16(x[b].m);
+            for (int t = 0; t < 8; ++t) summs[t] = __builtin_fmaf(mw, p.s[b * 8 + t], summs[t]);
+        }
+    }
+    const __m512 accs[4] = {acc0, acc1, acc2, acc3};
+    for (int k = 0; k < 4; ++k) {
+        float r0 = hsum_lanes(_mm512_castps512_ps256(accs[k]));
+        float r1 = hsum_lanes(_mm512_extractf32x8_ps(accs[k], 1));
+        if constexpr (L::kOffset) {
+            r0 = r0 + summs[2 * k];
+            r1 = r1 + summs[2 * k + 1];
+        }
+        y[(2 * k) * ldy] = r0;
+        y[(2 * k + 1) * ldy] = r1;
+    }
+}
+
+// What row_tile8_x2 expects of the packed tokens, made in place from pack_tokens' layout.
+template <class L>
+inline void prepare_x2(const PackedTokens<8>& p, int64_t nb) {
+    if constexpr (L::kSigned) {
+        const __m256i flip = _mm256_set1_epi8(char(0x80));
+        for (int64_t i = 0; i < nb * 8; ++i) _mm256_store_si256(p.qs + i, _mm256_xor_si256(_mm256_load_si256(p.qs + i), flip));
+    } else if constexpr (L::kBias != 0) {
+        const __m256i magic = _mm256_set1_epi32(kMagic);
+        for (int64_t i = 0; i < nb * 8; ++i)
+            _mm256_store_si256(p.corr + i, _mm256_sub_epi32(magic, _mm256_load_si256(p.corr + i)));
+    }
+}
+#endif
+
 // Rows [r0, r1) against the C tokens t0 .. t0 + C - 1, packed once into buf's memory (room for 8); dd
 // has room for 16 floats per block (two rows' tables); dw (prefill only, else null) holds the rows' weight
 // scales as floats.
 template <class L, int C>
 void sweep_packed(const uint8_t* w, size_t w_stride, int64_t nb, int64_t r0, int64_t r1, const uint8_t* a,
-                  size_t a_stride, int64_t t0, const PackedTokens<8>& buf, float* dd, const float* dw, float* y,
+                  size_t a_stride, int64_t t0, const PackedTokens<8>& buf, float* dd, float* dw, float* y,
                   int64_t ldy) {
     static_assert(C >= 1 && C <= 8);
     const PackedTokens<C> p{buf.qs, buf.corr, buf.d, buf.s};
     pack_tokens<L, C>(a, a_stride, t0, nb, p);
     if constexpr (C == 8) {
         if (dw) {
+#if defined(__AVX512VNNI__)
+            prepare_x2<L>(p, nb);
+            // dw is filled by the panel's first tile of tokens (t0 == 0).
+            for (int64_t r = r0; r < r1; ++r) {
+                float* dwr = dw + (r - r0) * nb;
+                if (t0 == 0) row_tile8_x2<L, Scales::kFill>(w + r * w_stride, dwr, nb, p, y + t0 * ldy + r, ldy);
+                else row_tile8_x2<L, Scales::kTable>(w + r * w_stride, dwr, nb, p, y + t0 * ldy + r, ldy);
+            }
+#else
             float* dup = static_cast<float*>(__builtin_alloca_with_align(sizeof(float) * 16 * nb, 256));
             for (int64_t b = 0; b < nb; ++b) {
                 const __m256 v = _mm256_load_ps(p.d + b * 8);
@@ -294,9 +408,17 @@ void sweep_packed(const uint8_t* w, size_t w_stride, int64_t nb, int64_t r0, int
             }
             for (int64_t r = r0; r < r1; ++r)
                 row_tile8<L>(w + r * w_stride, dw + (r - r0) * nb, nb, p, dup, y + t0 * ldy + r, ldy);
+#endif
             return;
         }
     }
+#if defined(__AVX512VNNI__)
+    if constexpr (C == 8) {
+        prepare_x2<L>(p, nb);
+        for (int64_t r = r0; r < r1; ++r) row_tile8_x2<L, Scales::kStream>(w + r * w_stride, nullptr, nb, p, y + t0 * ldy + r, ldy);
+        return;
+    }
+#endif
     if (r0 >= r1) return;
     // Two tables of scale products, [block][token]: row r's and row r + 1's (made during row r).
     float* tab[2] = {dd, dd + 8 * nb};
@@ -320,7 +442,6 @@ template <class L, int DecodeRows>
 void gemm_q32(const MatRef& m, int64_t r0, int64_t r1, const void* av, size_t a_stride, int64_t n_tok, float* y,
               int64_t ldy) {
     constexpr int C = 8;
-    using Block = typename L::Block;
     const uint8_t* w = static_cast<const uint8_t*>(m.data);
     const uint8_t* a = static_cast<const uint8_t*>(av);
     if (n_tok == 1) {
@@ -329,8 +450,8 @@ void gemm_q32(const MatRef& m, int64_t r0, int64_t r1, const void* av, size_t a_
     }
     const int64_t nb = m.cols / 32;
     PackedTokens<C> p;
-    p.qs = static_cast<__m256i*>(__builtin_alloca_with_align(sizeof(__m256i) * C * nb, 256));
-    p.corr = L::kBias != 0 ? static_cast<__m256i*>(__builtin_alloca_with_align(sizeof(__m256i) * C * nb, 256)) : nullptr;
+    p.qs = static_cast<__m256i*>(__builtin_alloca_with_align(sizeof(__m256i) * C * nb, 512));
+    p.corr = L::kBias != 0 ? static_cast<__m256i*>(__builtin_alloca_with_align(sizeof(__m256i) * C * nb, 512)) : nullptr;
     p.d = static_cast<float*>(__builtin_alloca_with_align(sizeof(float) * C * nb, 256));
     p.s = L::kOffset ? static_cast<float*>(__builtin_alloca(sizeof(float) * C * nb)) : nullptr;
     float* dd = static_cast<float*>(__builtin_alloca_with_align(sizeof(float) * 2 * C * nb, 256));
@@ -341,12 +462,15 @@ void gemm_q32(const MatRef& m, int64_t r0, int64_t r1, const void* av, size_t a_
     float* dw = prefill ? static_cast<float*>(__builtin_alloca_with_align(sizeof(float) * panel * nb, 256)) : nullptr;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         const int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
+#if !defined(__AVX512VNNI__)  // AVX-512: the panel's first tile of tokens fills dw (Scales::kFill)
         if (prefill) {
             for (int64_t r = p0; r < p1; ++r) {
+                using Block = typename L::Block;
                 const Block* x = reinterpret_cast<const Block*>(w + r * m.row_bytes);
                 for (int64_t b = 0; b < nb; ++b) dw[(r - p0) * nb + b] = f16(x[b].d);
             }
         }
+#endif
         for (int64_t t = 0; t < n_tok; t += C) {
             const size_t ws = m.row_bytes;
             switch (n_tok - t < C ? n_tok - t : C) {
