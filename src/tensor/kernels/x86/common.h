@@ -77,8 +77,10 @@ inline __m256i nibbles_to_bytes(const uint8_t* p) {
 constexpr size_t kDecodePrefetch = 16384;
 
 // The cache level the GEMV's prefetches fill. AVX-512 (measured on Zen 4, 1 MiB L2 per core): into L2
-// (T1), which ran the 1B Q8_0 decode ~11% faster than into L1, where 16 KiB of lines in flight ahead of
-// the reads take half of a 32 KiB L1. AVX2 (tuned on Zen 3): into L1 (T0).
+// (T1), which ran the 1B Q8_0 decode 10-16% faster than into L1, where 16 KiB of lines in flight ahead
+// of the reads take half of a 32 KiB L1. AVX2 (tuned on Zen 3): into L1 (T0). The 8-token tiles of the
+// 32-blocks (gemm_q32.h: batched decode, a prefill panel's first tile) spend longer on each line and
+// prefetch into L1 in both families (batched decode of 8 sequences measured ~10% faster so).
 #if defined(__AVX512F__)
 constexpr auto kDecodeHint = _MM_HINT_T1;
 #else

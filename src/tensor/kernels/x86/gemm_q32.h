@@ -193,7 +193,7 @@ inline void row_packed(const uint8_t* w, const uint8_t* wn, int64_t nb, const Pa
     const __m256i* corr = p.corr;
     const float* ddb = dd;
     for (int64_t b = 0; b < nb; ++b, qs += C, ddb += C) {
-        _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, kDecodeHint);
+        _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, _MM_HINT_T0);
         if constexpr (kNext) block_scales<C>(f16(xn[b].d), p.d + b * C, ddn + b * C);
         const __m256i lv = L::levels(x[b]);
         __m256i ux = lv;
@@ -332,7 +332,7 @@ inline void row_tile8_x2(const uint8_t* w, float* dw, int64_t nb, const PackedTo
         if constexpr (S == Scales::kTable) {
             dwb = _mm256_broadcast_ss(dw + b);
         } else {
-            _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, kDecodeHint);
+            _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, _MM_HINT_T0);
             const float d = f16(x[b].d);
             if constexpr (S == Scales::kFill) dw[b] = d;
             dwb = _mm256_set1_ps(d);
