@@ -352,16 +352,16 @@ inline void row_tile8_x2(const uint8_t* w, float* dw, int64_t nb, const PackedTo
             for (int t = 0; t < 8; ++t) summs[t] = __builtin_fmaf(mw, p.s[b * 8 + t], summs[t]);
         }
     }
-    const __m512 accs[4] = {acc0, acc1, acc2, acc3};
-    for (int k = 0; k < 4; ++k) {
-        float r0 = hsum_lanes(_mm512_castps512_ps256(accs[k]));
-        float r1 = hsum_lanes(_mm512_extractf32x8_ps(accs[k], 1));
-        if constexpr (L::kOffset) {
-            r0 = r0 + summs[2 * k];
-            r1 = r1 + summs[2 * k + 1];
-        }
-        y[(2 * k) * ldy] = r0;
-        y[(2 * k + 1) * ldy] = r1;
+    // The 8 tokens' hsum_lanes in one transposed reduction (same additions in the same order).
+    const __m256 v[8] = {_mm512_castps512_ps256(acc0), _mm512_extractf32x8_ps(acc0, 1),
+                         _mm512_castps512_ps256(acc1), _mm512_extractf32x8_ps(acc1, 1),
+                         _mm512_castps512_ps256(acc2), _mm512_extractf32x8_ps(acc2, 1),
+                         _mm512_castps512_ps256(acc3), _mm512_extractf32x8_ps(acc3, 1)};
+    alignas(32) float r[8];
+    _mm256_store_ps(r, hsum_lanes8(v));
+    for (int t = 0; t < 8; ++t) {
+        if constexpr (L::kOffset) r[t] = r[t] + summs[t];
+        y[t * ldy] = r[t];
     }
 }
 
