@@ -158,14 +158,14 @@ std::vector<Shape> shapes(DType t) {
         s.push_back({10, 64, 5});
         // Every token count up to 9 (decode, batched decode) over whole chunks and a tail.
         for (int64_t n_tok = 1; n_tok <= 9; ++n_tok) s.push_back({3, 130, n_tok});
-        // Prefill (more than kernels::kStreamTokens tokens; the AVX-512 F16 kernel's tiles are 4 rows x 6
-        // tokens and it reduces 16 rows at once): every tail of 1..5 tokens after whole tiles, rows that are
-        // not whole groups of 4 or 16, columns without a tail (the 16-row reduction) and with one.
+        // Prefill (more than kernels::kStreamTokens tokens): token counts that leave every tail of 1..5
+        // tokens after whole tiles of 4 or 6, row counts that are not whole groups of 3, 4 or 16, columns
+        // that are whole 32- and 64-element steps and columns with a tail of each length class.
         for (int64_t n_tok = 17; n_tok <= 23; ++n_tok) s.push_back({35, 128, n_tok});
         s.push_back({21, 197, 19});
-        s.push_back({33, 2112, 20});     // passes longer than one block of columns (512 per pass)
-        s.push_back({18, 4165, 29});     // several blocks and a tail
-        s.push_back({40, 8192, 19});     // rows wider than one panel holds 16 of (several panels)
+        s.push_back({33, 2112, 20});  // several column blocks (TileF16Ggml: 1024)
+        s.push_back({18, 4165, 29});  // several blocks and a tail
+        s.push_back({40, 8192, 19});  // rows wider than an L2 panel holds 16 of (several panels)
     } else if (bs == 32) {
         s.push_back({130, 576, 1});  // a real width (SmolLM2) and an odd number of rows
         // Prefill (more than kernels::kStreamTokens tokens) over rows wider than one L2 panel holds 2 of
