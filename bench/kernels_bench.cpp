@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
             {"batch8-1536x576", 1536, 576, 8}, {"batch8-576x1536", 576, 1536, 8},
             {"batch4-1536x576", 1536, 576, 4}, {"batch2-1536x576", 1536, 576, 2},
         };
-        for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16, DType::Q2_K,
+        for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16, DType::BF16, DType::F32, DType::Q2_K,
                         DType::Q3_K, DType::IQ4_NL, DType::IQ4_XS}) {
             for (const auto& s : shapes) {
                 if (s.cols % dtype_info(t).block_size) continue;

@@ -156,6 +156,16 @@ std::vector<Shape> shapes(DType t) {
         s.push_back({7, 2117, 13});
         s.push_back({4, 1088, 37});
         s.push_back({10, 64, 5});
+        // Every token count up to 9 (decode, batched decode) over whole chunks and a tail.
+        for (int64_t n_tok = 1; n_tok <= 9; ++n_tok) s.push_back({3, 130, n_tok});
+        // Prefill (more than kernels::kStreamTokens tokens): token counts that leave every tail of 1..5
+        // tokens after whole tiles of 4 or 6, row counts that are not whole groups of 3, 4 or 16, columns
+        // that are whole 32- and 64-element steps and columns with a tail of each length class.
+        for (int64_t n_tok = 17; n_tok <= 23; ++n_tok) s.push_back({35, 128, n_tok});
+        s.push_back({21, 197, 19});
+        s.push_back({33, 2112, 20});  // several column blocks (TileF16Ggml: 1024)
+        s.push_back({18, 4165, 29});  // several blocks and a tail
+        s.push_back({40, 8192, 19});  // rows wider than an L2 panel holds 16 of (several panels)
     } else if (bs == 32) {
         s.push_back({130, 576, 1});  // a real width (SmolLM2) and an odd number of rows
         // Prefill (more than kernels::kStreamTokens tokens) over rows wider than one L2 panel holds 2 of
