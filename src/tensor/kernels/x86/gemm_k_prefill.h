@@ -14,13 +14,13 @@ namespace kinglet::kernels::KINGLET_ISA {
 constexpr int kPackTokens = 8;
 
 // One super-block of kPackTokens tokens.
-struct alignas(32) PackedQ8K {
-    int8_t qs[8][kPackTokens][32];     // group g (elements 32 g .. 32 g + 31) of token t
+struct alignas(64) PackedQ8K {
+    int8_t qs[4][kPackTokens][64];     // groups 2 p, 2 p + 1 (elements 64 p .. 64 p + 63) of token t
     int16_t sums[kPackTokens][8];      // token t's activation sums per 32 (from its bsums)
     float neg_d[kPackTokens / 2][8];   // -d of tokens 2 p (lanes 0-3) and 2 p + 1 (lanes 4-7)
     float d[kPackTokens];
 };
-static_assert(sizeof(PackedQ8K) % 32 == 0, "PackedQ8K keeps every group aligned");
+static_assert(sizeof(PackedQ8K) % 64 == 0, "PackedQ8K keeps every pair of groups aligned");
 
 // Packs nt (1..kPackTokens) activation rows starting at a; the unused token slots repeat the first row
 // (their results are never stored).
@@ -31,7 +31,7 @@ inline void pack_q8_K(const uint8_t* a, size_t a_stride, int nt, int64_t nb, Pac
             const BlockQ8_K& y = row[b];
             PackedQ8K& q = p[b];
             for (int g = 0; g < 8; ++g)
-                _mm256_store_si256(reinterpret_cast<__m256i*>(q.qs[g][t]), load256(y.qs + 32 * g));
+                _mm256_store_si256(reinterpret_cast<__m256i*>(q.qs[g / 2][t] + 32 * (g % 2)), load256(y.qs + 32 * g));
             const __m256i bs = load256(y.bsums);
             _mm_store_si128(reinterpret_cast<__m128i*>(q.sums[t]),
                             _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1)));
@@ -46,7 +46,7 @@ inline void pack_q8_K(const uint8_t* a, size_t a_stride, int nt, int64_t nb, Pac
 inline void chain(__m256i& v) { __asm__("" : "+x"(v)); }
 
 inline __m256i packed_group(const PackedQ8K& q, int g, int t) {
-    return _mm256_load_si256(reinterpret_cast<const __m256i*>(q.qs[g][t]));
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(q.qs[g / 2][t] + 32 * (g % 2)));
 }
 
 // Spreads int16 word k of each 128-bit half of v over that half.
@@ -203,7 +203,7 @@ template <class Kernel>
 void prefill_k(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok, float* y,
                int64_t ldy) {
     const int64_t nb = w.cols / QK_K;
-    auto* p = static_cast<PackedQ8K*>(__builtin_alloca_with_align(sizeof(PackedQ8K) * size_t(nb), 256));
+    auto* p = static_cast<PackedQ8K*>(__builtin_alloca_with_align(sizeof(PackedQ8K) * size_t(nb), 8 * alignof(PackedQ8K)));
     const auto* wd = static_cast<const uint8_t*>(w.data);
     const auto* ad = static_cast<const uint8_t*>(a);
     int64_t panel = int64_t(192 * 1024 / (w.row_bytes ? w.row_bytes : 1));
