@@ -1,11 +1,15 @@
-// Q4_K and Q6_K against Q8_K activations with AVX-512 (BW, VNNI). The 256 elements of a super-block are
-// taken 64 at a time, two 32-element groups per 512-bit register: the low 256 bits hold group 2p, the high
-// group 2p + 1, so one load of 64 consecutive activation bytes meets them. Per 64 elements and token,
-// vpmaddubsw makes the int16 sums of element pairs and vpdpwssd multiplies them by the groups' scales and
-// adds them to 16 int32 lanes; at the end of the super-block lane l + 8 is added to lane l. Integer sums
-// are exact, so lane l is the reference's lane l (tensor/dot.cpp: elements 4 l .. 4 l + 3 of every group,
-// times their scale), and the float part (one fma per super-block per lane, Q4_K's 4 partial min sums)
-// is the one of gemm_k.h: results are bit-identical.
+// Q6_K against Q8_K activations with AVX-512 (BW, VNNI). The 256 elements of a super-block are taken 64
+// at a time, two 32-element groups per 512-bit register: the low 256 bits hold group 2p, the high group
+// 2p + 1, so one load of 64 consecutive activation bytes meets them. The levels minus 32 enter as their
+// absolute values with the sign moved onto the activations (a masked negation; AVX-512 has no vpsignb);
+// per 64 elements and token vpmaddubsw makes the int16 sums of element pairs and vpdpwssd multiplies them
+// by the scales (one per 16 elements) into 16 int32 lanes; at the end of the super-block lane l + 8 is
+// added to lane l. Integer sums are exact, so lane l is the reference's lane l (tensor/dot.cpp: elements
+// 4 l .. 4 l + 3 of every group, times their scale) and the float part (one fma per super-block per lane)
+// is TileQ6K's: results are bit-identical.
+// Q4_K stays on gemm_k.h's tiles (with vpdpwssd in the prefill one): the same 512-bit scheme measured no
+// faster there on Zen 4, which runs a 512-bit shift or shuffle as two 256-bit halves on the same pipes,
+// and its decode was no faster with 256-bit vpdpwssd and load-only scale broadcasts either.
 #pragma once
 #if defined(__AVX512F__)
 #include "tensor/kernels/x86/gemm_k_prefill.h"
@@ -20,23 +24,10 @@ inline __m256i hi256(__m512i v) { return _mm512_maskz_extracti64x4_epi64(__mmask
 inline __m512i zext512(__m256i v) { return _mm512_maskz_inserti64x4(__mmask8(0xFF), _mm512_setzero_si512(), v, 0); }
 inline __m512i concat512(__m256i lo, __m256i hi) { return _mm512_maskz_inserti64x4(__mmask8(0xFF), zext512(lo), hi, 1); }
 inline __m512i bcast256(__m256i v) { return _mm512_maskz_broadcast_i64x4(__mmask8(0xFF), v); }
-inline __m512i bcast128(__m128i v) { return _mm512_maskz_broadcast_i32x4(__mmask16(0xFFFF), v); }
 
 // 16 int16 words a (low 256 bits) and b (high 256 bits).
 inline __m512i words_2x256(short a, short b) {
     return concat512(_mm256_set1_epi16(a), _mm256_set1_epi16(b));
-}
-
-// 32 bytes of packed nibbles: their low nibbles (low 256 bits), then their high nibbles.
-inline __m512i nibble_pair(const uint8_t* p) {
-    const __m512i q = bcast256(load256(p));
-    return _mm512_and_si512(_mm512_mask_srli_epi16(q, __mmask32(0xFFFF0000u), q, 4), _mm512_set1_epi8(0x0F));
-}
-
-// sc4: the 8 int16 scales of a Q4_K super-block in every 128-bit lane. Scale 2p over the low 256 bits,
-// 2p + 1 over the high.
-inline __m512i k4_pair_scales(__m512i sc4, int p) {
-    return _mm512_shuffle_epi8(sc4, words_2x256(short(0x0100 + 0x0202 * (2 * p)), short(0x0100 + 0x0202 * (2 * p + 1))));
 }
 
 // The 8 lanes of a super-block: lane l plus lane l + 8.
@@ -71,76 +62,6 @@ inline __m512i q6_pair_scales(__m512i sc16, int p) {
         0x00010001 * (4 * p), 0x00010001 * (4 * p), 0x00010001 * (4 * p), 0x00010001 * (4 * p));
     return _mm512_permutexvar_epi16(idx, sc16);
 }
-
-// Decode and small batches of Q4_K: R rows x C tokens (as TileK4<false, ...>).
-template <int Rows, int Cols, int DecodeRows>
-struct TileQ4K512 {
-    static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
-    static constexpr int kBlock = QK_K, kScales = 0;
-    static constexpr bool kCorr = false;
-    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
-
-    template <int R, int C, int CMAX>
-    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
-                    int64_t ldy) {
-        const uint8_t* const* a = tt.a;
-        const int64_t nb = cols / QK_K;
-        __m256 acc[R][C];
-        __m128 acc_m[R][C];  // 4 partial sums of the min term
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) {
-                acc[i][t] = _mm256_setzero_ps();
-                acc_m[i][t] = _mm_setzero_ps();
-            }
-        for (int64_t b = 0; b < nb; ++b) {
-            const BlockQ8_K* yb[C];
-            __m128i q8s[C];  // activation sums per 32
-            for (int t = 0; t < C; ++t) {
-                yb[t] = reinterpret_cast<const BlockQ8_K*>(a[t]) + b;
-                const __m256i bs = load256(yb[t]->bsums);
-                q8s[t] = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-            }
-            for (int i = 0; i < R; ++i) {
-                const uint8_t* xb = w + i * w_stride + b * sizeof(BlockQ4_K);
-                if (tt.stream) prefetch(xb + kDecodePrefetch, sizeof(BlockQ4_K));
-                const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(int(load_u32(xb))));  // d, dmin
-                const __m128i sm = k4_scales_mins(xb + 4);
-                const __m512i sc4 = bcast128(_mm_cvtepu8_epi16(sm));
-                const __m128i mins16 = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
-                // Two chains per token (pairs 0, 1 and 2, 3): the super-block's latency is what limits a
-                // single row.
-                __m512i sumi[C], sumj[C];
-#pragma GCC unroll 4
-                for (int p = 0; p < 4; ++p) {
-                    const __m512i q = nibble_pair(xb + 16 + 32 * p);
-                    const __m512i s = k4_pair_scales(sc4, p);
-                    for (int t = 0; t < C; ++t) {
-                        const __m512i pr = _mm512_maddubs_epi16(q, _mm512_loadu_si512(yb[t]->qs + 64 * p));
-                        if (p == 0) sumi[t] = _mm512_madd_epi16(pr, s);
-                        else if (p == 1) sumj[t] = _mm512_madd_epi16(pr, s);
-                        else if (p == 2) sumi[t] = _mm512_dpwssd_epi32(sumi[t], pr, s);
-                        else sumj[t] = _mm512_dpwssd_epi32(sumj[t], pr, s);
-                    }
-                }
-                for (int t = 0; t < C; ++t) sumi[t] = _mm512_add_epi32(sumi[t], sumj[t]);
-                const float xdf = _mm_cvtss_f32(dm), xmf = _mm_cvtss_f32(_mm_movehdup_ps(dm));
-                for (int t = 0; t < C; ++t) {
-                    const float d = yb[t]->d * xdf;
-                    const float dmin = -yb[t]->d * xmf;
-                    acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(fold_lanes(sumi[t])), acc[i][t]);
-                    const __m128i prod = _mm_madd_epi16(mins16, q8s[t]);
-                    acc_m[i][t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m[i][t]);
-                }
-            }
-        }
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) {
-                __m128 v = _mm_add_ps(acc_m[i][t], _mm_movehl_ps(acc_m[i][t], acc_m[i][t]));  // m0+m2, m1+m3
-                v = _mm_add_ss(v, _mm_movehdup_ps(v));
-                y[t * ldy + i] = hsum_lanes(acc[i][t]) + _mm_cvtss_f32(v);
-            }
-    }
-};
 
 // Decode and small batches of Q6_K: levels minus 32 as |level| and the sign moved onto the activations.
 template <int Rows, int Cols, int DecodeRows>

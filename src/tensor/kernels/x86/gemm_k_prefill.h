@@ -101,10 +101,16 @@ struct PrefillK4 {
                 const __m256i s_lo = spread_word(sc16, 2 * j), s_hi = spread_word(sc16, 2 * j + 1);
 #pragma GCC unroll 8
                 for (int t = 0; t < C; ++t) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+                    // vpdpwssd: the scale multiply and the accumulation in one instruction.
+                    sumi[t] = _mm256_dpwssd_epi32(sumi[t], _mm256_maddubs_epi16(lo, packed_group(q, 2 * j, t)), s_lo);
+                    sumi[t] = _mm256_dpwssd_epi32(sumi[t], _mm256_maddubs_epi16(hi, packed_group(q, 2 * j + 1, t)), s_hi);
+#else
                     const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, packed_group(q, 2 * j, t)), s_lo);
                     const __m256i p_hi =
                         _mm256_madd_epi16(_mm256_maddubs_epi16(hi, packed_group(q, 2 * j + 1, t)), s_hi);
                     sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(p_lo, p_hi));
+#endif
                     chain(sumi[t]);
                 }
             }
