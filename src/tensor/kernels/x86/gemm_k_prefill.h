@@ -75,6 +75,11 @@ struct PrefillK4 {
         __m256 acc[C], acc_m[P];  // acc_m: Q4_K's 4 partial min sums (Q5_K's one in lane 0) per token, 2 tokens
         for (int t = 0; t < C; ++t) acc[t] = _mm256_setzero_ps();
         for (int i = 0; i < P; ++i) acc_m[i] = _mm256_setzero_ps();
+#if defined(__AVX512F__)
+        constexpr int Q = (C + 3) / 4;  // Q4_K: the min sums of tokens 4 i .. 4 i + 3 (lanes 4 (t % 4) ..)
+        __m512 acc_mz[Q];
+        for (int i = 0; i < Q; ++i) acc_mz[i] = _mm512_setzero_ps();
+#endif
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* xb = w + b * kBytes;
             const PackedQ8K& q = p[b];
@@ -116,6 +121,19 @@ struct PrefillK4 {
             }
             add_scaled<C>(q, f16(xd), sumi, acc);
             // Min term, two tokens per vector: mins . sums per pair of sub-blocks, times -d_t * dmin.
+#if defined(__AVX512F__)
+            if constexpr (!kFive) {  // four tokens per 512-bit vector
+                const __m512i mins = _mm512_maskz_broadcast_i32x4(__mmask16(0xFFFF), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)));
+                const __m512 xm = _mm512_set1_ps(f16(xdmin));
+#pragma GCC unroll 2
+                for (int i = 0; i < Q; ++i) {
+                    const __m512i prod = _mm512_madd_epi16(mins, _mm512_load_si512(q.sums[4 * i]));
+                    acc_mz[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_load_ps(q.neg_d[2 * i]), xm),
+                                                _mm512_maskz_cvtepi32_ps(__mmask16(0xFFFF), prod), acc_mz[i]);
+                }
+                continue;
+            }
+#endif
             const __m256i mins = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)));
             const __m256 xm = _mm256_set1_ps(f16(xdmin));
 #pragma GCC unroll 4
@@ -129,6 +147,13 @@ struct PrefillK4 {
                                            acc_m[i]);
             }
         }
+#if defined(__AVX512F__)
+        if constexpr (!kFive) {
+            alignas(64) float mz[Q][16];
+            for (int i = 0; i < Q; ++i) _mm512_store_ps(mz[i], acc_mz[i]);
+            for (int t = 0; t < C; ++t) acc_m[t / 2] = _mm256_load_ps(&mz[t / 4][8 * ((t / 2) % 2)]);
+        }
+#endif
         for (int t = 0; t < C; ++t) {
             const __m128 m4 = t % 2 ? _mm256_extractf128_ps(acc_m[t / 2], 1) : _mm256_castps256_ps128(acc_m[t / 2]);
             float m;
