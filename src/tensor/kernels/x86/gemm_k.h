@@ -12,13 +12,15 @@ namespace kinglet::kernels::KINGLET_ISA {
 // keep them in the low 6 bits of bytes 0-3 (scales) and 4-7 (mins); sub-blocks 4-7 take a nibble from
 // bytes 8-11 and their top two bits from the spare high bits of bytes 0-3 (scales) and 4-7 (mins).
 inline __m128i k4_scales_mins(const uint8_t* q) {
-    uint32_t u[3];
-    std::memcpy(u, q, 12);
-    const uint32_t m6 = 0x3f3f3f3f, lo4 = 0x0f0f0f0f, hi2 = 0x03030303;
-    const uint32_t sc_lo = u[0] & m6, mn_lo = u[1] & m6;
-    const uint32_t sc_hi = (u[2] & lo4) | (((u[0] >> 6) & hi2) << 4);
-    const uint32_t mn_hi = ((u[2] >> 4) & lo4) | (((u[1] >> 6) & hi2) << 4);
-    return _mm_set_epi32(int(mn_hi), int(mn_lo), int(sc_hi), int(sc_lo));
+    // 32-bit lanes u0 = bytes 0-3, u1 = 4-7, u2 = 8-11 of q (the 4 bytes read past them are the block's
+    // levels and are masked out): lanes (u0 & m6, u2 & lo4, u1 & m6, (u2 >> 4) & lo4) or'ed with
+    // (0, top two bits of u0 per byte, 0, those of u1) moved to bits 4-5.
+    const __m128i v = load128(q);
+    const __m128i a = _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0)), _mm_set_epi32(4, 0, 0, 0));
+    const __m128i lo = _mm_and_si128(a, _mm_set_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0)), 2),
+                                     _mm_set_epi32(0x30303030, 0, 0x30303030, 0));
+    return _mm_or_si128(lo, hi);
 }
 
 // Shuffle masks that spread int16 word k of each 128-bit half over that whole half.

@@ -14,13 +14,13 @@ namespace kinglet::kernels::KINGLET_ISA {
 constexpr int kPackTokens = 8;
 
 // One super-block of kPackTokens tokens.
-struct alignas(32) PackedQ8K {
-    int8_t qs[8][kPackTokens][32];     // group g (elements 32 g .. 32 g + 31) of token t
+struct alignas(64) PackedQ8K {
+    int8_t qs[4][kPackTokens][64];     // groups 2 p, 2 p + 1 (elements 64 p .. 64 p + 63) of token t
     int16_t sums[kPackTokens][8];      // token t's activation sums per 32 (from its bsums)
     float neg_d[kPackTokens / 2][8];   // -d of tokens 2 p (lanes 0-3) and 2 p + 1 (lanes 4-7)
     float d[kPackTokens];
 };
-static_assert(sizeof(PackedQ8K) % 32 == 0, "PackedQ8K keeps every group aligned");
+static_assert(sizeof(PackedQ8K) % 64 == 0, "PackedQ8K keeps every pair of groups aligned");
 
 // Packs nt (1..kPackTokens) activation rows starting at a; the unused token slots repeat the first row
 // (their results are never stored).
@@ -31,7 +31,7 @@ inline void pack_q8_K(const uint8_t* a, size_t a_stride, int nt, int64_t nb, Pac
             const BlockQ8_K& y = row[b];
             PackedQ8K& q = p[b];
             for (int g = 0; g < 8; ++g)
-                _mm256_store_si256(reinterpret_cast<__m256i*>(q.qs[g][t]), load256(y.qs + 32 * g));
+                _mm256_store_si256(reinterpret_cast<__m256i*>(q.qs[g / 2][t] + 32 * (g % 2)), load256(y.qs + 32 * g));
             const __m256i bs = load256(y.bsums);
             _mm_store_si128(reinterpret_cast<__m128i*>(q.sums[t]),
                             _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1)));
@@ -46,7 +46,7 @@ inline void pack_q8_K(const uint8_t* a, size_t a_stride, int nt, int64_t nb, Pac
 inline void chain(__m256i& v) { __asm__("" : "+x"(v)); }
 
 inline __m256i packed_group(const PackedQ8K& q, int g, int t) {
-    return _mm256_load_si256(reinterpret_cast<const __m256i*>(q.qs[g][t]));
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(q.qs[g / 2][t] + 32 * (g % 2)));
 }
 
 // Spreads int16 word k of each 128-bit half of v over that half.
@@ -75,6 +75,11 @@ struct PrefillK4 {
         __m256 acc[C], acc_m[P];  // acc_m: Q4_K's 4 partial min sums (Q5_K's one in lane 0) per token, 2 tokens
         for (int t = 0; t < C; ++t) acc[t] = _mm256_setzero_ps();
         for (int i = 0; i < P; ++i) acc_m[i] = _mm256_setzero_ps();
+#if defined(__AVX512F__)
+        constexpr int Q = (C + 3) / 4;  // Q4_K: the min sums of tokens 4 i .. 4 i + 3 (lanes 4 (t % 4) ..)
+        __m512 acc_mz[Q];
+        for (int i = 0; i < Q; ++i) acc_mz[i] = _mm512_setzero_ps();
+#endif
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* xb = w + b * kBytes;
             const PackedQ8K& q = p[b];
@@ -101,15 +106,34 @@ struct PrefillK4 {
                 const __m256i s_lo = spread_word(sc16, 2 * j), s_hi = spread_word(sc16, 2 * j + 1);
 #pragma GCC unroll 8
                 for (int t = 0; t < C; ++t) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+                    // vpdpwssd: the scale multiply and the accumulation in one instruction.
+                    sumi[t] = _mm256_dpwssd_epi32(sumi[t], _mm256_maddubs_epi16(lo, packed_group(q, 2 * j, t)), s_lo);
+                    sumi[t] = _mm256_dpwssd_epi32(sumi[t], _mm256_maddubs_epi16(hi, packed_group(q, 2 * j + 1, t)), s_hi);
+#else
                     const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, packed_group(q, 2 * j, t)), s_lo);
                     const __m256i p_hi =
                         _mm256_madd_epi16(_mm256_maddubs_epi16(hi, packed_group(q, 2 * j + 1, t)), s_hi);
                     sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(p_lo, p_hi));
+#endif
                     chain(sumi[t]);
                 }
             }
             add_scaled<C>(q, f16(xd), sumi, acc);
             // Min term, two tokens per vector: mins . sums per pair of sub-blocks, times -d_t * dmin.
+#if defined(__AVX512F__)
+            if constexpr (!kFive) {  // four tokens per 512-bit vector
+                const __m512i mins = _mm512_maskz_broadcast_i32x4(__mmask16(0xFFFF), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)));
+                const __m512 xm = _mm512_set1_ps(f16(xdmin));
+#pragma GCC unroll 2
+                for (int i = 0; i < Q; ++i) {
+                    const __m512i prod = _mm512_madd_epi16(mins, _mm512_load_si512(q.sums[4 * i]));
+                    acc_mz[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_load_ps(q.neg_d[2 * i]), xm),
+                                                _mm512_maskz_cvtepi32_ps(__mmask16(0xFFFF), prod), acc_mz[i]);
+                }
+                continue;
+            }
+#endif
             const __m256i mins = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)));
             const __m256 xm = _mm256_set1_ps(f16(xdmin));
 #pragma GCC unroll 4
@@ -123,6 +147,13 @@ struct PrefillK4 {
                                            acc_m[i]);
             }
         }
+#if defined(__AVX512F__)
+        if constexpr (!kFive) {
+            alignas(64) float mz[Q][16];
+            for (int i = 0; i < Q; ++i) _mm512_store_ps(mz[i], acc_mz[i]);
+            for (int t = 0; t < C; ++t) acc_m[t / 2] = _mm256_load_ps(&mz[t / 4][8 * ((t / 2) % 2)]);
+        }
+#endif
         for (int t = 0; t < C; ++t) {
             const __m128 m4 = t % 2 ? _mm256_extractf128_ps(acc_m[t / 2], 1) : _mm256_castps256_ps128(acc_m[t / 2]);
             float m;
@@ -203,7 +234,7 @@ template <class Kernel>
 void prefill_k(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok, float* y,
                int64_t ldy) {
     const int64_t nb = w.cols / QK_K;
-    auto* p = static_cast<PackedQ8K*>(__builtin_alloca_with_align(sizeof(PackedQ8K) * size_t(nb), 256));
+    auto* p = static_cast<PackedQ8K*>(__builtin_alloca_with_align(sizeof(PackedQ8K) * size_t(nb), 8 * alignof(PackedQ8K)));
     const auto* wd = static_cast<const uint8_t*>(w.data);
     const auto* ad = static_cast<const uint8_t*>(a);
     int64_t panel = int64_t(192 * 1024 / (w.row_bytes ? w.row_bytes : 1));
