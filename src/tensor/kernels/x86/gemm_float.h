@@ -69,6 +69,13 @@ struct TileFloat {
 };
 
 #if defined(__AVX512F__)
+// The sum of 16 float lanes: lanes l and l + 8 added, then hsum_lanes. The 512-bit tiles below end with it.
+inline float hsum_lanes16(__m512 v) {
+    alignas(64) float l[16];  // (GCC 12 reports its own 512-to-256-bit casts as uninitialized reads)
+    _mm512_store_ps(l, v);
+    return hsum_lanes(_mm256_add_ps(_mm256_load_ps(l), _mm256_load_ps(l + 8)));
+}
+
 // F32 weights and activations in 16 float lanes per (row, token), 16 elements per step, the last step
 // masked (the missing elements load as zero). Sums in float lanes like TileFloat, so it agrees with the
 // reference's double sum to float rounding. 4 x 4 tiles for the reason TileBF16Dot gives.
@@ -78,12 +85,6 @@ struct TileF32Zmm {
     static constexpr int kBlock = 1, kScales = 0;
     static constexpr bool kCorr = false;
     static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
-
-    static float hsum16(__m512 v) {
-        alignas(64) float l[16];  // (GCC 12 reports its own 512-to-256-bit casts as uninitialized reads)
-        _mm512_store_ps(l, v);
-        return hsum_lanes(_mm256_add_ps(_mm256_load_ps(l), _mm256_load_ps(l + 8)));
-    }
 
     template <int R, int C, int CMAX>
     static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
@@ -110,7 +111,7 @@ struct TileF32Zmm {
         }
         if (bulk < cols) step(bulk, __mmask16((1u << (cols - bulk)) - 1));
         for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum16(acc[i][t]);
+            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes16(acc[i][t]);
     }
 };
 #endif
@@ -130,12 +131,6 @@ struct TileBF16Dot {
     static constexpr int kBlock = 1, kScales = 0;
     static constexpr bool kCorr = false;
     static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
-
-    static float hsum16(__m512 v) {
-        alignas(64) float l[16];  // (GCC 12 reports its own 512-to-256-bit casts as uninitialized reads)
-        _mm512_store_ps(l, v);
-        return hsum_lanes(_mm256_add_ps(_mm256_load_ps(l), _mm256_load_ps(l + 8)));
-    }
 
     template <int R, int C, int CMAX>
     static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
@@ -162,7 +157,7 @@ struct TileBF16Dot {
         }
         if (bulk < cols) step(bulk, __mmask32((1u << (cols - bulk)) - 1));
         for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum16(acc[i][t]);
+            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes16(acc[i][t]);
     }
 };
 #endif
