@@ -275,10 +275,10 @@ inline void row_tile8(const uint8_t* w, const float* dw, int64_t nb, const Packe
 }
 
 #if defined(__AVX512VNNI__)
-// Prefill and batched decode on AVX-512 VNNI: row_tile8 with two tokens per 512-bit vector. The packed tokens of a block
-// are [token][32 bytes], so tokens 2k and 2k + 1 are one aligned 64-byte load; the weight block is
-// broadcast to both halves, and each half of an accumulator holds one token's 8 lanes, which see the
-// same sequence of fma(d_w * d_a, lanes, acc) as in row_tile8 (bit-identical).
+// Prefill and batched decode on AVX-512 VNNI: row_tile8 with two tokens per 512-bit vector. The packed tokens
+// of a block are [token][32 bytes], so tokens 2k and 2k + 1 are one aligned 64-byte load; the weight block is
+// broadcast to both halves, and each half of an accumulator holds one token's 8 lanes, which see the same
+// sequence of fma(d_w * d_a, lanes, acc) as in row_tile8 (bit-identical).
 //
 // The integer lanes come from one vpdpbusd per pair whose accumulator input carries both what row_tile8
 // subtracts afterwards and the bias of the float conversion: a lane starts at the bit pattern of
