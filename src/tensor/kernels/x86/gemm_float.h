@@ -71,16 +71,16 @@ struct TileFloat {
 #if defined(__AVX512F__)
 // The sum of 16 float lanes: lanes l and l + 8 added, then hsum_lanes. The 512-bit tiles below end with it.
 inline float hsum_lanes16(__m512 v) {
-    alignas(64) float l[16];  // (GCC 12 reports its own 512-to-256-bit casts as uninitialized reads)
-    _mm512_store_ps(l, v);
-    return hsum_lanes(_mm256_add_ps(_mm256_load_ps(l), _mm256_load_ps(l + 8)));
+    return hsum_lanes(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
 }
 
-// F32 weights and activations in 16 float lanes per (row, token), 16 elements per step, the last step
-// masked (the missing elements load as zero). Sums in float lanes like TileFloat, so it agrees with the
-// reference's double sum to float rounding. 4 x 4 tiles for the reason TileBF16Dot gives.
-template <int Rows, int Cols, int DecodeRows>
-struct TileF32Zmm {
+// One 16-lane float accumulator per (row, token), Ops::kStep elements per step, the last step of a row
+// masked (the missing elements load as zero and add nothing); the lanes are then summed in float, so the
+// result agrees with the reference's double sum to float rounding, as TileFloat's does. Tiles of 4 x 4:
+// 8 rows of 2 KiB-multiple lengths fall into the same L1 sets, and more than 8 would evict each other.
+// Ops: Elem, Vec, Mask, kStep, load(mask, p) and madd(acc, w, a).
+template <class Ops, int Rows, int Cols, int DecodeRows>
+struct TileZmm {
     static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
     static constexpr int kBlock = 1, kScales = 0;
     static constexpr bool kCorr = false;
@@ -89,76 +89,58 @@ struct TileF32Zmm {
     template <int R, int C, int CMAX>
     static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
                     int64_t ldy) {
-        const float* wr[R];
-        const float* ar[C];
-        for (int i = 0; i < R; ++i) wr[i] = reinterpret_cast<const float*>(w + i * w_stride);
-        for (int t = 0; t < C; ++t) ar[t] = reinterpret_cast<const float*>(tt.a[t]);
+        using E = typename Ops::Elem;
+        using M = typename Ops::Mask;
+        constexpr int kStep = Ops::kStep;
+        const E* wr[R];
+        const E* ar[C];
+        for (int i = 0; i < R; ++i) wr[i] = reinterpret_cast<const E*>(w + i * w_stride);
+        for (int t = 0; t < C; ++t) ar[t] = reinterpret_cast<const E*>(tt.a[t]);
         __m512 acc[R][C];
         for (int i = 0; i < R; ++i)
             for (int t = 0; t < C; ++t) acc[i][t] = _mm512_setzero_ps();
-        auto step = [&](int64_t k, __mmask16 m) __attribute__((always_inline)) {
-            __m512 wv[R];
-            for (int i = 0; i < R; ++i) wv[i] = _mm512_maskz_loadu_ps(m, wr[i] + k);
+        auto step = [&](int64_t k, M m) __attribute__((always_inline)) {
+            typename Ops::Vec wv[R];
+            for (int i = 0; i < R; ++i) wv[i] = Ops::load(m, wr[i] + k);
             for (int t = 0; t < C; ++t) {
-                const __m512 av = _mm512_maskz_loadu_ps(m, ar[t] + k);
-                for (int i = 0; i < R; ++i) acc[i][t] = _mm512_fmadd_ps(wv[i], av, acc[i][t]);
+                const typename Ops::Vec av = Ops::load(m, ar[t] + k);
+                for (int i = 0; i < R; ++i) acc[i][t] = Ops::madd(acc[i][t], wv[i], av);
             }
         };
-        const int64_t bulk = cols - cols % 16;
-        for (int64_t k = 0; k < bulk; k += 16) {
+        const int64_t bulk = cols - cols % kStep;
+        for (int64_t k = 0; k < bulk; k += kStep) {
             if (R * C == 1 && tt.stream) prefetch(reinterpret_cast<const char*>(wr[0] + k) + kDecodePrefetch, 64);
-            step(k, __mmask16(0xFFFF));
+            step(k, M(~M(0)));
         }
-        if (bulk < cols) step(bulk, __mmask16((1u << (cols - bulk)) - 1));
+        if (bulk < cols) step(bulk, M((1u << (cols - bulk)) - 1));
         for (int i = 0; i < R; ++i)
             for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes16(acc[i][t]);
     }
 };
+
+// F32 on TileZmm: 16 elements per step, one FMA each.
+struct ZmmF32 {
+    using Elem = float;
+    using Vec = __m512;
+    using Mask = __mmask16;
+    static constexpr int kStep = 16;
+    static Vec load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+    static __m512 madd(__m512 acc, Vec w, Vec a) { return _mm512_fmadd_ps(w, a, acc); }
+};
 #endif
 
 #if defined(__AVX512BF16__) && defined(__AVX512BW__)
-// BF16 weights and activations with AVX512-BF16's dot product: each 32-bit lane of an accumulator adds two
-// products of bfloat16 pairs per instruction (vdpbf16ps: the products are exact in float, each addition
-// rounds to nearest; denormal inputs and results count as zero), twice the multiply-adds per instruction
-// of widening to float and FMA, and no widening. One 16-lane accumulator per (row, token), 32 elements
-// per step; the last step of a row loads only the elements it has (the others are zero, adding
-// nothing). The lanes are then summed in float, so the result agrees with the reference's double sum to
-// float rounding, as TileFloat's does. Tiles of 4 x 4: 8 rows of 2 KiB-multiple lengths fall into the same
-// L1 sets, and more than 8 would evict each other.
-template <int Rows, int Cols, int DecodeRows>
-struct TileBF16Dot {
-    static constexpr int kRows = Rows, kCols = Cols, kDecodeRows = DecodeRows;
-    static constexpr int kBlock = 1, kScales = 0;
-    static constexpr bool kCorr = false;
-    static void scales(const uint8_t*, int64_t, float*, float*, __m256i*) {}
-
-    template <int R, int C, int CMAX>
-    static void run(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y,
-                    int64_t ldy) {
-        const uint16_t* wr[R];
-        const uint16_t* ar[C];
-        for (int i = 0; i < R; ++i) wr[i] = reinterpret_cast<const uint16_t*>(w + i * w_stride);
-        for (int t = 0; t < C; ++t) ar[t] = reinterpret_cast<const uint16_t*>(tt.a[t]);
-        __m512 acc[R][C];
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) acc[i][t] = _mm512_setzero_ps();
-        auto step = [&](int64_t k, __mmask32 m) __attribute__((always_inline)) {
-            __m512bh wv[R];
-            for (int i = 0; i < R; ++i) wv[i] = (__m512bh)_mm512_maskz_loadu_epi16(m, wr[i] + k);
-            for (int t = 0; t < C; ++t) {
-                const __m512bh av = (__m512bh)_mm512_maskz_loadu_epi16(m, ar[t] + k);
-                for (int i = 0; i < R; ++i) acc[i][t] = _mm512_dpbf16_ps(acc[i][t], wv[i], av);
-            }
-        };
-        const int64_t bulk = cols - cols % 32;
-        for (int64_t k = 0; k < bulk; k += 32) {
-            if (R * C == 1 && tt.stream) prefetch(reinterpret_cast<const char*>(wr[0] + k) + kDecodePrefetch, 64);
-            step(k, ~__mmask32(0));
-        }
-        if (bulk < cols) step(bulk, __mmask32((1u << (cols - bulk)) - 1));
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes16(acc[i][t]);
-    }
+// BF16 on TileZmm with AVX512-BF16's dot product: each 32-bit lane adds two products of bfloat16 pairs
+// per instruction (vdpbf16ps: the products are exact in float, each addition rounds to nearest; denormal
+// inputs and results count as zero), twice the multiply-adds per instruction of widening to float and
+// FMA, and no widening: 32 elements per step.
+struct ZmmBF16 {
+    using Elem = uint16_t;
+    using Vec = __m512bh;
+    using Mask = __mmask32;
+    static constexpr int kStep = 32;
+    static Vec load(Mask m, const uint16_t* p) { return (__m512bh)_mm512_maskz_loadu_epi16(m, p); }
+    static __m512 madd(__m512 acc, Vec w, Vec a) { return _mm512_dpbf16_ps(acc, w, a); }
 };
 #endif
 
