@@ -16,14 +16,13 @@
 
 namespace kinglet::kernels::KINGLET_ISA {
 
-// GCC 12's _mm512_castsi512_si256, _mm512_zextsi256_si512, _mm512_broadcast_* and the unmasked
-// inserts/extracts go through _mm512_undefined_*, which -Wmaybe-uninitialized rejects; their forms with
-// an all-ones mask compile to the same instructions.
-inline __m256i lo256(__m512i v) { return _mm512_maskz_extracti64x4_epi64(__mmask8(0xF), v, 0); }
-inline __m256i hi256(__m512i v) { return _mm512_maskz_extracti64x4_epi64(__mmask8(0xF), v, 1); }
-inline __m512i zext512(__m256i v) { return _mm512_maskz_inserti64x4(__mmask8(0xFF), _mm512_setzero_si512(), v, 0); }
-inline __m512i concat512(__m256i lo, __m256i hi) { return _mm512_maskz_inserti64x4(__mmask8(0xFF), zext512(lo), hi, 1); }
-inline __m512i bcast256(__m256i v) { return _mm512_maskz_broadcast_i64x4(__mmask8(0xFF), v); }
+// Moves between 256 and 512 bits. (GCC 12 reports the 512-bit casts, inserts and broadcasts as reads of
+// uninitialized values; CMake turns that warning off for the AVX-512 kernel files.)
+inline __m256i lo256(__m512i v) { return _mm512_castsi512_si256(v); }
+inline __m256i hi256(__m512i v) { return _mm512_extracti64x4_epi64(v, 1); }
+inline __m512i zext512(__m256i v) { return _mm512_zextsi256_si512(v); }
+inline __m512i concat512(__m256i lo, __m256i hi) { return _mm512_inserti64x4(zext512(lo), hi, 1); }
+inline __m512i bcast256(__m256i v) { return _mm512_broadcast_i64x4(v); }
 
 // 16 int16 words a (low 256 bits) and b (high 256 bits).
 inline __m512i words_2x256(short a, short b) {
@@ -63,6 +62,23 @@ inline __m512i q6_pair_scales(__m512i sc16, int p) {
     return _mm512_permutexvar_epi16(idx, sc16);
 }
 
+// Pair p of a Q6_K super-block ready to multiply: |level - 32|, the lanes whose level - 32 is negative
+// (their activations are negated: signed()), and the pair's int16 scales.
+struct Q6Pair {
+    __m512i us, scale;
+    __mmask64 neg;
+    Q6Pair(const BlockQ6_K& x, __m512i sc16, int p) {
+        const __m512i s = _mm512_sub_epi8(q6_pair_levels(x, p), _mm512_set1_epi8(32));
+        us = _mm512_abs_epi8(s);
+        neg = _mm512_movepi8_mask(s);
+        scale = q6_pair_scales(sc16, p);
+    }
+    // The int16 sums of element pairs of |level - 32| times the activations av with the levels' signs.
+    __m512i products(__m512i av) const {
+        return _mm512_maddubs_epi16(us, _mm512_mask_sub_epi8(av, neg, _mm512_setzero_si512(), av));
+    }
+};
+
 // Decode and small batches of Q6_K: levels minus 32 as |level| and the sign moved onto the activations.
 template <int Rows, int Cols, int DecodeRows>
 struct TileQ6K512 {
@@ -90,15 +106,10 @@ struct TileQ6K512 {
                 for (int t = 0; t < C; ++t) sumi[t] = _mm512_setzero_si512();
 #pragma GCC unroll 4
                 for (int p = 0; p < 4; ++p) {
-                    const __m512i s = _mm512_sub_epi8(q6_pair_levels(x, p), _mm512_set1_epi8(32));
-                    const __m512i us = _mm512_abs_epi8(s);
-                    const __mmask64 neg = _mm512_movepi8_mask(s);
-                    const __m512i scale = q6_pair_scales(sc16, p);
-                    for (int t = 0; t < C; ++t) {
-                        const __m512i av = _mm512_loadu_si512(yb[t]->qs + 64 * p);
-                        const __m512i sv = _mm512_mask_sub_epi8(av, neg, _mm512_setzero_si512(), av);
-                        sumi[t] = _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(us, sv), scale);
-                    }
+                    const Q6Pair q6(x, sc16, p);
+                    for (int t = 0; t < C; ++t)
+                        sumi[t] = _mm512_dpwssd_epi32(sumi[t], q6.products(_mm512_loadu_si512(yb[t]->qs + 64 * p)),
+                                                      q6.scale);
                 }
                 const float xd = f16(x.d);
                 for (int t = 0; t < C; ++t)
@@ -128,15 +139,11 @@ struct PrefillQ6K512 {
             __m512i sumi[C];
 #pragma GCC unroll 4
             for (int pp = 0; pp < 4; ++pp) {
-                const __m512i s = _mm512_sub_epi8(q6_pair_levels(x, pp), _mm512_set1_epi8(32));
-                const __m512i us = _mm512_abs_epi8(s);
-                const __mmask64 neg = _mm512_movepi8_mask(s);
-                const __m512i scale = q6_pair_scales(sc16, pp);
+                const Q6Pair q6(x, sc16, pp);
 #pragma GCC unroll 8
                 for (int t = 0; t < C; ++t) {
-                    const __m512i av = _mm512_load_si512(q.qs[pp][t]);
-                    const __m512i pr = _mm512_maddubs_epi16(us, _mm512_mask_sub_epi8(av, neg, _mm512_setzero_si512(), av));
-                    sumi[t] = pp == 0 ? _mm512_madd_epi16(pr, scale) : _mm512_dpwssd_epi32(sumi[t], pr, scale);
+                    const __m512i pr = q6.products(_mm512_load_si512(q.qs[pp][t]));
+                    sumi[t] = pp == 0 ? _mm512_madd_epi16(pr, q6.scale) : _mm512_dpwssd_epi32(sumi[t], pr, q6.scale);
                     chain512(sumi[t]);
                 }
             }

@@ -123,13 +123,13 @@ struct PrefillK4 {
             // Min term, two tokens per vector: mins . sums per pair of sub-blocks, times -d_t * dmin.
 #if defined(__AVX512F__)
             if constexpr (!kFive) {  // four tokens per 512-bit vector
-                const __m512i mins = _mm512_maskz_broadcast_i32x4(__mmask16(0xFFFF), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)));
+                const __m512i mins = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)));
                 const __m512 xm = _mm512_set1_ps(f16(xdmin));
 #pragma GCC unroll 2
                 for (int i = 0; i < Q; ++i) {
                     const __m512i prod = _mm512_madd_epi16(mins, _mm512_load_si512(q.sums[4 * i]));
                     acc_mz[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_load_ps(q.neg_d[2 * i]), xm),
-                                                _mm512_maskz_cvtepi32_ps(__mmask16(0xFFFF), prod), acc_mz[i]);
+                                                _mm512_cvtepi32_ps(prod), acc_mz[i]);
                 }
                 continue;
             }
