@@ -53,7 +53,8 @@ async function main() {
     ratios.push(b.tps / a.tps);
     console.error(`round ${i + 1}: 1 stream ${a.tps.toFixed(1)}, 8 streams ${b.tps.toFixed(1)} tok/s: ${(b.tps / a.tps).toFixed(2)}x`);
   }
-  const median = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)];
+  const sorted = [...ratios].sort((x, y) => x - y), mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   const rss0 = rssMb(pid);
   const soak1 = await load(server.url, 64, soakRequests, maxTokens);
   const rss1 = rssMb(pid);
