@@ -49,6 +49,15 @@ MappedFile::~MappedFile() {
     if (owned_ && data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+void MappedFile::release(const void* p, size_t n) const {
+    if (!owned_ || !data_) return;
+    const long page = ::sysconf(_SC_PAGESIZE);
+    const uintptr_t b = reinterpret_cast<uintptr_t>(p), e = b + n;
+    const uintptr_t lo = (b + page - 1) / page * page, hi = e / page * page;
+    if (lo < hi && b >= reinterpret_cast<uintptr_t>(data_) && e <= reinterpret_cast<uintptr_t>(data_) + size_)
+        ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
 void MappedFile::prefetch() const {
     if (owned_ && data_) ::madvise(const_cast<uint8_t*>(data_), size_, MADV_WILLNEED);
 }

@@ -24,6 +24,11 @@ public:
     // Ask the kernel to read the whole file ahead (used before a forward pass touches every page).
     void prefetch() const;
 
+    // Drops the pages wholly inside [p, p + n) from this process's memory, for a part of a mapped file
+    // that has been copied elsewhere and will not be read again (a read would fetch it back from the
+    // file). Does nothing for a file given as memory.
+    void release(const void* p, size_t n) const;
+
 private:
     std::string path_;
     const uint8_t* data_ = nullptr;

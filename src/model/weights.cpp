@@ -1,7 +1,10 @@
 #include "model/weights.h"
 
+#include <cstdlib>
+
 #include "core/error.h"
 #include "tensor/quant.h"
+#include "tensor/rows16.h"
 
 namespace kinglet {
 namespace {
@@ -130,6 +133,32 @@ std::unique_ptr<ModelWeights> ModelWeights::bind(const gguf::Reader& r, const HP
         }
     }
     return w;
+}
+
+void ModelWeights::regroup_rows16(const MappedFile& file) {
+    std::vector<std::pair<const void*, MatRef>> done;  // by the plain data they replace
+    auto regroup = [&](MatRef& m) {
+        for (const auto& [from, to] : done)
+            if (from == m.data && to.rows == m.rows) {
+                m = to;
+                return;
+            }
+        if (!can_repack_rows16(m)) return;
+        const size_t bytes = m.row_bytes * static_cast<size_t>(m.rows);
+        uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+        if (!buf) fail(Errc::overloaded, "cannot allocate {} MiB to regroup a {} matrix", bytes >> 20, dtype_name(m.type));
+        grouped_.emplace_back(buf, &std::free);
+        const MatRef g = repack_rows16(m, buf);
+        file.release(m.data, bytes);
+        done.emplace_back(m.data, g);
+        m = g;
+    };
+    regroup(output);
+    // The embedding table is only read a row at a time: regrouped only where it is the output head too.
+    for (const auto& [from, to] : done)
+        if (from == tok_embd.data && to.rows == tok_embd.rows) tok_embd = to;
+    for (auto& L : layers)
+        for (MatRef* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) regroup(*m);
 }
 
 size_t ModelWeights::matrix_bytes() const {

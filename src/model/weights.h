@@ -41,8 +41,13 @@ struct ModelWeights {
     static std::unique_ptr<ModelWeights> bind(const gguf::Reader& r, const HParams& hp);
     size_t matrix_bytes() const;  // bytes of weights a decode step reads
 
+    // Stores every matrix that can_repack_rows16 in Layout::kRows16 (tensor/rows16.h), for kernel
+    // families that want it: copies in memory of the same size, the file's pages released.
+    void regroup_rows16(const MappedFile& file);
+
 private:
     std::vector<std::vector<float>> owned_;  // F32 copies of small vectors
+    std::vector<std::unique_ptr<uint8_t, void (*)(void*)>> grouped_;  // kRows16 copies
 };
 
 }  // namespace kinglet

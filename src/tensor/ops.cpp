@@ -10,6 +10,7 @@
 #include "tensor/fp16.h"
 #include "tensor/kernels/kernels.h"
 #include "tensor/quant.h"
+#include "tensor/rows16.h"
 
 namespace kinglet {
 namespace {
@@ -153,7 +154,15 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
     });
 }
 
-void get_row(const MatRef& m, int64_t r, float* out) { dequantize_row(m.type, m.row(r), out, m.cols); }
+void get_row(const MatRef& m, int64_t r, float* out) {
+    if (m.layout == Layout::kRows16) {
+        thread_local std::vector<uint8_t> row;
+        row.resize(m.row_bytes);
+        rows16_row(m, r, row.data());
+        return dequantize_row(m.type, row.data(), out, m.cols);
+    }
+    dequantize_row(m.type, m.row(r), out, m.cols);
+}
 
 // ggml's order: float squares summed in double, the mean rounded to float, the scale in float.
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {

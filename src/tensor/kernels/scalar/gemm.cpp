@@ -1,15 +1,24 @@
 // The scalar family's matrix product: one reference dot product per (row, token).
+#include <vector>
+
 #include "tensor/dot.h"
 #include "tensor/kernels/kernels.h"
 #include "tensor/ops.h"
+#include "tensor/rows16.h"
 
 namespace kinglet::kernels {
 
 void gemm_ref(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok, float* y,
               int64_t ldy) {
     const auto* act = static_cast<const uint8_t*>(a);
+    thread_local std::vector<uint8_t> plain;  // a kRows16 row, taken out of its group
     for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* wr = w.row(r);
+        if (w.layout == Layout::kRows16) {
+            plain.resize(w.row_bytes);
+            rows16_row(w, r, plain.data());
+            wr = plain.data();
+        }
         for (int64_t t = 0; t < n_tok; ++t) y[t * ldy + r] = vec_dot_ref(w.type, w.cols, wr, act + t * a_stride);
     }
 }

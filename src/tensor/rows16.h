@@ -1,0 +1,30 @@
+// Layout::kRows16 (tensor/mat_ref.h): Q4_K weights stored 16 rows to a group, one row per 32-bit lane
+// of a 512-bit vector, made at load time for the kernel families that want it (Family::rows16). A
+// group takes exactly the bytes of its 16 plain rows; per super-block (16 x 144 = 2304 bytes):
+//   [0, 2048)     32 chunks of 64 bytes: chunk c holds bytes 4c .. 4c + 3 of each row's qs, row 0 first
+//                 (their low nibbles are lane c % 8 of sub-block 2 (c / 8), the high ones of the next);
+//   [2048, 2240)  the 12 packed scale bytes as 12 rows of 16: byte i of every row, row 0 first;
+//   [2240, 2272)  the 16 rows' d (F16), then [2272, 2304) their dmin.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/mat_ref.h"
+
+namespace kinglet {
+
+constexpr int kRows16 = 16;
+constexpr size_t kRows16Block = 16 * 144;  // one super-block of one group
+constexpr size_t kRows16Scales = 2048, kRows16D = 2240, kRows16Dmin = 2272;
+
+// A matrix in the plain layout that can be regrouped: Q4_K, rows in whole groups of 16.
+bool can_repack_rows16(const MatRef& m);
+
+// Writes m (plain, can_repack_rows16) in the kRows16 layout to out (m.rows * m.row_bytes bytes) and
+// returns the view of it.
+MatRef repack_rows16(const MatRef& m, uint8_t* out);
+
+// Row r of a kRows16 matrix in the plain layout (m.row_bytes bytes).
+void rows16_row(const MatRef& m, int64_t r, uint8_t* out);
+
+}  // namespace kinglet
