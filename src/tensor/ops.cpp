@@ -155,13 +155,8 @@ void matmul(const MatmulOut* outs, int n, const float* x, int64_t n_tok, ThreadP
 }
 
 void get_row(const MatRef& m, int64_t r, float* out) {
-    if (m.layout == Layout::kRows16) {
-        thread_local std::vector<uint8_t> row;
-        row.resize(m.row_bytes);
-        rows16_row(m, r, row.data());
-        return dequantize_row(m.type, row.data(), out, m.cols);
-    }
-    dequantize_row(m.type, m.row(r), out, m.cols);
+    thread_local std::vector<uint8_t> buf;  // a kRows16 row, taken out of its group
+    dequantize_row(m.type, plain_row(m, r, buf), out, m.cols);
 }
 
 // ggml's order: float squares summed in double, the mean rounded to float, the scale in float.

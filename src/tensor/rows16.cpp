@@ -47,4 +47,11 @@ void rows16_row(const MatRef& m, int64_t r, uint8_t* out) {
     }
 }
 
+const uint8_t* plain_row(const MatRef& m, int64_t r, std::vector<uint8_t>& buf) {
+    if (m.layout == Layout::kPlain) return m.row(r);
+    buf.resize(m.row_bytes);
+    rows16_row(m, r, buf.data());
+    return buf.data();
+}
+
 }  // namespace kinglet

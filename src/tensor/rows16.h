@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "tensor/mat_ref.h"
 
@@ -26,5 +27,9 @@ MatRef repack_rows16(const MatRef& m, uint8_t* out);
 
 // Row r of a kRows16 matrix in the plain layout (m.row_bytes bytes).
 void rows16_row(const MatRef& m, int64_t r, uint8_t* out);
+
+// Row r in the plain layout whatever m's layout: m.row(r) itself, or a kRows16 row taken out of its
+// group into buf.
+const uint8_t* plain_row(const MatRef& m, int64_t r, std::vector<uint8_t>& buf);
 
 }  // namespace kinglet

@@ -36,13 +36,13 @@ inline void rows16_scales(const uint8_t* p, __m512i (&sc)[8], __m512i (&mn)[8]) 
 }
 
 // One group (16 rows) against one token: y[0..16).
-inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, float* y, bool stream) {
+inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, float* y) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     __m512 acc[8], mins[4];
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (auto& v : mins) v = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, g += kRows16Block) {
-        if (stream) prefetch(g + kDecodePrefetch, kRows16Block);
+        prefetch(g + kDecodePrefetch, kRows16Block);  // the weights stream from memory, as in any GEMV
         const int32_t* a4 = reinterpret_cast<const int32_t*>(a[b].qs);
         __m512i sc[8], mn[8];
         rows16_scales(g + kRows16Scales, sc, mn);
@@ -84,7 +84,7 @@ inline void gemm_rows16_q4k(const MatRef& m, int64_t r0, int64_t r1, const void*
     const int64_t nb = m.cols / QK_K;
     const BlockQ8_K* at = static_cast<const BlockQ8_K*>(a);
     for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
-        rows16_q4k_group(m.row(g * kRows16), nb, at, y + g * kRows16, true);
+        rows16_q4k_group(m.row(g * kRows16), nb, at, y + g * kRows16);
 }
 #endif
 
