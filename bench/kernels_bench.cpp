@@ -1,5 +1,6 @@
 // Google Benchmark micro-benchmarks of the kernels, for every family this CPU runs:
-//   gemm/<family>/<type>/<decode,batch8,prefill>-<rows>x<cols>[/threads N]   weights bytes/s and multiply-adds/s
+//   gemm/<family>/<type>/<decode,batch8,prefill>-<rows>x<cols>/threads:N[/rows16]   weights bytes/s and
+//   multiply-adds/s (/rows16: in groups of 16 rows, tensor/rows16.h, for the families that use them)
 //   quantize, swiglu, attention.
 // The decode shapes cycle through several matrices bigger than the last-level cache together, so they
 // measure streaming from memory as a real forward pass does; the prefill shapes are compute-bound.
@@ -21,6 +22,7 @@
 #include "tensor/kernels/kernels.h"
 #include "tensor/ops.h"
 #include "tensor/quant.h"
+#include "tensor/rows16.h"
 
 using namespace kinglet;
 
@@ -71,12 +73,18 @@ struct Weights {
 };
 
 void gemm_bench(benchmark::State& st, const kernels::Family* f, DType t, int64_t rows, int64_t cols, int64_t n_tok,
-                int threads) {
+                int threads, bool grouped) {
     // About 256 MiB of weights per decode or small-batch benchmark, so nothing stays cached between calls
     // (a forward pass of a few tokens streams its weights from memory too).
     const size_t mat_bytes = row_bytes(t, cols) * rows;
     const int copies = n_tok <= 16 && !std::getenv("KINGLET_BENCH_CACHED") ? int(std::max<size_t>(1, (256u << 20) / mat_bytes)) : 1;
     Weights w(t, rows, cols, copies);
+    if (grouped)  // in groups of 16 rows, as the loader stores them for this family (tensor/rows16.h)
+        for (int c = 0; c < copies; ++c) {
+            std::vector<uint8_t> g(w.data[size_t(c)].size());
+            w.mats[size_t(c)] = repack_rows16(w.mats[size_t(c)], g.data());
+            w.data[size_t(c)].swap(g);
+        }
     const DType at = vec_dot_type(t);
     const size_t act_row = row_bytes(at, cols);
     const auto x = random_floats(size_t(cols * n_tok), 2);
@@ -205,9 +213,14 @@ int main(int argc, char** argv) {
                 for (int th : {1, threads}) {
                     if (th == threads && threads == 1) continue;
                     const std::string n = "gemm/" + fam + "/" + dtype_name(t) + "/" + s.what + "/threads:" + std::to_string(th);
-                    benchmark::RegisterBenchmark(n.c_str(), gemm_bench, f, t, s.rows, s.cols, s.n_tok, th)
-                        ->Unit(benchmark::kMicrosecond)
-                        ->UseRealTime();
+                    for (bool grouped : {false, true}) {
+                        if (grouped && !(f->rows16 && can_repack_rows16(MatRef{t, nullptr, s.cols, s.rows, row_bytes(t, s.cols)})))
+                            continue;
+                        const std::string name = grouped ? n + "/rows16" : n;
+                        benchmark::RegisterBenchmark(name.c_str(), gemm_bench, f, t, s.rows, s.cols, s.n_tok, th, grouped)
+                            ->Unit(benchmark::kMicrosecond)
+                            ->UseRealTime();
+                    }
                 }
             }
         }

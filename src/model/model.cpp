@@ -15,10 +15,11 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     m->file_ = gguf::Reader::open(path);
     m->hp_ = HParams::from_gguf(*m->file_);
     m->weights_ = ModelWeights::bind(*m->file_, m->hp_);
-    // KINGLET_ROWS16=0 keeps the file's layout (to measure what the regrouping gives, with one binary).
+    // KINGLET_ROWS16=0 keeps the file's layout, KINGLET_ROWS16=q4_K (or q6_K) regroups that type only:
+    // to measure what the regrouping gives, with one binary.
     const char* rows16 = std::getenv("KINGLET_ROWS16");
     if (kernels::active().rows16 && !(rows16 && std::string_view(rows16) == "0"))
-        m->weights_->regroup_rows16(m->file_->file());
+        m->weights_->regroup_rows16(m->file_->file(), rows16 && *rows16 ? rows16 : "");
     m->tokenizer_ = std::make_shared<const Tokenizer>(Vocab::from_gguf(*m->file_));
     if (m->tokenizer_->n_vocab() != m->hp_.n_vocab)
         fail(Errc::invalid_file, "{}: the vocabulary has {} tokens but token_embd has {} rows", path,

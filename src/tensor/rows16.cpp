@@ -1,15 +1,38 @@
 #include "tensor/rows16.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "core/error.h"
 #include "tensor/dtype.h"
 
 namespace kinglet {
+namespace {
+
+size_t group_block_bytes(DType t) { return t == DType::Q4_K ? kRows16Block : kRows16Q6Block; }
+
+// The one byte mapping between a plain super-block of row l of a group and the group's super-block:
+// f(offset in the group's block, offset in the plain block, length) for every piece.
+template <class F>
+void for_each_piece(DType t, int l, F f) {
+    if (t == DType::Q4_K) {
+        for (int c = 0; c < 32; ++c) f(64 * c + 4 * l, offsetof(BlockQ4_K, qs) + 4 * c, 4);
+        for (int i = 0; i < K_SCALE_SIZE; ++i) f(kRows16Scales + 16 * i + l, offsetof(BlockQ4_K, scales) + i, 1);
+        f(kRows16D + 2 * l, offsetof(BlockQ4_K, d), 2);
+        f(kRows16Dmin + 2 * l, offsetof(BlockQ4_K, dmin), 2);
+    } else {
+        for (int c = 0; c < 32; ++c) f(64 * c + 4 * l, offsetof(BlockQ6_K, ql) + 4 * c, 4);
+        for (int c = 0; c < 16; ++c) f(kRows16Q6Qh + 64 * c + 4 * l, offsetof(BlockQ6_K, qh) + 4 * c, 4);
+        for (int i = 0; i < QK_K / 16; ++i) f(kRows16Q6Scales + 16 * i + l, offsetof(BlockQ6_K, scales) + i, 1);
+        f(kRows16Q6D + 2 * l, offsetof(BlockQ6_K, d), 2);
+    }
+}
+
+}  // namespace
 
 bool can_repack_rows16(const MatRef& m) {
-    return m.type == DType::Q4_K && m.layout == Layout::kPlain && m.rows > 0 && m.rows % kRows16 == 0 &&
-           m.cols % QK_K == 0 && m.row_bytes == size_t(m.cols / QK_K) * sizeof(BlockQ4_K);
+    return (m.type == DType::Q4_K || m.type == DType::Q6_K) && m.layout == Layout::kPlain && m.rows > 0 &&
+           m.rows % kRows16 == 0 && m.cols % QK_K == 0 && m.row_bytes == row_bytes(m.type, m.cols);
 }
 
 MatRef repack_rows16(const MatRef& m, uint8_t* out) {
@@ -17,16 +40,15 @@ MatRef repack_rows16(const MatRef& m, uint8_t* out) {
         fail(Errc::internal, "repack_rows16: a {} matrix of {} rows in layout {} cannot be grouped by 16",
              dtype_name(m.type), m.rows, int(m.layout));
     const int64_t nb = m.cols / QK_K;
+    const size_t gb = group_block_bytes(m.type), pb = m.row_bytes / size_t(nb);
     for (int64_t g = 0; g < m.rows / kRows16; ++g) {
         uint8_t* dst = out + size_t(g) * kRows16 * m.row_bytes;
-        for (int64_t b = 0; b < nb; ++b, dst += kRows16Block) {
-            for (int r = 0; r < kRows16; ++r) {
-                const BlockQ4_K& x = reinterpret_cast<const BlockQ4_K*>(m.row(g * kRows16 + r))[b];
-                for (int c = 0; c < 32; ++c) std::memcpy(dst + 64 * c + 4 * r, x.qs + 4 * c, 4);
-                for (int i = 0; i < K_SCALE_SIZE; ++i) dst[kRows16Scales + 16 * i + r] = x.scales[i];
-                std::memcpy(dst + kRows16D + 2 * r, &x.d, 2);
-                std::memcpy(dst + kRows16Dmin + 2 * r, &x.dmin, 2);
-            }
+        for (int r = 0; r < kRows16; ++r) {
+            const uint8_t* src = m.row(g * kRows16 + r);
+            for (int64_t b = 0; b < nb; ++b)
+                for_each_piece(m.type, r, [&](size_t go, size_t po, size_t n) {
+                    std::memcpy(dst + size_t(b) * gb + go, src + size_t(b) * pb + po, n);
+                });
         }
     }
     MatRef v = m;
@@ -37,14 +59,12 @@ MatRef repack_rows16(const MatRef& m, uint8_t* out) {
 
 void rows16_row(const MatRef& m, int64_t r, uint8_t* out) {
     const uint8_t* src = m.row(r - r % kRows16);
-    const int l = int(r % kRows16);
-    BlockQ4_K* x = reinterpret_cast<BlockQ4_K*>(out);
-    for (int64_t b = 0; b < m.cols / QK_K; ++b, src += kRows16Block) {
-        for (int c = 0; c < 32; ++c) std::memcpy(x[b].qs + 4 * c, src + 64 * c + 4 * l, 4);
-        for (int i = 0; i < K_SCALE_SIZE; ++i) x[b].scales[i] = src[kRows16Scales + 16 * i + l];
-        std::memcpy(&x[b].d, src + kRows16D + 2 * l, 2);
-        std::memcpy(&x[b].dmin, src + kRows16Dmin + 2 * l, 2);
-    }
+    const int64_t nb = m.cols / QK_K;
+    const size_t gb = group_block_bytes(m.type), pb = m.row_bytes / size_t(nb);
+    for (int64_t b = 0; b < nb; ++b)
+        for_each_piece(m.type, int(r % kRows16), [&](size_t go, size_t po, size_t n) {
+            std::memcpy(out + size_t(b) * pb + po, src + size_t(b) * gb + go, n);
+        });
 }
 
 const uint8_t* plain_row(const MatRef& m, int64_t r, std::vector<uint8_t>& buf) {

@@ -1,10 +1,18 @@
-// Layout::kRows16 (tensor/mat_ref.h): Q4_K weights stored 16 rows to a group, one row per 32-bit lane
-// of a 512-bit vector, made at load time for the kernel families that want it (Family::rows16). A
-// group takes exactly the bytes of its 16 plain rows; per super-block (16 x 144 = 2304 bytes):
-//   [0, 2048)     32 chunks of 64 bytes: chunk c holds bytes 4c .. 4c + 3 of each row's qs, row 0 first
-//                 (their low nibbles are lane c % 8 of sub-block 2 (c / 8), the high ones of the next);
+// Layout::kRows16 (tensor/mat_ref.h): Q4_K and Q6_K weights stored 16 rows to a group, one row per 32-bit
+// lane of a 512-bit vector, made at load time for the kernel families that want it (Family::rows16). A
+// group takes exactly the bytes of its 16 plain rows, super-block by super-block; a "chunk" is 4 bytes of
+// each of the 16 rows, row 0 first (64 bytes).
+//
+// Q4_K, per super-block (16 x 144 = 2304 bytes):
+//   [0, 2048)     32 chunks: chunk c holds bytes 4c .. 4c + 3 of each row's qs (their low nibbles are
+//                 lane c % 8 of sub-block 2 (c / 8), the high ones of the next);
 //   [2048, 2240)  the 12 packed scale bytes as 12 rows of 16: byte i of every row, row 0 first;
 //   [2240, 2272)  the 16 rows' d (F16), then [2272, 2304) their dmin.
+// Q6_K, per super-block (16 x 210 = 3360 bytes):
+//   [0, 2048)     32 chunks of ql: chunk c holds ql[4c .. 4c + 3];
+//   [2048, 3072)  16 chunks of qh: chunk c holds qh[4c .. 4c + 3];
+//   [3072, 3328)  the 16 int8 scales as 16 rows of 16: scale i of every row, row 0 first;
+//   [3328, 3360)  the 16 rows' d (F16).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -15,10 +23,12 @@
 namespace kinglet {
 
 constexpr int kRows16 = 16;
-constexpr size_t kRows16Block = 16 * 144;  // one super-block of one group
+constexpr size_t kRows16Block = 16 * 144;  // one Q4_K super-block of one group
 constexpr size_t kRows16Scales = 2048, kRows16D = 2240, kRows16Dmin = 2272;
+constexpr size_t kRows16Q6Block = 16 * 210;  // one Q6_K super-block of one group
+constexpr size_t kRows16Q6Qh = 2048, kRows16Q6Scales = 3072, kRows16Q6D = 3328;
 
-// A matrix in the plain layout that can be regrouped: Q4_K, rows in whole groups of 16.
+// A matrix in the plain layout that can be regrouped: Q4_K or Q6_K, rows in whole groups of 16.
 bool can_repack_rows16(const MatRef& m);
 
 // Writes m (plain, can_repack_rows16) in the kRows16 layout to out (m.rows * m.row_bytes bytes) and

@@ -1,4 +1,4 @@
-// Q4_K weights in Layout::kRows16 (tensor/rows16.h) against Q8_K activations, bit-identical to the
+// Q4_K and Q6_K weights in Layout::kRows16 (tensor/rows16.h) against Q8_K activations, bit-identical to the
 // reference (tensor/dot.cpp's dot_k4 with vector mins): per super-block, lane l of a row is the sum
 // over its 8 sub-blocks of scale * (the 4 products of elements 4l .. 4l + 3); each lane accumulates
 // fma(d_w * d_a, lane, acc); the min term keeps 4 partial sums. A group holds one row per 32-bit lane
@@ -6,6 +6,7 @@
 // rows, so one broadcast group of 4 activations meets 16 rows in one multiply, the sub-block scale
 // joins in one more (vpdpwssd: a 4-product sum fits in 16 bits), and nothing is summed across lanes.
 #pragma once
+#include <type_traits>
 #include <vector>
 
 #include "tensor/kernels/x86/common.h"
@@ -79,12 +80,240 @@ inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, f
     _mm512_storeu_ps(y, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)), m));
 }
 
-// Rows [r0, r1) (whole groups) of a kRows16 matrix against one token (decode).
+// One Q6_K group (16 rows) against one token: y[0..16). The levels enter unsigned (0..63) and the
+// accumulator of each 4-product sum starts at -32 times the sum of its 4 activations (neg32[k] for
+// elements 4k .. 4k + 3 of the super-block), so each sum is the reference's sum of (level - 32) *
+// activation, within 4 * 32 * 128 (16 bits), ready for vpdpwssd with the int8 scale (16-bit word, upper
+// word zero). Lane l of a row gets elements 4l .. 4l + 3 of every group of 32, as in dot_q6_K.
+inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, const int32_t* neg32, float* y) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    __m512 acc[8];
+    for (auto& v : acc) v = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block, neg32 += 64) {
+        prefetch(g + kDecodePrefetch, kRows16Q6Block);
+        const int32_t* a4 = reinterpret_cast<const int32_t*>(a[b].qs);
+        __m512i lane[8];
+        for (auto& v : lane) v = _mm512_setzero_si512();
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {  // elements 128 h .. 128 h + 127: groups 4h .. 4h + 3
+#pragma GCC unroll 2
+            for (int s = 0; s < 2; ++s) {  // lanes 4s .. 4s + 3 take scale 2 group + s
+                __m512i sc[4];
+                for (int k = 0; k < 4; ++k)
+                    sc[k] = _mm512_cvtepu16_epi32(_mm256_cvtepi8_epi16(
+                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * (8 * h + 2 * k + s)))));
+#pragma GCC unroll 4
+                for (int o = 4 * s; o < 4 * s + 4; ++o) {
+                    const __m512i A = _mm512_loadu_si512(g + 64 * (16 * h + o));      // groups 4h (low), 4h + 2 (high)
+                    const __m512i B = _mm512_loadu_si512(g + 64 * (16 * h + 8 + o));  // groups 4h + 1, 4h + 3
+                    const __m512i q = _mm512_loadu_si512(g + kRows16Q6Qh + 64 * (8 * h + o));
+                    const __m512i lv[4] = {
+                        _mm512_ternarylogic_epi32(A, _mm512_and_si512(_mm512_slli_epi16(q, 4), m30), m4, 0xE4),
+                        _mm512_ternarylogic_epi32(B, _mm512_and_si512(_mm512_slli_epi16(q, 2), m30), m4, 0xE4),
+                        _mm512_ternarylogic_epi32(_mm512_srli_epi16(A, 4), _mm512_and_si512(q, m30), m4, 0xE4),
+                        _mm512_ternarylogic_epi32(_mm512_srli_epi16(B, 4), _mm512_and_si512(_mm512_srli_epi16(q, 2), m30),
+                                                  m4, 0xE4)};
+#pragma GCC unroll 4
+                    for (int k = 0; k < 4; ++k) {
+                        const int c = 8 * (4 * h + k) + o;  // the 4-element chunk of the super-block
+                        const __m512i d = _mm512_dpbusd_epi32(_mm512_set1_epi32(neg32[c]), lv[k], _mm512_set1_epi32(a4[c]));
+                        lane[o] = _mm512_dpwssd_epi32(lane[o], d, sc[k]);
+                    }
+                }
+            }
+        }
+        const __m512 d = _mm512_mul_ps(_mm512_set1_ps(a[b].d),
+                                       _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D))));
+#pragma GCC unroll 8
+        for (int o = 0; o < 8; ++o) acc[o] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[o]), acc[o]);
+    }
+    const __m512 s0 = _mm512_add_ps(acc[0], acc[4]), s1 = _mm512_add_ps(acc[1], acc[5]);
+    const __m512 s2 = _mm512_add_ps(acc[2], acc[6]), s3 = _mm512_add_ps(acc[3], acc[7]);
+    _mm512_storeu_ps(y, _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)));
+}
+
+// Rows [r0, r1) (whole groups) of a Q4_K kRows16 matrix against one token (decode).
 inline void gemm_rows16_q4k(const MatRef& m, int64_t r0, int64_t r1, const void* a, float* y) {
     const int64_t nb = m.cols / QK_K;
     const BlockQ8_K* at = static_cast<const BlockQ8_K*>(a);
     for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
         rows16_q4k_group(m.row(g * kRows16), nb, at, y + g * kRows16);
+}
+
+// Several tokens (2 .. kStreamTokens: batched decode, short prompts): each 64-byte load of a group
+// meets T tokens. The loops run lane by lane (chunk c = 8 j + o for lane o), so a lane's integer sum
+// is finished after its chunks and joins its float accumulator at once; the float accumulators (8
+// lanes and 4 min sums per token) live in memory, the integer ones in registers. Same sums, same
+// order as the one-token kernels.
+template <int T>
+inline void rows16_q4k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, float* y,
+                              int64_t ldy) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    alignas(64) float acc[T][8][16] = {}, mins[T][4][16] = {};
+    for (int64_t b = 0; b < nb; ++b, g += kRows16Block) {
+        prefetch(g + kDecodePrefetch, kRows16Block);
+        __m512i sc[8], mn[8];
+        rows16_scales(g + kRows16Scales, sc, mn);
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16D)));
+        const __m512 mw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Dmin)));
+        const BlockQ8_K* at[T];
+        for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b;
+        // The min term: mins of sub-blocks 2k and 2k + 1 as the two words of a lane, against the sums
+        // of their activations (each within 16 bits) in one vpdpwssd.
+        __m512i mn2[4];
+        for (int k = 0; k < 4; ++k) mn2[k] = _mm512_or_si512(mn[2 * k], _mm512_slli_epi32(mn[2 * k + 1], 16));
+        for (int t = 0; t < T; ++t) {
+            const int16_t* bs = at[t]->bsums;
+            const __m512 dmin = _mm512_mul_ps(_mm512_set1_ps(-at[t]->d), mw);
+            for (int k = 0; k < 4; ++k) {
+                const uint32_t s0 = uint16_t(bs[4 * k] + bs[4 * k + 1]), s1 = uint16_t(bs[4 * k + 2] + bs[4 * k + 3]);
+                const __m512i pr = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mn2[k], _mm512_set1_epi32(int(s0 | s1 << 16)));
+                _mm512_store_ps(mins[t][k], _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr), _mm512_load_ps(mins[t][k])));
+            }
+        }
+        for (int o = 0; o < 8; ++o) {
+            __m512i lane[T];
+            for (auto& v : lane) v = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const __m512i w = _mm512_loadu_si512(g + 64 * (8 * j + o));
+                const __m512i lo = _mm512_and_si512(w, m4), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
+#pragma GCC unroll 8
+                for (int t = 0; t < T; ++t) {
+                    const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
+                    const __m512i dlo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
+                    const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
+                    lane[t] = _mm512_dpwssd_epi32(lane[t], dlo, sc[2 * j]);
+                    lane[t] = _mm512_dpwssd_epi32(lane[t], dhi, sc[2 * j + 1]);
+                }
+            }
+#pragma GCC unroll 8
+            for (int t = 0; t < T; ++t) {
+                const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
+                _mm512_store_ps(acc[t][o], _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o])));
+            }
+        }
+    }
+    for (int t = 0; t < T; ++t) {
+        auto v = [&](int o) { return _mm512_load_ps(acc[t][o]); };
+        auto m = [&](int k) { return _mm512_load_ps(mins[t][k]); };
+        const __m512 s0 = _mm512_add_ps(v(0), v(4)), s1 = _mm512_add_ps(v(1), v(5));
+        const __m512 s2 = _mm512_add_ps(v(2), v(6)), s3 = _mm512_add_ps(v(3), v(7));
+        const __m512 mm = _mm512_add_ps(_mm512_add_ps(m(0), m(2)), _mm512_add_ps(m(1), m(3)));
+        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)), mm));
+    }
+}
+
+// The Q6_K form of rows16_q4k_tokens; neg32 holds each token's -32 * (sums of 4 activations), nb * 64
+// per token.
+template <int T>
+inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, const int32_t* neg32,
+                              float* y, int64_t ldy) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    alignas(64) float acc[T][8][16] = {};
+    for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block) {
+        prefetch(g + kDecodePrefetch, kRows16Q6Block);
+        __m512i sc[16];
+        for (int i = 0; i < 16; ++i)
+            sc[i] = _mm512_cvtepu16_epi32(
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * i))));
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D)));
+        const BlockQ8_K* at[T];
+        for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b;
+        for (int o = 0; o < 8; ++o) {
+            __m512i lane[T];
+            for (auto& v : lane) v = _mm512_setzero_si512();
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; ++h) {
+                const __m512i A = _mm512_loadu_si512(g + 64 * (16 * h + o));
+                const __m512i B = _mm512_loadu_si512(g + 64 * (16 * h + 8 + o));
+                const __m512i q = _mm512_loadu_si512(g + kRows16Q6Qh + 64 * (8 * h + o));
+                const __m512i lv[4] = {
+                    _mm512_ternarylogic_epi32(A, _mm512_and_si512(_mm512_slli_epi16(q, 4), m30), m4, 0xE4),
+                    _mm512_ternarylogic_epi32(B, _mm512_and_si512(_mm512_slli_epi16(q, 2), m30), m4, 0xE4),
+                    _mm512_ternarylogic_epi32(_mm512_srli_epi16(A, 4), _mm512_and_si512(q, m30), m4, 0xE4),
+                    _mm512_ternarylogic_epi32(_mm512_srli_epi16(B, 4), _mm512_and_si512(_mm512_srli_epi16(q, 2), m30), m4,
+                                              0xE4)};
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; ++k) {
+                    const int c = 8 * (4 * h + k) + o;
+                    const __m512i s = sc[8 * h + 2 * k + o / 4];
+#pragma GCC unroll 8
+                    for (int t = 0; t < T; ++t) {
+                        const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
+                        const __m512i d = _mm512_dpbusd_epi32(_mm512_set1_epi32(neg32[(t * nb + b) * 64 + c]), lv[k],
+                                                              _mm512_set1_epi32(a4[c]));
+                        lane[t] = _mm512_dpwssd_epi32(lane[t], d, s);
+                    }
+                }
+            }
+#pragma GCC unroll 8
+            for (int t = 0; t < T; ++t) {
+                const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
+                _mm512_store_ps(acc[t][o], _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o])));
+            }
+        }
+    }
+    for (int t = 0; t < T; ++t) {
+        auto v = [&](int o) { return _mm512_load_ps(acc[t][o]); };
+        const __m512 s0 = _mm512_add_ps(v(0), v(4)), s1 = _mm512_add_ps(v(1), v(5));
+        const __m512 s2 = _mm512_add_ps(v(2), v(6)), s3 = _mm512_add_ps(v(3), v(7));
+        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)));
+    }
+}
+
+// -32 times the sum of each 4 activations of n_tok tokens (nb super-blocks each), for the Q6_K kernels.
+inline const int32_t* rows16_q6k_neg32(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb) {
+    thread_local std::vector<int32_t> neg32;
+    neg32.resize(size_t(n_tok * nb) * 64);
+    for (int64_t t = 0; t < n_tok; ++t)
+        for (int64_t b = 0; b < nb; ++b) {
+            const int8_t* q = (reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b)->qs;
+            for (int k = 0; k < 64; ++k)
+                neg32[size_t((t * nb + b) * 64 + k)] = -32 * (q[4 * k] + q[4 * k + 1] + q[4 * k + 2] + q[4 * k + 3]);
+        }
+    return neg32.data();
+}
+
+// Rows [r0, r1) (whole groups) of a Q6_K kRows16 matrix against one token (decode).
+inline void gemm_rows16_q6k(const MatRef& m, int64_t r0, int64_t r1, const void* a, float* y) {
+    const int64_t nb = m.cols / QK_K;
+    const int32_t* neg32 = rows16_q6k_neg32(static_cast<const uint8_t*>(a), 0, 1, nb);
+    for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
+        rows16_q6k_group(m.row(g * kRows16), nb, static_cast<const BlockQ8_K*>(a), neg32, y + g * kRows16);
+}
+
+// Rows [r0, r1) (whole groups) of a kRows16 matrix (Q4_K or Q6_K) against 2 .. kStreamTokens tokens: each
+// group against up to 8 tokens at a time (a group's super-block stays in L1 between the passes).
+template <DType Type>
+inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
+                               int64_t n_tok, float* y, int64_t ldy) {
+    const int64_t nb = m.cols / QK_K;
+    const uint8_t* a = static_cast<const uint8_t*>(act);
+    const int32_t* neg32 = Type == DType::Q6_K ? rows16_q6k_neg32(a, a_stride, n_tok, nb) : nullptr;
+    for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
+        for (int64_t t0 = 0; t0 < n_tok; t0 += 8) {
+            const int64_t n = n_tok - t0 < 8 ? n_tok - t0 : 8;
+            const uint8_t* at = a + t0 * a_stride;
+            float* yt = y + t0 * ldy + g * kRows16;
+            auto run = [&](auto tokens) {
+                constexpr int kT = decltype(tokens)::value;
+                if constexpr (Type == DType::Q4_K)
+                    rows16_q4k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
+                else
+                    rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt, ldy);
+            };
+            switch (n) {
+                case 1: run(std::integral_constant<int, 1>()); break;
+                case 2: run(std::integral_constant<int, 2>()); break;
+                case 3: run(std::integral_constant<int, 3>()); break;
+                case 4: run(std::integral_constant<int, 4>()); break;
+                case 5: run(std::integral_constant<int, 5>()); break;
+                case 6: run(std::integral_constant<int, 6>()); break;
+                case 7: run(std::integral_constant<int, 7>()); break;
+                default: run(std::integral_constant<int, 8>()); break;
+            }
+        }
 }
 #endif
 
