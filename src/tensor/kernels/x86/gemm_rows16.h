@@ -1,10 +1,12 @@
 // Q4_K and Q6_K weights in Layout::kRows16 (tensor/rows16.h) against Q8_K activations, bit-identical to the
-// reference (tensor/dot.cpp's dot_k4 with vector mins): per super-block, lane l of a row is the sum
-// over its 8 sub-blocks of scale * (the 4 products of elements 4l .. 4l + 3); each lane accumulates
-// fma(d_w * d_a, lane, acc); the min term keeps 4 partial sums. A group holds one row per 32-bit lane
-// and chunk c of a super-block holds lane c % 8 of sub-blocks 2 (c / 8) and 2 (c / 8) + 1 for all 16
-// rows, so one broadcast group of 4 activations meets 16 rows in one multiply, the sub-block scale
-// joins in one more (vpdpwssd: a 4-product sum fits in 16 bits), and nothing is summed across lanes.
+// reference (tensor/dot.cpp's dot_k4 with vector mins, dot_q6_K): per super-block, lane l of a row is
+// the sum over its sub-blocks of scale * (the 4 products of elements 4l .. 4l + 3 of every 32); each
+// lane accumulates fma(d_w * d_a, lane, acc); Q4_K's min term keeps 4 partial sums. A group holds one row
+// per 32-bit lane and a 64-byte chunk holds 4 bytes of each of its 16 rows, so one broadcast group of 4
+// activations meets 16 rows in one multiply (vpdpbusd), the sub-block scale joins in one more
+// (vpdpwssd: a 4-product sum fits in 16 bits), and nothing is summed across lanes.
+// One token (decode) has its own kernels with every lane's sum in a register; several tokens (batched
+// decode, prompts) the _tokens kernels, where each load of weights meets up to 8 tokens.
 #pragma once
 #include <type_traits>
 #include <vector>
@@ -140,7 +142,7 @@ inline void gemm_rows16_q4k(const MatRef& m, int64_t r0, int64_t r1, const void*
         rows16_q4k_group(m.row(g * kRows16), nb, at, y + g * kRows16);
 }
 
-// Several tokens (2 .. kStreamTokens: batched decode, short prompts): each 64-byte load of a group
+// Several tokens (batched decode, prompts): each 64-byte load of a group
 // meets T tokens. The loops run lane by lane (chunk c = 8 j + o for lane o), so a lane's integer sum
 // is finished after its chunks and joins its float accumulator at once; the float accumulators (8
 // lanes and 4 min sums per token) live in memory, the integer ones in registers. Same sums, same
@@ -283,16 +285,21 @@ inline void gemm_rows16_q6k(const MatRef& m, int64_t r0, int64_t r1, const void*
         rows16_q6k_group(m.row(g * kRows16), nb, static_cast<const BlockQ8_K*>(a), neg32, y + g * kRows16);
 }
 
-// Rows [r0, r1) (whole groups) of a kRows16 matrix (Q4_K or Q6_K) against 2 .. kStreamTokens tokens: each
-// group against up to 8 tokens at a time (a group's super-block stays in L1 between the passes).
+// Tokens per panel of gemm_rows16_tokens: a panel's activations (32 x 292 bytes per super-block: 300 KiB
+// for an 8192-wide row) and the rows of a call stay in L2 while every group of the call meets them.
+constexpr int64_t kRows16Panel = 32;
+
+// Rows [r0, r1) (whole groups) of a kRows16 matrix (Q4_K or Q6_K) against n_tok tokens: panel by panel,
+// each group against up to 8 tokens at a time (a group's super-block stays in L1 between the passes).
 template <DType Type>
 inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
                                int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / QK_K;
     const uint8_t* a = static_cast<const uint8_t*>(act);
     const int32_t* neg32 = Type == DType::Q6_K ? rows16_q6k_neg32(a, a_stride, n_tok, nb) : nullptr;
+    for (int64_t p0 = 0; p0 < n_tok; p0 += kRows16Panel)
     for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
-        for (int64_t t0 = 0; t0 < n_tok; t0 += 8) {
+        for (int64_t t0 = p0; t0 < n_tok && t0 < p0 + kRows16Panel; t0 += 8) {
             const int64_t n = n_tok - t0 < 8 ? n_tok - t0 : 8;
             const uint8_t* at = a + t0 * a_stride;
             float* yt = y + t0 * ldy + g * kRows16;
@@ -317,9 +324,9 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
 }
 #endif
 
-// Several tokens, or a family without the kernel: rows [r0, r1) taken out of their groups into a plain
-// buffer once per call (for a batch or a prefill chunk the copy is small beside the products) and
-// computed by `plain`, the plain layout's kernel.
+// A family without the grouped kernels (AVX2; only the tests hand it a grouped matrix): rows [r0, r1)
+// taken out of their groups into a plain buffer once per call and computed by `plain`, the plain
+// layout's kernel.
 template <class Plain>
 inline void gemm_rows16_unpacked(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok,
                                  float* y, int64_t ldy, Plain plain) {
