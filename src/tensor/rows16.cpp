@@ -21,8 +21,10 @@ void for_each_piece(DType t, int l, F f) {
         f(kRows16D + 2 * l, offsetof(BlockQ4_K, d), 2);
         f(kRows16Dmin + 2 * l, offsetof(BlockQ4_K, dmin), 2);
     } else {
-        for (int c = 0; c < 32; ++c) f(64 * c + 4 * l, offsetof(BlockQ6_K, ql) + 4 * c, 4);
-        for (int c = 0; c < 16; ++c) f(kRows16Q6Qh + 64 * c + 4 * l, offsetof(BlockQ6_K, qh) + 4 * c, 4);
+        // ql[4c ..] is lane c % 8 of half c / 16, the first or second of its triple; qh[4c ..] the third.
+        for (int c = 0; c < 32; ++c)
+            f(kRows16Q6Triple * (8 * (c / 16) + c % 8) + 64 * (c % 16 / 8) + 4 * l, offsetof(BlockQ6_K, ql) + 4 * c, 4);
+        for (int c = 0; c < 16; ++c) f(kRows16Q6Triple * c + 128 + 4 * l, offsetof(BlockQ6_K, qh) + 4 * c, 4);
         for (int i = 0; i < QK_K / 16; ++i) f(kRows16Q6Scales + 16 * i + l, offsetof(BlockQ6_K, scales) + i, 1);
         f(kRows16Q6D + 2 * l, offsetof(BlockQ6_K, d), 2);
     }

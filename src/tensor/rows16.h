@@ -9,8 +9,9 @@
 //   [2048, 2240)  the 12 packed scale bytes as 12 rows of 16: byte i of every row, row 0 first;
 //   [2240, 2272)  the 16 rows' d (F16), then [2272, 2304) their dmin.
 // Q6_K, per super-block (16 x 210 = 3360 bytes):
-//   [0, 2048)     32 chunks of ql: chunk c holds ql[4c .. 4c + 3];
-//   [2048, 3072)  16 chunks of qh: chunk c holds qh[4c .. 4c + 3];
+//   [0, 3072)     16 triples of chunks, in the order the kernels read them: triple 8h + o holds
+//                 ql[64h + 4o ..], ql[64h + 32 + 4o ..] and qh[32h + 4o ..] (4 bytes each), the bits of
+//                 lane o of the 4 groups of 32 in elements 128h .. 128h + 127;
 //   [3072, 3328)  the 16 int8 scales as 16 rows of 16: scale i of every row, row 0 first;
 //   [3328, 3360)  the 16 rows' d (F16).
 #pragma once
@@ -26,7 +27,7 @@ constexpr int kRows16 = 16;
 constexpr size_t kRows16Block = 16 * 144;  // one Q4_K super-block of one group
 constexpr size_t kRows16Scales = 2048, kRows16D = 2240, kRows16Dmin = 2272;
 constexpr size_t kRows16Q6Block = 16 * 210;  // one Q6_K super-block of one group
-constexpr size_t kRows16Q6Qh = 2048, kRows16Q6Scales = 3072, kRows16Q6D = 3328;
+constexpr size_t kRows16Q6Triple = 192, kRows16Q6Scales = 3072, kRows16Q6D = 3328;
 
 // A matrix in the plain layout that can be regrouped: Q4_K or Q6_K, rows in whole groups of 16.
 bool can_repack_rows16(const MatRef& m);

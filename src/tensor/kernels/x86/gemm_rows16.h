@@ -106,9 +106,10 @@ inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, c
                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * (8 * h + 2 * k + s)))));
 #pragma GCC unroll 4
                 for (int o = 4 * s; o < 4 * s + 4; ++o) {
-                    const __m512i A = _mm512_loadu_si512(g + 64 * (16 * h + o));      // groups 4h (low), 4h + 2 (high)
-                    const __m512i B = _mm512_loadu_si512(g + 64 * (16 * h + 8 + o));  // groups 4h + 1, 4h + 3
-                    const __m512i q = _mm512_loadu_si512(g + kRows16Q6Qh + 64 * (8 * h + o));
+                    const uint8_t* t = g + kRows16Q6Triple * (8 * h + o);
+                    const __m512i A = _mm512_loadu_si512(t);        // groups 4h (low nibbles), 4h + 2 (high)
+                    const __m512i B = _mm512_loadu_si512(t + 64);   // groups 4h + 1, 4h + 3
+                    const __m512i q = _mm512_loadu_si512(t + 128);  // their 2-bit high parts
                     const __m512i lv[4] = {
                         _mm512_ternarylogic_epi32(A, _mm512_and_si512(_mm512_slli_epi16(q, 4), m30), m4, 0xE4),
                         _mm512_ternarylogic_epi32(B, _mm512_and_si512(_mm512_slli_epi16(q, 2), m30), m4, 0xE4),
@@ -227,9 +228,10 @@ inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
             for (auto& v : lane) v = _mm512_setzero_si512();
 #pragma GCC unroll 2
             for (int h = 0; h < 2; ++h) {
-                const __m512i A = _mm512_loadu_si512(g + 64 * (16 * h + o));
-                const __m512i B = _mm512_loadu_si512(g + 64 * (16 * h + 8 + o));
-                const __m512i q = _mm512_loadu_si512(g + kRows16Q6Qh + 64 * (8 * h + o));
+                const uint8_t* tr = g + kRows16Q6Triple * (8 * h + o);
+                const __m512i A = _mm512_loadu_si512(tr);
+                const __m512i B = _mm512_loadu_si512(tr + 64);
+                const __m512i q = _mm512_loadu_si512(tr + 128);
                 const __m512i lv[4] = {
                     _mm512_ternarylogic_epi32(A, _mm512_and_si512(_mm512_slli_epi16(q, 4), m30), m4, 0xE4),
                     _mm512_ternarylogic_epi32(B, _mm512_and_si512(_mm512_slli_epi16(q, 2), m30), m4, 0xE4),
