@@ -16,7 +16,7 @@ size_t group_block_bytes(DType t) { return t == DType::Q4_K ? kRows16Block : kRo
 template <class F>
 void for_each_piece(DType t, int l, F f) {
     if (t == DType::Q4_K) {
-        for (int c = 0; c < 32; ++c) f(64 * c + 4 * l, offsetof(BlockQ4_K, qs) + 4 * c, 4);
+        for (int c = 0; c < 32; ++c) f(kRows16Qs + 64 * c + 4 * l, offsetof(BlockQ4_K, qs) + 4 * c, 4);
         for (int i = 0; i < K_SCALE_SIZE; ++i) f(kRows16Scales + 16 * i + l, offsetof(BlockQ4_K, scales) + i, 1);
         f(kRows16D + 2 * l, offsetof(BlockQ4_K, d), 2);
         f(kRows16Dmin + 2 * l, offsetof(BlockQ4_K, dmin), 2);

@@ -3,11 +3,11 @@
 // group takes exactly the bytes of its 16 plain rows, super-block by super-block; a "chunk" is 4 bytes of
 // each of the 16 rows, row 0 first (64 bytes).
 //
-// Q4_K, per super-block (16 x 144 = 2304 bytes):
-//   [0, 2048)     32 chunks: chunk c holds bytes 4c .. 4c + 3 of each row's qs (their low nibbles are
-//                 lane c % 8 of sub-block 2 (c / 8), the high ones of the next);
-//   [2048, 2240)  the 12 packed scale bytes as 12 rows of 16: byte i of every row, row 0 first;
-//   [2240, 2272)  the 16 rows' d (F16), then [2272, 2304) their dmin.
+// Q4_K, per super-block (16 x 144 = 2304 bytes), in the order the kernels read them:
+//   [0, 192)      the 12 packed scale bytes as 12 rows of 16: byte i of every row, row 0 first;
+//   [192, 224)    the 16 rows' d (F16), then [224, 256) their dmin;
+//   [256, 2304)   32 chunks: chunk c holds bytes 4c .. 4c + 3 of each row's qs (their low nibbles are
+//                 lane c % 8 of sub-block 2 (c / 8), the high ones of the next).
 // Q6_K, per super-block (16 x 210 = 3360 bytes):
 //   [0, 3072)     16 triples of chunks, in the order the kernels read them: triple 8h + o holds
 //                 ql[64h + 4o ..], ql[64h + 32 + 4o ..] and qh[32h + 4o ..] (4 bytes each), the bits of
@@ -25,7 +25,7 @@ namespace kinglet {
 
 constexpr int kRows16 = 16;
 constexpr size_t kRows16Block = 16 * 144;  // one Q4_K super-block of one group
-constexpr size_t kRows16Scales = 2048, kRows16D = 2240, kRows16Dmin = 2272;
+constexpr size_t kRows16Scales = 0, kRows16D = 192, kRows16Dmin = 224, kRows16Qs = 256;
 constexpr size_t kRows16Q6Block = 16 * 210;  // one Q6_K super-block of one group
 constexpr size_t kRows16Q6Triple = 192, kRows16Q6Scales = 3072, kRows16Q6D = 3328;
 

@@ -54,7 +54,7 @@ inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, f
 #pragma GCC unroll 32
         for (int c = 0; c < 32; ++c) {
             const int j = c / 8, o = c % 8;
-            const __m512i w = _mm512_loadu_si512(g + 64 * c);
+            const __m512i w = _mm512_loadu_si512(g + kRows16Qs + 64 * c);
             const __m512i lo = _mm512_and_si512(w, m4), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
             const __m512i dlo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
             const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
@@ -179,7 +179,7 @@ inline void rows16_q4k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
             for (auto& v : lane) v = _mm512_setzero_si512();
 #pragma GCC unroll 4
             for (int j = 0; j < 4; ++j) {
-                const __m512i w = _mm512_loadu_si512(g + 64 * (8 * j + o));
+                const __m512i w = _mm512_loadu_si512(g + kRows16Qs + 64 * (8 * j + o));
                 const __m512i lo = _mm512_and_si512(w, m4), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
 #pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
