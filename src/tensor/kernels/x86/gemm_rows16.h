@@ -38,6 +38,37 @@ inline void rows16_scales(const uint8_t* p, __m512i (&sc)[8], __m512i (&mn)[8]) 
     }
 }
 
+// The reference's sum of the 8 float lanes, (l0 + l4 + l2 + l6) + (l1 + l5 + l3 + l7), and of Q4_K's 4
+// min sums, (m0 + m2) + (m1 + m3), for 16 rows.
+inline __m512 rows16_lanes_sum(const __m512 (&acc)[8]) {
+    const __m512 s0 = _mm512_add_ps(acc[0], acc[4]), s1 = _mm512_add_ps(acc[1], acc[5]);
+    const __m512 s2 = _mm512_add_ps(acc[2], acc[6]), s3 = _mm512_add_ps(acc[3], acc[7]);
+    return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
+}
+inline __m512 rows16_mins_sum(const __m512 (&m)[4]) {
+    return _mm512_add_ps(_mm512_add_ps(m[0], m[2]), _mm512_add_ps(m[1], m[3]));
+}
+
+// Q6_K: scale i (int8) of a super-block's 16 rows as the low 16-bit word of each lane, the high word
+// zero (vpdpwssd then multiplies a 4-product sum held in the low word, sign in the high, by it alone).
+inline __m512i rows16_q6k_scale(const uint8_t* g, int i) {
+    return _mm512_cvtepu16_epi32(
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * i))));
+}
+
+// Q6_K: the unsigned levels (0..63) of the 4 groups of 32 of a triple (tensor/rows16.h), lane o of
+// groups 4h .. 4h + 3: the low nibbles of its first chunk, of its second, the high nibbles of the first,
+// of the second, each with its 2 bits of the third chunk as bits 4-5.
+inline void rows16_q6k_levels(const uint8_t* t, __m512i (&lv)[4]) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i A = _mm512_loadu_si512(t), B = _mm512_loadu_si512(t + 64), q = _mm512_loadu_si512(t + 128);
+    // 0xE4: bits of the first operand where m4 is set, of the second elsewhere.
+    lv[0] = _mm512_ternarylogic_epi32(A, _mm512_and_si512(_mm512_slli_epi16(q, 4), m30), m4, 0xE4);
+    lv[1] = _mm512_ternarylogic_epi32(B, _mm512_and_si512(_mm512_slli_epi16(q, 2), m30), m4, 0xE4);
+    lv[2] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(A, 4), _mm512_and_si512(q, m30), m4, 0xE4);
+    lv[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(B, 4), _mm512_and_si512(_mm512_srli_epi16(q, 2), m30), m4, 0xE4);
+}
+
 // One group (16 rows) against one token: y[0..16).
 inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, float* y) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -76,10 +107,7 @@ inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, f
             mins[k] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr), mins[k]);
         }
     }
-    const __m512 s0 = _mm512_add_ps(acc[0], acc[4]), s1 = _mm512_add_ps(acc[1], acc[5]);
-    const __m512 s2 = _mm512_add_ps(acc[2], acc[6]), s3 = _mm512_add_ps(acc[3], acc[7]);
-    const __m512 m = _mm512_add_ps(_mm512_add_ps(mins[0], mins[2]), _mm512_add_ps(mins[1], mins[3]));
-    _mm512_storeu_ps(y, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)), m));
+    _mm512_storeu_ps(y, _mm512_add_ps(rows16_lanes_sum(acc), rows16_mins_sum(mins)));
 }
 
 // One Q6_K group (16 rows) against one token: y[0..16). The levels enter unsigned (0..63) and the
@@ -88,7 +116,6 @@ inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, f
 // activation, within 4 * 32 * 128 (16 bits), ready for vpdpwssd with the int8 scale (16-bit word, upper
 // word zero). Lane l of a row gets elements 4l .. 4l + 3 of every group of 32, as in dot_q6_K.
 inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, const int32_t* neg32, float* y) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
     __m512 acc[8];
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block, neg32 += 64) {
@@ -101,21 +128,11 @@ inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, c
 #pragma GCC unroll 2
             for (int s = 0; s < 2; ++s) {  // lanes 4s .. 4s + 3 take scale 2 group + s
                 __m512i sc[4];
-                for (int k = 0; k < 4; ++k)
-                    sc[k] = _mm512_cvtepu16_epi32(_mm256_cvtepi8_epi16(
-                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * (8 * h + 2 * k + s)))));
+                for (int k = 0; k < 4; ++k) sc[k] = rows16_q6k_scale(g, 8 * h + 2 * k + s);
 #pragma GCC unroll 4
                 for (int o = 4 * s; o < 4 * s + 4; ++o) {
-                    const uint8_t* t = g + kRows16Q6Triple * (8 * h + o);
-                    const __m512i A = _mm512_loadu_si512(t);        // groups 4h (low nibbles), 4h + 2 (high)
-                    const __m512i B = _mm512_loadu_si512(t + 64);   // groups 4h + 1, 4h + 3
-                    const __m512i q = _mm512_loadu_si512(t + 128);  // their 2-bit high parts
-                    const __m512i lv[4] = {
-                        _mm512_ternarylogic_epi32(A, _mm512_and_si512(_mm512_slli_epi16(q, 4), m30), m4, 0xE4),
-                        _mm512_ternarylogic_epi32(B, _mm512_and_si512(_mm512_slli_epi16(q, 2), m30), m4, 0xE4),
-                        _mm512_ternarylogic_epi32(_mm512_srli_epi16(A, 4), _mm512_and_si512(q, m30), m4, 0xE4),
-                        _mm512_ternarylogic_epi32(_mm512_srli_epi16(B, 4), _mm512_and_si512(_mm512_srli_epi16(q, 2), m30),
-                                                  m4, 0xE4)};
+                    __m512i lv[4];
+                    rows16_q6k_levels(g + kRows16Q6Triple * (8 * h + o), lv);
 #pragma GCC unroll 4
                     for (int k = 0; k < 4; ++k) {
                         const int c = 8 * (4 * h + k) + o;  // the 4-element chunk of the super-block
@@ -130,9 +147,7 @@ inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, c
 #pragma GCC unroll 8
         for (int o = 0; o < 8; ++o) acc[o] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[o]), acc[o]);
     }
-    const __m512 s0 = _mm512_add_ps(acc[0], acc[4]), s1 = _mm512_add_ps(acc[1], acc[5]);
-    const __m512 s2 = _mm512_add_ps(acc[2], acc[6]), s3 = _mm512_add_ps(acc[3], acc[7]);
-    _mm512_storeu_ps(y, _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)));
+    _mm512_storeu_ps(y, rows16_lanes_sum(acc));
 }
 
 // Rows [r0, r1) (whole groups) of a Q4_K kRows16 matrix against one token (decode).
@@ -198,12 +213,10 @@ inline void rows16_q4k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
         }
     }
     for (int t = 0; t < T; ++t) {
-        auto v = [&](int o) { return _mm512_load_ps(acc[t][o]); };
-        auto m = [&](int k) { return _mm512_load_ps(mins[t][k]); };
-        const __m512 s0 = _mm512_add_ps(v(0), v(4)), s1 = _mm512_add_ps(v(1), v(5));
-        const __m512 s2 = _mm512_add_ps(v(2), v(6)), s3 = _mm512_add_ps(v(3), v(7));
-        const __m512 mm = _mm512_add_ps(_mm512_add_ps(m(0), m(2)), _mm512_add_ps(m(1), m(3)));
-        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)), mm));
+        __m512 v[8], m[4];
+        for (int o = 0; o < 8; ++o) v[o] = _mm512_load_ps(acc[t][o]);
+        for (int k = 0; k < 4; ++k) m[k] = _mm512_load_ps(mins[t][k]);
+        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(rows16_lanes_sum(v), rows16_mins_sum(m)));
     }
 }
 
@@ -212,14 +225,11 @@ inline void rows16_q4k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
 template <int T>
 inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, const int32_t* neg32,
                               float* y, int64_t ldy) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
     alignas(64) float acc[T][8][16] = {};
     for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block) {
         prefetch(g + kDecodePrefetch, kRows16Q6Block);
         __m512i sc[16];
-        for (int i = 0; i < 16; ++i)
-            sc[i] = _mm512_cvtepu16_epi32(
-                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * i))));
+        for (int i = 0; i < 16; ++i) sc[i] = rows16_q6k_scale(g, i);
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D)));
         const BlockQ8_K* at[T];
         for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b;
@@ -228,16 +238,8 @@ inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
             for (auto& v : lane) v = _mm512_setzero_si512();
 #pragma GCC unroll 2
             for (int h = 0; h < 2; ++h) {
-                const uint8_t* tr = g + kRows16Q6Triple * (8 * h + o);
-                const __m512i A = _mm512_loadu_si512(tr);
-                const __m512i B = _mm512_loadu_si512(tr + 64);
-                const __m512i q = _mm512_loadu_si512(tr + 128);
-                const __m512i lv[4] = {
-                    _mm512_ternarylogic_epi32(A, _mm512_and_si512(_mm512_slli_epi16(q, 4), m30), m4, 0xE4),
-                    _mm512_ternarylogic_epi32(B, _mm512_and_si512(_mm512_slli_epi16(q, 2), m30), m4, 0xE4),
-                    _mm512_ternarylogic_epi32(_mm512_srli_epi16(A, 4), _mm512_and_si512(q, m30), m4, 0xE4),
-                    _mm512_ternarylogic_epi32(_mm512_srli_epi16(B, 4), _mm512_and_si512(_mm512_srli_epi16(q, 2), m30), m4,
-                                              0xE4)};
+                __m512i lv[4];
+                rows16_q6k_levels(g + kRows16Q6Triple * (8 * h + o), lv);
 #pragma GCC unroll 4
                 for (int k = 0; k < 4; ++k) {
                     const int c = 8 * (4 * h + k) + o;
@@ -259,10 +261,9 @@ inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
         }
     }
     for (int t = 0; t < T; ++t) {
-        auto v = [&](int o) { return _mm512_load_ps(acc[t][o]); };
-        const __m512 s0 = _mm512_add_ps(v(0), v(4)), s1 = _mm512_add_ps(v(1), v(5));
-        const __m512 s2 = _mm512_add_ps(v(2), v(6)), s3 = _mm512_add_ps(v(3), v(7));
-        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)));
+        __m512 v[8];
+        for (int o = 0; o < 8; ++o) v[o] = _mm512_load_ps(acc[t][o]);
+        _mm512_storeu_ps(y + t * ldy, rows16_lanes_sum(v));
     }
 }
 
@@ -299,30 +300,32 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
     const int64_t nb = m.cols / QK_K;
     const uint8_t* a = static_cast<const uint8_t*>(act);
     const int32_t* neg32 = Type == DType::Q6_K ? rows16_q6k_neg32(a, a_stride, n_tok, nb) : nullptr;
-    for (int64_t p0 = 0; p0 < n_tok; p0 += kRows16Panel)
-    for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
-        for (int64_t t0 = p0; t0 < n_tok && t0 < p0 + kRows16Panel; t0 += 8) {
-            const int64_t n = n_tok - t0 < 8 ? n_tok - t0 : 8;
-            const uint8_t* at = a + t0 * a_stride;
-            float* yt = y + t0 * ldy + g * kRows16;
-            auto run = [&](auto tokens) {
-                constexpr int kT = decltype(tokens)::value;
-                if constexpr (Type == DType::Q4_K)
-                    rows16_q4k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
-                else
-                    rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt, ldy);
-            };
-            switch (n) {
-                case 1: run(std::integral_constant<int, 1>()); break;
-                case 2: run(std::integral_constant<int, 2>()); break;
-                case 3: run(std::integral_constant<int, 3>()); break;
-                case 4: run(std::integral_constant<int, 4>()); break;
-                case 5: run(std::integral_constant<int, 5>()); break;
-                case 6: run(std::integral_constant<int, 6>()); break;
-                case 7: run(std::integral_constant<int, 7>()); break;
-                default: run(std::integral_constant<int, 8>()); break;
+    for (int64_t p0 = 0; p0 < n_tok; p0 += kRows16Panel) {
+        for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g) {
+            for (int64_t t0 = p0; t0 < n_tok && t0 < p0 + kRows16Panel; t0 += 8) {
+                const int64_t n = n_tok - t0 < 8 ? n_tok - t0 : 8;
+                const uint8_t* at = a + t0 * a_stride;
+                float* yt = y + t0 * ldy + g * kRows16;
+                auto run = [&](auto tokens) {
+                    constexpr int kT = decltype(tokens)::value;
+                    if constexpr (Type == DType::Q4_K)
+                        rows16_q4k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
+                    else
+                        rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt, ldy);
+                };
+                switch (n) {
+                    case 1: run(std::integral_constant<int, 1>()); break;
+                    case 2: run(std::integral_constant<int, 2>()); break;
+                    case 3: run(std::integral_constant<int, 3>()); break;
+                    case 4: run(std::integral_constant<int, 4>()); break;
+                    case 5: run(std::integral_constant<int, 5>()); break;
+                    case 6: run(std::integral_constant<int, 6>()); break;
+                    case 7: run(std::integral_constant<int, 7>()); break;
+                    default: run(std::integral_constant<int, 8>()); break;
+                }
             }
         }
+    }
 }
 #endif
 
