@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "tensor/quant.h"
 #include "tensor/rows16.h"
 
@@ -148,7 +149,7 @@ void ModelWeights::regroup_rows16(const MappedFile& file, std::string_view only)
         uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
         if (!buf) fail(Errc::overloaded, "cannot allocate {} MiB to regroup a {} matrix", bytes >> 20, dtype_name(m.type));
         grouped_.emplace_back(buf, &std::free);
-        const MatRef g = repack_rows16(m, buf);
+        const MatRef g = repack_rows16(m, buf, default_thread_count());
         file.release(m.data, bytes);
         done.emplace_back(m.data, g);
         m = g;

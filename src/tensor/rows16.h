@@ -33,8 +33,8 @@ constexpr size_t kRows16Q6Triple = 192, kRows16Q6Scales = 3072, kRows16Q6D = 332
 bool can_repack_rows16(const MatRef& m);
 
 // Writes m (plain, can_repack_rows16) in the kRows16 layout to out (m.rows * m.row_bytes bytes) and
-// returns the view of it.
-MatRef repack_rows16(const MatRef& m, uint8_t* out);
+// returns the view of it; a matrix of more than 8 MiB is split between up to `threads` threads.
+MatRef repack_rows16(const MatRef& m, uint8_t* out, int threads = 1);
 
 // Row r of a kRows16 matrix in the plain layout (m.row_bytes bytes).
 void rows16_row(const MatRef& m, int64_t r, uint8_t* out);

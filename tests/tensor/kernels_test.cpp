@@ -308,6 +308,29 @@ TEST_P(Kernels, KQuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
     }
 }
 
+// Regrouping a matrix of more than 8 MiB in several threads writes the same bytes as one thread, and
+// every row reads back as it was.
+TEST(Rows16, RegroupingInThreadsWritesTheSameBytes) {
+    for (DType t : {DType::Q4_K, DType::Q6_K}) {
+        const int64_t rows = 3760, cols = 8192;  // 235 groups (not a multiple of 3), over 16 MiB: 3 threads
+        const size_t rb = row_bytes(t, cols);
+        std::vector<uint8_t> w(rb * rows);
+        std::mt19937 rng(23);
+        for (auto& b : w) b = uint8_t(rng());
+        const MatRef plain{t, w.data(), cols, rows, rb};
+        ASSERT_GT(w.size(), size_t(16) << 20);
+        std::vector<uint8_t> one(w.size()), three(w.size());
+        repack_rows16(plain, one.data(), 1);
+        const MatRef g = repack_rows16(plain, three.data(), 3);
+        ASSERT_TRUE(one == three) << dtype_name(t);
+        std::vector<uint8_t> back(rb);
+        for (int64_t r : {int64_t(0), int64_t(15), int64_t(16), int64_t(1880), rows - 1}) {
+            rows16_row(g, r, back.data());
+            ASSERT_TRUE(std::equal(back.begin(), back.end(), w.begin() + r * int64_t(rb))) << dtype_name(t) << " row " << r;
+        }
+    }
+}
+
 TEST_P(Kernels, FloatProductsAgreeToRounding) {
     std::mt19937 rng(13);
     for (DType t : kFloatTypes) {
