@@ -11,7 +11,9 @@
 namespace kinglet {
 namespace {
 
-size_t group_block_bytes(DType t) { return t == DType::Q4_K ? kRows16Block : kRows16Q6Block; }
+size_t group_block_bytes(DType t) {
+    return t == DType::Q4_K ? kRows16Block : t == DType::Q5_K ? kRows16Q5Block : kRows16Q6Block;
+}
 
 // The one byte mapping between a plain super-block of row l of a group and the group's super-block:
 // f(offset in the group's block, offset in the plain block, length) for every piece.
@@ -22,6 +24,12 @@ void for_each_piece(DType t, int l, F f) {
         for (int i = 0; i < K_SCALE_SIZE; ++i) f(kRows16Scales + 16 * i + l, offsetof(BlockQ4_K, scales) + i, 1);
         f(kRows16D + 2 * l, offsetof(BlockQ4_K, d), 2);
         f(kRows16Dmin + 2 * l, offsetof(BlockQ4_K, dmin), 2);
+    } else if (t == DType::Q5_K) {
+        for (int i = 0; i < K_SCALE_SIZE; ++i) f(kRows16Scales + 16 * i + l, offsetof(BlockQ5_K, scales) + i, 1);
+        f(kRows16D + 2 * l, offsetof(BlockQ5_K, d), 2);
+        f(kRows16Dmin + 2 * l, offsetof(BlockQ5_K, dmin), 2);
+        for (int c = 0; c < 8; ++c) f(kRows16Q5Qh + 64 * c + 4 * l, offsetof(BlockQ5_K, qh) + 4 * c, 4);
+        for (int c = 0; c < 32; ++c) f(kRows16Q5Qs + 64 * c + 4 * l, offsetof(BlockQ5_K, qs) + 4 * c, 4);
     } else {
         // ql[4c ..] is lane c % 8 of half c / 16, the first or second of its triple; qh[4c ..] the third.
         for (int c = 0; c < 32; ++c)
@@ -35,7 +43,7 @@ void for_each_piece(DType t, int l, F f) {
 }  // namespace
 
 bool can_repack_rows16(const MatRef& m) {
-    return (m.type == DType::Q4_K || m.type == DType::Q6_K) && m.layout == Layout::kPlain && m.rows > 0 &&
+    return (m.type == DType::Q4_K || m.type == DType::Q5_K || m.type == DType::Q6_K) && m.layout == Layout::kPlain && m.rows > 0 &&
            m.rows % kRows16 == 0 && m.cols % QK_K == 0 && m.row_bytes == row_bytes(m.type, m.cols);
 }
 

@@ -1,4 +1,4 @@
-// Layout::kRows16 (tensor/mat_ref.h): Q4_K and Q6_K weights stored 16 rows to a group, one row per 32-bit
+// Layout::kRows16 (tensor/mat_ref.h): Q4_K, Q5_K and Q6_K weights stored 16 rows to a group, one row per 32-bit
 // lane of a 512-bit vector, made at load time for the kernel families that want it (Family::rows16). A
 // group takes exactly the bytes of its 16 plain rows, super-block by super-block; a "chunk" is 4 bytes of
 // each of the 16 rows, row 0 first (64 bytes).
@@ -8,6 +8,10 @@
 //   [192, 224)    the 16 rows' d (F16), then [224, 256) their dmin;
 //   [256, 2304)   32 chunks: chunk c holds bytes 4c .. 4c + 3 of each row's qs (their low nibbles are
 //                 lane c % 8 of sub-block 2 (c / 8), the high ones of the next).
+// Q5_K, per super-block (16 x 176 = 2816 bytes): scales, d and dmin as Q4_K's ([0, 256)), then
+//   [256, 768)    8 chunks of qh: chunk o holds qh[4o .. 4o + 3] (bit j: the fifth bit of lane o of
+//                 sub-block j);
+//   [768, 2816)   32 chunks of qs, as Q4_K's.
 // Q6_K, per super-block (16 x 210 = 3360 bytes):
 //   [0, 3072)     16 triples of chunks, in the order the kernels read them: triple 8h + o holds
 //                 ql[64h + 4o ..], ql[64h + 32 + 4o ..] and qh[32h + 4o ..] (4 bytes each), the bits of
@@ -26,10 +30,12 @@ namespace kinglet {
 constexpr int kRows16 = 16;
 constexpr size_t kRows16Block = 16 * 144;  // one Q4_K super-block of one group
 constexpr size_t kRows16Scales = 0, kRows16D = 192, kRows16Dmin = 224, kRows16Qs = 256;
+constexpr size_t kRows16Q5Block = 16 * 176;  // one Q5_K super-block of one group
+constexpr size_t kRows16Q5Qh = 256, kRows16Q5Qs = 768;
 constexpr size_t kRows16Q6Block = 16 * 210;  // one Q6_K super-block of one group
 constexpr size_t kRows16Q6Triple = 192, kRows16Q6Scales = 3072, kRows16Q6D = 3328;
 
-// A matrix in the plain layout that can be regrouped: Q4_K or Q6_K, rows in whole groups of 16.
+// A matrix in the plain layout that can be regrouped: Q4_K, Q5_K or Q6_K, rows in whole groups of 16.
 bool can_repack_rows16(const MatRef& m);
 
 // Writes m (plain, can_repack_rows16) in the kRows16 layout to out (m.rows * m.row_bytes bytes) and

@@ -1,7 +1,7 @@
-// Q4_K and Q6_K weights in Layout::kRows16 (tensor/rows16.h) against Q8_K activations, bit-identical to the
+// Q4_K, Q5_K and Q6_K weights in Layout::kRows16 (tensor/rows16.h) against Q8_K activations, bit-identical to the
 // reference (tensor/dot.cpp's dot_k4 with vector mins, dot_q6_K): per super-block, lane l of a row is
 // the sum over its sub-blocks of scale * (the 4 products of elements 4l .. 4l + 3 of every 32); each
-// lane accumulates fma(d_w * d_a, lane, acc); Q4_K's min term keeps 4 partial sums. A group holds one row
+// lane accumulates fma(d_w * d_a, lane, acc); Q4_K's min term keeps 4 partial sums, Q5_K's one. A group holds one row
 // per 32-bit lane and a 64-byte chunk holds 4 bytes of each of its 16 rows, so one broadcast group of 4
 // activations meets 16 rows in one multiply (vpdpbusd), the sub-block scale joins in one more
 // (vpdpwssd: a 4-product sum fits in 16 bits), and nothing is summed across lanes.
@@ -9,6 +9,7 @@
 // decode, prompts) the _tokens kernels, where each load of weights meets up to 8 tokens.
 #pragma once
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tensor/kernels/x86/common.h"
@@ -69,29 +70,64 @@ inline void rows16_q6k_levels(const uint8_t* t, __m512i (&lv)[4]) {
     lv[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(B, 4), _mm512_and_si512(_mm512_srli_epi16(q, 2), m30), m4, 0xE4);
 }
 
-// One group (16 rows) against one token: y[0..16).
-inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, float* y) {
+// Q5_K: the fifth bits of sub-block j for lane o (qh chunk o: bit j of each byte) moved to bit 4. A
+// 16-bit shift carries no other byte's bit into bit 4 for these shift counts.
+template <int J>
+inline __m512i rows16_q5k_bit(__m512i q) {
+    const __m512i m10 = _mm512_set1_epi8(0x10);
+    if constexpr (J < 4) return _mm512_and_si512(_mm512_slli_epi16(q, 4 - J), m10);
+    else if constexpr (J == 4) return _mm512_and_si512(q, m10);
+    else return _mm512_and_si512(_mm512_srli_epi16(q, J - 4), m10);
+}
+
+// Q4_K (Q5 false) or Q5_K: the levels of sub-blocks 2 jp (lo) and 2 jp + 1 (hi), lane o.
+template <bool Q5, int JP>
+inline void rows16_k4_levels(const uint8_t* g, int o, __m512i& lo, __m512i& hi) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i w = _mm512_loadu_si512(g + (Q5 ? kRows16Q5Qs : kRows16Qs) + 64 * (8 * JP + o));
+    lo = _mm512_and_si512(w, m4);
+    hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
+    if constexpr (Q5) {
+        const __m512i q = _mm512_loadu_si512(g + kRows16Q5Qh + 64 * o);
+        lo = _mm512_or_si512(lo, rows16_q5k_bit<2 * JP>(q));
+        hi = _mm512_or_si512(hi, rows16_q5k_bit<2 * JP + 1>(q));
+    }
+}
+
+// Calls f(std::integral_constant<int, 0..N-1>) in order (loops whose index must be a constant).
+template <int N, class F>
+inline void rows16_unroll(F&& f) {
+    [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>()), ...); }(
+        std::make_integer_sequence<int, N>());
+}
+
+// One Q4_K or Q5_K group (16 rows) against one token: y[0..16). Q4_K's min term keeps 4 partial sums,
+// Q5_K's one (as the reference).
+template <bool Q5>
+inline void rows16_k4_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, float* y) {
+    constexpr size_t kBlock = Q5 ? kRows16Q5Block : kRows16Block;
     __m512 acc[8], mins[4];
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (auto& v : mins) v = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b, g += kRows16Block) {
-        prefetch(g + kDecodePrefetch, kRows16Block);  // the weights stream from memory, as in any GEMV
+    for (int64_t b = 0; b < nb; ++b, g += kBlock) {
+        prefetch(g + kDecodePrefetch, kBlock);  // the weights stream from memory, as in any GEMV
         const int32_t* a4 = reinterpret_cast<const int32_t*>(a[b].qs);
         __m512i sc[8], mn[8];
         rows16_scales(g + kRows16Scales, sc, mn);
         __m512i lane[8];
         for (auto& v : lane) v = _mm512_setzero_si512();
-#pragma GCC unroll 32
-        for (int c = 0; c < 32; ++c) {
-            const int j = c / 8, o = c % 8;
-            const __m512i w = _mm512_loadu_si512(g + kRows16Qs + 64 * c);
-            const __m512i lo = _mm512_and_si512(w, m4), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
-            const __m512i dlo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
-            const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
-            lane[o] = _mm512_dpwssd_epi32(lane[o], dlo, sc[2 * j]);
-            lane[o] = _mm512_dpwssd_epi32(lane[o], dhi, sc[2 * j + 1]);
-        }
+        rows16_unroll<4>([&](auto jp) {
+            constexpr int j = decltype(jp)::value;
+#pragma GCC unroll 8
+            for (int o = 0; o < 8; ++o) {
+                __m512i lo, hi;
+                rows16_k4_levels<Q5, j>(g, o, lo, hi);
+                const __m512i dlo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
+                const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
+                lane[o] = _mm512_dpwssd_epi32(lane[o], dlo, sc[2 * j]);
+                lane[o] = _mm512_dpwssd_epi32(lane[o], dhi, sc[2 * j + 1]);
+            }
+        });
         const __m512 ya = _mm512_set1_ps(a[b].d);
         const __m512 d = _mm512_mul_ps(ya, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16D))));
         const __m512 dmin = _mm512_mul_ps(_mm512_set1_ps(-a[b].d),
@@ -99,15 +135,21 @@ inline void rows16_q4k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, f
 #pragma GCC unroll 8
         for (int o = 0; o < 8; ++o) acc[o] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[o]), acc[o]);
         const int16_t* bs = a[b].bsums;
+        __m512i pr[4];
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) {
             const int j0 = 2 * k, j1 = 2 * k + 1;
-            const __m512i pr = _mm512_add_epi32(_mm512_mullo_epi32(mn[j0], _mm512_set1_epi32(bs[2 * j0] + bs[2 * j0 + 1])),
-                                                _mm512_mullo_epi32(mn[j1], _mm512_set1_epi32(bs[2 * j1] + bs[2 * j1 + 1])));
-            mins[k] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr), mins[k]);
+            pr[k] = _mm512_add_epi32(_mm512_mullo_epi32(mn[j0], _mm512_set1_epi32(bs[2 * j0] + bs[2 * j0 + 1])),
+                                     _mm512_mullo_epi32(mn[j1], _mm512_set1_epi32(bs[2 * j1] + bs[2 * j1 + 1])));
+        }
+        if constexpr (Q5) {
+            const __m512i all = _mm512_add_epi32(_mm512_add_epi32(pr[0], pr[1]), _mm512_add_epi32(pr[2], pr[3]));
+            mins[0] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(all), mins[0]);
+        } else {
+            for (int k = 0; k < 4; ++k) mins[k] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr[k]), mins[k]);
         }
     }
-    _mm512_storeu_ps(y, _mm512_add_ps(rows16_lanes_sum(acc), rows16_mins_sum(mins)));
+    _mm512_storeu_ps(y, _mm512_add_ps(rows16_lanes_sum(acc), Q5 ? mins[0] : rows16_mins_sum(mins)));
 }
 
 // One Q6_K group (16 rows) against one token: y[0..16). The levels enter unsigned (0..63) and the
@@ -150,12 +192,13 @@ inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, c
     _mm512_storeu_ps(y, rows16_lanes_sum(acc));
 }
 
-// Rows [r0, r1) (whole groups) of a Q4_K kRows16 matrix against one token (decode).
-inline void gemm_rows16_q4k(const MatRef& m, int64_t r0, int64_t r1, const void* a, float* y) {
+// Rows [r0, r1) (whole groups) of a Q4_K (Q5 false) or Q5_K kRows16 matrix against one token (decode).
+template <bool Q5>
+inline void gemm_rows16_k4(const MatRef& m, int64_t r0, int64_t r1, const void* a, float* y) {
     const int64_t nb = m.cols / QK_K;
     const BlockQ8_K* at = static_cast<const BlockQ8_K*>(a);
     for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
-        rows16_q4k_group(m.row(g * kRows16), nb, at, y + g * kRows16);
+        rows16_k4_group<Q5>(m.row(g * kRows16), nb, at, y + g * kRows16);
 }
 
 // Several tokens (batched decode, prompts): each 64-byte load of a group
@@ -163,13 +206,13 @@ inline void gemm_rows16_q4k(const MatRef& m, int64_t r0, int64_t r1, const void*
 // is finished after its chunks and joins its float accumulator at once; the float accumulators (8
 // lanes and 4 min sums per token) live in memory, the integer ones in registers. Same sums, same
 // order as the one-token kernels.
-template <int T>
-inline void rows16_q4k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, float* y,
-                              int64_t ldy) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+template <int T, bool Q5>
+inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, float* y,
+                             int64_t ldy) {
+    constexpr size_t kBlock = Q5 ? kRows16Q5Block : kRows16Block;
     alignas(64) float acc[T][8][16] = {}, mins[T][4][16] = {};
-    for (int64_t b = 0; b < nb; ++b, g += kRows16Block) {
-        prefetch(g + kDecodePrefetch, kRows16Block);
+    for (int64_t b = 0; b < nb; ++b, g += kBlock) {
+        prefetch(g + kDecodePrefetch, kBlock);
         __m512i sc[8], mn[8];
         rows16_scales(g + kRows16Scales, sc, mn);
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16D)));
@@ -183,19 +226,26 @@ inline void rows16_q4k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
         for (int t = 0; t < T; ++t) {
             const int16_t* bs = at[t]->bsums;
             const __m512 dmin = _mm512_mul_ps(_mm512_set1_ps(-at[t]->d), mw);
+            __m512i pr[4];
             for (int k = 0; k < 4; ++k) {
                 const uint32_t s0 = uint16_t(bs[4 * k] + bs[4 * k + 1]), s1 = uint16_t(bs[4 * k + 2] + bs[4 * k + 3]);
-                const __m512i pr = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mn2[k], _mm512_set1_epi32(int(s0 | s1 << 16)));
-                _mm512_store_ps(mins[t][k], _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr), _mm512_load_ps(mins[t][k])));
+                pr[k] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mn2[k], _mm512_set1_epi32(int(s0 | s1 << 16)));
+            }
+            if constexpr (Q5) {
+                const __m512i all = _mm512_add_epi32(_mm512_add_epi32(pr[0], pr[1]), _mm512_add_epi32(pr[2], pr[3]));
+                _mm512_store_ps(mins[t][0], _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(all), _mm512_load_ps(mins[t][0])));
+            } else {
+                for (int k = 0; k < 4; ++k)
+                    _mm512_store_ps(mins[t][k], _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr[k]), _mm512_load_ps(mins[t][k])));
             }
         }
         for (int o = 0; o < 8; ++o) {
             __m512i lane[T];
             for (auto& v : lane) v = _mm512_setzero_si512();
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; ++j) {
-                const __m512i w = _mm512_loadu_si512(g + kRows16Qs + 64 * (8 * j + o));
-                const __m512i lo = _mm512_and_si512(w, m4), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
+            rows16_unroll<4>([&](auto jp) {
+                constexpr int j = decltype(jp)::value;
+                __m512i lo, hi;
+                rows16_k4_levels<Q5, j>(g, o, lo, hi);
 #pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
@@ -204,7 +254,7 @@ inline void rows16_q4k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
                     lane[t] = _mm512_dpwssd_epi32(lane[t], dlo, sc[2 * j]);
                     lane[t] = _mm512_dpwssd_epi32(lane[t], dhi, sc[2 * j + 1]);
                 }
-            }
+            });
 #pragma GCC unroll 8
             for (int t = 0; t < T; ++t) {
                 const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
@@ -216,11 +266,11 @@ inline void rows16_q4k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
         __m512 v[8], m[4];
         for (int o = 0; o < 8; ++o) v[o] = _mm512_load_ps(acc[t][o]);
         for (int k = 0; k < 4; ++k) m[k] = _mm512_load_ps(mins[t][k]);
-        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(rows16_lanes_sum(v), rows16_mins_sum(m)));
+        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(rows16_lanes_sum(v), Q5 ? m[0] : rows16_mins_sum(m)));
     }
 }
 
-// The Q6_K form of rows16_q4k_tokens; neg32 holds each token's -32 * (sums of 4 activations), nb * 64
+// The Q6_K form of rows16_k4_tokens; neg32 holds each token's -32 * (sums of 4 activations), nb * 64
 // per token.
 template <int T>
 inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, const int32_t* neg32,
@@ -292,7 +342,7 @@ inline void gemm_rows16_q6k(const MatRef& m, int64_t r0, int64_t r1, const void*
 // for an 8192-wide row) and the rows of a call stay in L2 while every group of the call meets them.
 constexpr int64_t kRows16Panel = 32;
 
-// Rows [r0, r1) (whole groups) of a kRows16 matrix (Q4_K or Q6_K) against n_tok tokens: panel by panel,
+// Rows [r0, r1) (whole groups) of a kRows16 matrix (Q4_K, Q5_K or Q6_K) against n_tok tokens: panel by panel,
 // each group against up to 8 tokens at a time (a group's super-block stays in L1 between the passes).
 template <DType Type>
 inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
@@ -308,8 +358,8 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
                 float* yt = y + t0 * ldy + g * kRows16;
                 auto run = [&](auto tokens) {
                     constexpr int kT = decltype(tokens)::value;
-                    if constexpr (Type == DType::Q4_K)
-                        rows16_q4k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
+                    if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
+                        rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
                     else
                         rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt, ldy);
                 };
