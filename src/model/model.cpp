@@ -17,9 +17,10 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     m->weights_ = ModelWeights::bind(*m->file_, m->hp_);
     // KINGLET_ROWS16=0 keeps the file's layout, KINGLET_ROWS16=q4_K (or q6_K) regroups that type only:
     // to measure what the regrouping gives, with one binary.
-    const char* rows16 = std::getenv("KINGLET_ROWS16");
-    if (kernels::active().rows16 && !(rows16 && std::string_view(rows16) == "0"))
-        m->weights_->regroup_rows16(m->file_->file(), rows16 && *rows16 ? rows16 : "");
+    const std::string_view rows16 = std::getenv("KINGLET_ROWS16") ? std::getenv("KINGLET_ROWS16") : "";
+    if (!rows16.empty() && rows16 != "0" && rows16 != "q4_K" && rows16 != "q5_K" && rows16 != "q6_K")
+        fail(Errc::invalid_argument, "KINGLET_ROWS16='{}': expected 0, q4_K, q5_K or q6_K (or unset)", rows16);
+    if (kernels::active().rows16 && rows16 != "0") m->weights_->regroup_rows16(m->file_->file(), rows16);
     m->tokenizer_ = std::make_shared<const Tokenizer>(Vocab::from_gguf(*m->file_));
     if (m->tokenizer_->n_vocab() != m->hp_.n_vocab)
         fail(Errc::invalid_file, "{}: the vocabulary has {} tokens but token_embd has {} rows", path,

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
+#include <string>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -120,6 +122,38 @@ TEST(ForwardThreads, OneAndTwoThreadsAgree) {
     EXPECT_EQ(a.ids, b.ids);
     for (size_t s = 0; s < a.logits.size(); ++s)
         for (size_t i = 0; i < a.logits[s].size(); ++i) ASSERT_NEAR(a.logits[s][i], b.logits[s][i], 1e-5f);
+}
+
+// The K-quant matrices in groups of 16 rows (tensor/rows16.h; the loader makes them for AVX-512 VNNI)
+// give the same logits, bit for bit, as the file's layout, through a prompt in one batch and decode
+// steps: random256's Q4_K_M, Q5_K_M and Q6_K files are 256 wide, so every matrix is grouped.
+// KINGLET_ROWS16 other than 0 or a K-quant name is an error that names it.
+TEST(Rows16, SameLogitsAsTheFileLayout) {
+    struct Env {  // restores KINGLET_ROWS16 as it was
+        std::string old;
+        bool had = std::getenv("KINGLET_ROWS16") != nullptr;
+        Env() { if (had) old = std::getenv("KINGLET_ROWS16"); }
+        ~Env() { had ? setenv("KINGLET_ROWS16", old.c_str(), 1) : unsetenv("KINGLET_ROWS16"); }
+    } env;
+    const std::vector<int32_t> prompt = {1, 40, 200, 17, 99, 5, 250, 31, 64, 128, 7};
+    for (const char* type : {"q4_k_m", "q5_k_m", "q6_k"}) {
+        const std::string path = model_path("random256", (std::string("model-") + type + ".gguf").c_str());
+        setenv("KINGLET_ROWS16", "0", 1);
+        const Greedy plain = run_greedy(*Model::load(path), prompt, 12, DType::F16, 2);
+        unsetenv("KINGLET_ROWS16");
+        const Greedy grouped = run_greedy(*Model::load(path), prompt, 12, DType::F16, 2);
+        EXPECT_EQ(plain.ids, grouped.ids) << type;
+        ASSERT_EQ(plain.logits.size(), grouped.logits.size());
+        for (size_t step = 0; step < plain.logits.size(); ++step)
+            ASSERT_TRUE(plain.logits[step] == grouped.logits[step]) << type << " step " << step;
+    }
+    setenv("KINGLET_ROWS16", "all", 1);
+    try {
+        Model::load(model_path("random256", "model-q4_k_m.gguf"));
+        FAIL() << "KINGLET_ROWS16=all was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("KINGLET_ROWS16='all'"), std::string::npos) << e.what();
+    }
 }
 
 // llama.cpp references (F16 KV cache, as llama.cpp's default), by the README's rule: generated ids
