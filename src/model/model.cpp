@@ -15,7 +15,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     m->file_ = gguf::Reader::open(path);
     m->hp_ = HParams::from_gguf(*m->file_);
     m->weights_ = ModelWeights::bind(*m->file_, m->hp_);
-    // KINGLET_ROWS16=0 keeps the file's layout, KINGLET_ROWS16=q4_K (or q6_K) regroups that type only:
+    // KINGLET_ROWS16=0 keeps the file's layout, KINGLET_ROWS16=q4_K (q5_K, q6_K) regroups that type only:
     // to measure what the regrouping gives, with one binary.
     const std::string_view rows16 = std::getenv("KINGLET_ROWS16") ? std::getenv("KINGLET_ROWS16") : "";
     if (!rows16.empty() && rows16 != "0" && rows16 != "q4_K" && rows16 != "q5_K" && rows16 != "q6_K")

@@ -1,7 +1,7 @@
 #include "tensor/rows16.h"
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <thread>
 

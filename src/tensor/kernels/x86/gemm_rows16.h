@@ -1,10 +1,10 @@
-// Q4_K, Q5_K and Q6_K weights in Layout::kRows16 (tensor/rows16.h) against Q8_K activations, bit-identical to the
-// reference (tensor/dot.cpp's dot_k4 with vector mins, dot_q6_K): per super-block, lane l of a row is
-// the sum over its sub-blocks of scale * (the 4 products of elements 4l .. 4l + 3 of every 32); each
-// lane accumulates fma(d_w * d_a, lane, acc); Q4_K's min term keeps 4 partial sums, Q5_K's one. A group holds one row
-// per 32-bit lane and a 64-byte chunk holds 4 bytes of each of its 16 rows, so one broadcast group of 4
-// activations meets 16 rows in one multiply (vpdpbusd), the sub-block scale joins in one more
-// (vpdpwssd: a 4-product sum fits in 16 bits), and nothing is summed across lanes.
+// Q4_K, Q5_K and Q6_K weights in Layout::kRows16 (tensor/rows16.h) against Q8_K activations,
+// bit-identical to the reference (tensor/dot.cpp's dot_k4, dot_q6_K): per super-block, lane l of a row
+// is the sum over its sub-blocks of scale * (the 4 products of elements 4l .. 4l + 3 of every 32); each
+// lane accumulates fma(d_w * d_a, lane, acc); Q4_K's min term keeps 4 partial sums, Q5_K's one. A group
+// holds one row per 32-bit lane and a 64-byte chunk holds 4 bytes of each of its 16 rows, so one
+// broadcast group of 4 activations meets 16 rows in one multiply (vpdpbusd), the sub-block scale joins
+// in one more (vpdpwssd: a 4-product sum fits in 16 bits), and nothing is summed across lanes.
 // One token (decode) has its own kernels with every lane's sum in a register; several tokens (batched
 // decode, prompts) the _tokens kernels, where each load of weights meets up to 8 tokens.
 #pragma once
@@ -201,11 +201,10 @@ inline void gemm_rows16_k4(const MatRef& m, int64_t r0, int64_t r1, const void* 
         rows16_k4_group<Q5>(m.row(g * kRows16), nb, at, y + g * kRows16);
 }
 
-// Several tokens (batched decode, prompts): each 64-byte load of a group
-// meets T tokens. The loops run lane by lane (chunk c = 8 j + o for lane o), so a lane's integer sum
-// is finished after its chunks and joins its float accumulator at once; the float accumulators (8
-// lanes and 4 min sums per token) live in memory, the integer ones in registers. Same sums, same
-// order as the one-token kernels.
+// Several tokens (batched decode, prompts): each 64-byte load of a group meets T tokens. The loops run
+// lane by lane (chunk c = 8 j + o for lane o), so a lane's integer sum is finished after its chunks and
+// joins its float accumulator at once; the float accumulators (8 lanes and 4 min sums per token) live
+// in memory, the integer ones in registers. Same sums, same order as the one-token kernels.
 template <int T, bool Q5>
 inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, float* y,
                              int64_t ldy) {
