@@ -72,8 +72,8 @@ struct Weights {
     }
 };
 
-void gemm_bench(benchmark::State& st, const kernels::Family* f, DType t, int64_t rows, int64_t cols, int64_t n_tok,
-                int threads, bool grouped) {
+void gemm_bench(benchmark::State& st, const kernels::Family* f, DType t, int64_t rows, int64_t cols,
+                int64_t n_tok, int threads, bool grouped) {
     // About 256 MiB of weights per decode or small-batch benchmark, so nothing stays cached between calls
     // (a forward pass of a few tokens streams its weights from memory too).
     const size_t mat_bytes = row_bytes(t, cols) * rows;
@@ -214,10 +214,12 @@ int main(int argc, char** argv) {
                     if (th == threads && threads == 1) continue;
                     const std::string n = "gemm/" + fam + "/" + dtype_name(t) + "/" + s.what + "/threads:" + std::to_string(th);
                     for (bool grouped : {false, true}) {
-                        if (grouped && !(f->rows16 && can_repack_rows16(MatRef{t, nullptr, s.cols, s.rows, row_bytes(t, s.cols)})))
+                        if (grouped && !(f->rows16 && can_repack_rows16(MatRef{t, nullptr, s.cols, s.rows,
+                                                                               row_bytes(t, s.cols)})))
                             continue;
                         const std::string name = grouped ? n + "/rows16" : n;
-                        benchmark::RegisterBenchmark(name.c_str(), gemm_bench, f, t, s.rows, s.cols, s.n_tok, th, grouped)
+                        benchmark::RegisterBenchmark(name.c_str(), gemm_bench, f, t, s.rows, s.cols, s.n_tok,
+                                                     th, grouped)
                             ->Unit(benchmark::kMicrosecond)
                             ->UseRealTime();
                     }

@@ -3,10 +3,12 @@
 #include <malloc.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include "core/error.h"
 #include "tensor/kernels/kernels.h"
+#include "tensor/rows16.h"
 
 namespace kinglet {
 
@@ -18,9 +20,14 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     // KINGLET_ROWS16=0 keeps the file's layout, KINGLET_ROWS16=q4_K (q5_K, q6_K) regroups that type only:
     // to measure what the regrouping gives, with one binary.
     const std::string_view rows16 = std::getenv("KINGLET_ROWS16") ? std::getenv("KINGLET_ROWS16") : "";
-    if (!rows16.empty() && rows16 != "0" && rows16 != "q4_K" && rows16 != "q5_K" && rows16 != "q6_K")
-        fail(Errc::invalid_argument, "KINGLET_ROWS16='{}': expected 0, q4_K, q5_K or q6_K (or unset)", rows16);
-    if (kernels::active().rows16 && rows16 != "0") m->weights_->regroup_rows16(m->file_->file(), rows16);
+    std::optional<DType> only;
+    if (!rows16.empty() && rows16 != "0") {
+        only = dtype_from_name(rows16);
+        if (!only || !rows16_type(*only))
+            fail(Errc::invalid_argument, "KINGLET_ROWS16='{}': expected 0, q4_K, q5_K or q6_K (or unset)",
+                 rows16);
+    }
+    if (kernels::active().rows16 && rows16 != "0") m->weights_->regroup_rows16(m->file_->file(), only);
     m->tokenizer_ = std::make_shared<const Tokenizer>(Vocab::from_gguf(*m->file_));
     if (m->tokenizer_->n_vocab() != m->hp_.n_vocab)
         fail(Errc::invalid_file, "{}: the vocabulary has {} tokens but token_embd has {} rows", path,

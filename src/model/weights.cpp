@@ -136,7 +136,7 @@ std::unique_ptr<ModelWeights> ModelWeights::bind(const gguf::Reader& r, const HP
     return w;
 }
 
-void ModelWeights::regroup_rows16(const MappedFile& file, std::string_view only) {
+void ModelWeights::regroup_rows16(const MappedFile& file, std::optional<DType> only) {
     std::vector<std::pair<const void*, MatRef>> done;  // by the plain data they replace
     auto regroup = [&](MatRef& m) {
         for (const auto& [from, to] : done)
@@ -144,10 +144,12 @@ void ModelWeights::regroup_rows16(const MappedFile& file, std::string_view only)
                 m = to;
                 return;
             }
-        if (!can_repack_rows16(m) || (!only.empty() && only != dtype_name(m.type))) return;
+        if (!can_repack_rows16(m) || (only && *only != m.type)) return;
         const size_t bytes = m.row_bytes * static_cast<size_t>(m.rows);
         uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-        if (!buf) fail(Errc::overloaded, "cannot allocate {} MiB to regroup a {} matrix", bytes >> 20, dtype_name(m.type));
+        if (!buf)
+            fail(Errc::overloaded, "cannot allocate {} MiB to regroup a {} matrix", bytes >> 20,
+                 dtype_name(m.type));
         grouped_.emplace_back(buf, &std::free);
         const MatRef g = repack_rows16(m, buf, default_thread_count());
         file.release(m.data, bytes);

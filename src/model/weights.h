@@ -2,8 +2,8 @@
 // their stored type; small vectors (norms, biases, rope frequency factors) are converted to F32 once.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "gguf/reader.h"
@@ -43,9 +43,9 @@ struct ModelWeights {
     size_t matrix_bytes() const;  // bytes of weights a decode step reads
 
     // Stores every matrix that can_repack_rows16 in Layout::kRows16 (tensor/rows16.h), for kernel
-    // families that want it: copies in memory of the same size, the file's pages released. A non-empty
-    // `only` names the one type to regroup.
-    void regroup_rows16(const MappedFile& file, std::string_view only = "");
+    // families that want it: copies in memory of the same size, the file's pages released. `only` names
+    // the one type to regroup, if given.
+    void regroup_rows16(const MappedFile& file, std::optional<DType> only = std::nullopt);
 
 private:
     std::vector<std::vector<float>> owned_;  // F32 copies of small vectors

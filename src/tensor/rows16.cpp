@@ -21,11 +21,13 @@ template <class F>
 void for_each_piece(DType t, int l, F f) {
     if (t == DType::Q4_K) {
         for (int c = 0; c < 32; ++c) f(kRows16Qs + 64 * c + 4 * l, offsetof(BlockQ4_K, qs) + 4 * c, 4);
-        for (int i = 0; i < K_SCALE_SIZE; ++i) f(kRows16Scales + 16 * i + l, offsetof(BlockQ4_K, scales) + i, 1);
+        for (int i = 0; i < K_SCALE_SIZE; ++i)
+            f(kRows16Scales + 16 * i + l, offsetof(BlockQ4_K, scales) + i, 1);
         f(kRows16D + 2 * l, offsetof(BlockQ4_K, d), 2);
         f(kRows16Dmin + 2 * l, offsetof(BlockQ4_K, dmin), 2);
     } else if (t == DType::Q5_K) {
-        for (int i = 0; i < K_SCALE_SIZE; ++i) f(kRows16Scales + 16 * i + l, offsetof(BlockQ5_K, scales) + i, 1);
+        for (int i = 0; i < K_SCALE_SIZE; ++i)
+            f(kRows16Scales + 16 * i + l, offsetof(BlockQ5_K, scales) + i, 1);
         f(kRows16D + 2 * l, offsetof(BlockQ5_K, d), 2);
         f(kRows16Dmin + 2 * l, offsetof(BlockQ5_K, dmin), 2);
         for (int c = 0; c < 8; ++c) f(kRows16Q5Qh + 64 * c + 4 * l, offsetof(BlockQ5_K, qh) + 4 * c, 4);
@@ -33,18 +35,24 @@ void for_each_piece(DType t, int l, F f) {
     } else {
         // ql[4c ..] is lane c % 8 of half c / 16, the first or second of its triple; qh[4c ..] the third.
         for (int c = 0; c < 32; ++c)
-            f(kRows16Q6Triple * (8 * (c / 16) + c % 8) + 64 * (c % 16 / 8) + 4 * l, offsetof(BlockQ6_K, ql) + 4 * c, 4);
+            f(kRows16Q6Triple * (8 * (c / 16) + c % 8) + 64 * (c % 16 / 8) + 4 * l,
+              offsetof(BlockQ6_K, ql) + 4 * c, 4);
         for (int c = 0; c < 16; ++c) f(kRows16Q6Triple * c + 128 + 4 * l, offsetof(BlockQ6_K, qh) + 4 * c, 4);
-        for (int i = 0; i < QK_K / 16; ++i) f(kRows16Q6Scales + 16 * i + l, offsetof(BlockQ6_K, scales) + i, 1);
+        for (int i = 0; i < QK_K / 16; ++i)
+            f(kRows16Q6Scales + 16 * i + l, offsetof(BlockQ6_K, scales) + i, 1);
         f(kRows16Q6D + 2 * l, offsetof(BlockQ6_K, d), 2);
     }
 }
 
 }  // namespace
 
+bool rows16_type(DType t) {
+    return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+}
+
 bool can_repack_rows16(const MatRef& m) {
-    return (m.type == DType::Q4_K || m.type == DType::Q5_K || m.type == DType::Q6_K) && m.layout == Layout::kPlain && m.rows > 0 &&
-           m.rows % kRows16 == 0 && m.cols % QK_K == 0 && m.row_bytes == row_bytes(m.type, m.cols);
+    return rows16_type(m.type) && m.layout == Layout::kPlain && m.rows > 0 && m.rows % kRows16 == 0 &&
+           m.cols % QK_K == 0 && m.row_bytes == row_bytes(m.type, m.cols);
 }
 
 MatRef repack_rows16(const MatRef& m, uint8_t* out, int threads) {

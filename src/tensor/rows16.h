@@ -1,7 +1,7 @@
-// Layout::kRows16 (tensor/mat_ref.h): Q4_K, Q5_K and Q6_K weights stored 16 rows to a group, one row per 32-bit
-// lane of a 512-bit vector, made at load time for the kernel families that want it (Family::rows16). A
-// group takes exactly the bytes of its 16 plain rows, super-block by super-block; a "chunk" is 4 bytes of
-// each of the 16 rows, row 0 first (64 bytes).
+// Layout::kRows16 (tensor/mat_ref.h): Q4_K, Q5_K and Q6_K weights stored 16 rows to a group, one row per
+// 32-bit lane of a 512-bit vector, made at load time for the kernel families that want it
+// (Family::rows16). A group takes exactly the bytes of its 16 plain rows, super-block by super-block; a
+// "chunk" is 4 bytes of each of the 16 rows, row 0 first (64 bytes).
 //
 // Q4_K, per super-block (16 x 144 = 2304 bytes), in the order the kernels read them:
 //   [0, 192)      the 12 packed scale bytes as 12 rows of 16: byte i of every row, row 0 first;
@@ -35,7 +35,10 @@ constexpr size_t kRows16Q5Qh = 256, kRows16Q5Qs = 768;
 constexpr size_t kRows16Q6Block = 16 * 210;  // one Q6_K super-block of one group
 constexpr size_t kRows16Q6Triple = 192, kRows16Q6Scales = 3072, kRows16Q6D = 3328;
 
-// A matrix in the plain layout that can be regrouped: Q4_K, Q5_K or Q6_K, rows in whole groups of 16.
+// The types with a grouped layout: Q4_K, Q5_K and Q6_K.
+bool rows16_type(DType t);
+
+// A matrix in the plain layout that can be regrouped: a rows16_type, rows in whole groups of 16.
 bool can_repack_rows16(const MatRef& m);
 
 // Writes m (plain, can_repack_rows16) in the kRows16 layout to out (m.rows * m.row_bytes bytes) and

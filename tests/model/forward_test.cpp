@@ -132,7 +132,9 @@ TEST(Rows16, SameLogitsAsTheFileLayout) {
     struct Env {  // restores KINGLET_ROWS16 as it was
         std::string old;
         bool had = std::getenv("KINGLET_ROWS16") != nullptr;
-        Env() { if (had) old = std::getenv("KINGLET_ROWS16"); }
+        Env() {
+            if (had) old = std::getenv("KINGLET_ROWS16");
+        }
         ~Env() { had ? setenv("KINGLET_ROWS16", old.c_str(), 1) : unsetenv("KINGLET_ROWS16"); }
     } env;
     const std::vector<int32_t> prompt = {1, 40, 200, 17, 99, 5, 250, 31, 64, 128, 7};

@@ -265,8 +265,8 @@ TEST_P(Kernels, QuantizedAndF16ProductsAreBitIdentical) {
     }
 }
 
-// Q4_K, Q5_K and Q6_K weights regrouped 16 rows at a time (Layout::kRows16, as the loader stores them for families
-// with Family::rows16) give the scalar reference's bits on the plain matrix, in every family (the
+// Q4_K, Q5_K and Q6_K weights regrouped 16 rows at a time (Layout::kRows16, as the loader stores them for
+// families with Family::rows16) give the scalar reference's bits on the plain matrix, in every family (the
 // others compute the layout by taking rows out of their group): decode, every batch size, prefill over
 // several L2 panels, calls split at a group boundary; and every row reads back as the plain row.
 TEST_P(Kernels, KQuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
@@ -274,7 +274,7 @@ TEST_P(Kernels, KQuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
     struct Case {
         int64_t rows, cols, n_tok;
     };
-    std::vector<Case> cases = {{16, 256, 1}, {32, 512, 3}, {48, 2048, 1}, {64, 1536, 8}, {96, 2048, 37},
+    std::vector<Case> cases = {{16, 256, 1},   {32, 512, 3},   {48, 2048, 1}, {64, 1536, 8},  {96, 2048, 37},
                                {160, 8192, 1}, {48, 8192, 21}, {16, 768, 17}, {48, 8192, 16}, {32, 2048, 13}};
     for (int64_t n_tok = 1; n_tok <= 10; ++n_tok) cases.push_back({32, 256, n_tok});
     for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
@@ -290,12 +290,14 @@ TEST_P(Kernels, KQuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
             std::vector<float> got(want.size(), -1.0f), got_ref(want.size(), -1.0f);
             const int64_t mid = c.rows / 32 * 16;  // a group boundary
             for (auto [fam, out] : {std::pair{simd, &got}, std::pair{ref, &got_ref}}) {
-                if (mid > 0) fam->gemm[int(t)](grouped, 0, mid, act.data(), act_row, c.n_tok, out->data(), c.rows);
+                if (mid > 0)
+                    fam->gemm[int(t)](grouped, 0, mid, act.data(), act_row, c.n_tok, out->data(), c.rows);
                 fam->gemm[int(t)](grouped, mid, c.rows, act.data(), act_row, c.n_tok, out->data(), c.rows);
             }
             for (size_t i = 0; i < want.size(); ++i) {
-                ASSERT_EQ(bits(got[i]), bits(want[i])) << dtype_name(t) << " rows " << c.rows << " cols " << c.cols << " tokens " << c.n_tok
-                                                       << " at row " << i % c.rows << " token " << i / c.rows;
+                ASSERT_EQ(bits(got[i]), bits(want[i]))
+                    << dtype_name(t) << " rows " << c.rows << " cols " << c.cols << " tokens " << c.n_tok
+                    << " at row " << i % c.rows << " token " << i / c.rows;
                 ASSERT_EQ(bits(got_ref[i]), bits(want[i])) << "scalar family on the grouped matrix, at " << i;
             }
             std::vector<float> a(c.cols), b(c.cols);
@@ -326,7 +328,8 @@ TEST(Rows16, RegroupingInThreadsWritesTheSameBytes) {
         std::vector<uint8_t> back(rb);
         for (int64_t r : {int64_t(0), int64_t(15), int64_t(16), int64_t(1880), rows - 1}) {
             rows16_row(g, r, back.data());
-            ASSERT_TRUE(std::equal(back.begin(), back.end(), w.begin() + r * int64_t(rb))) << dtype_name(t) << " row " << r;
+            ASSERT_TRUE(std::equal(back.begin(), back.end(), w.begin() + r * int64_t(rb)))
+                << dtype_name(t) << " row " << r;
         }
     }
 }

@@ -32,8 +32,8 @@ struct Family {
     QuantizeFn quantize_q8_0, quantize_q8_1, quantize_q8_K, to_f16;
     // Indexed by DType value (every entry set; gemm_ref where the family has nothing faster).
     GemmFn gemm[40];
-    // Whether its Q4_K, Q5_K and Q6_K kernels want the weights in groups of 16 rows (Layout::kRows16, tensor/rows16.h);
-    // every family computes either layout.
+    // Whether its Q4_K, Q5_K and Q6_K kernels want the weights in groups of 16 rows (Layout::kRows16,
+    // tensor/rows16.h); every family computes either layout.
     bool rows16 = false;
     // out[i] = silu(gate[i]) * up[i] (bit-identical across families).
     void (*swiglu)(const float* gate, const float* up, float* out, int64_t n);

@@ -50,11 +50,33 @@ inline __m512 rows16_mins_sum(const __m512 (&m)[4]) {
     return _mm512_add_ps(_mm512_add_ps(m[0], m[2]), _mm512_add_ps(m[1], m[3]));
 }
 
+// Q4_K / Q5_K: the reference's integer min term of a super-block for 16 rows, pr[k] = m[2k] * (sum of
+// sub-block 2k's activations) + m[2k + 1] * (sum of 2k + 1's): the two mins as the two words of a lane
+// (rows16_pack_mins, once per super-block) against the two activation sums (each within 16 bits) in
+// one vpdpwssd. Then the float part: Q4_K keeps 4 partial sums, Q5_K adds the 4 as integers into one.
+inline void rows16_pack_mins(const __m512i (&mn)[8], __m512i (&mn2)[4]) {
+    for (int k = 0; k < 4; ++k) mn2[k] = _mm512_or_si512(mn[2 * k], _mm512_slli_epi32(mn[2 * k + 1], 16));
+}
+template <bool Q5>
+inline void rows16_add_mins(const __m512i (&mn2)[4], const int16_t* bs, __m512 dmin, __m512 (&mins)[4]) {
+    __m512i pr[4];
+    for (int k = 0; k < 4; ++k) {
+        const uint32_t s0 = uint16_t(bs[4 * k] + bs[4 * k + 1]), s1 = uint16_t(bs[4 * k + 2] + bs[4 * k + 3]);
+        pr[k] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mn2[k], _mm512_set1_epi32(int(s0 | s1 << 16)));
+    }
+    if constexpr (Q5) {
+        const __m512i all = _mm512_add_epi32(_mm512_add_epi32(pr[0], pr[1]), _mm512_add_epi32(pr[2], pr[3]));
+        mins[0] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(all), mins[0]);
+    } else {
+        for (int k = 0; k < 4; ++k) mins[k] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr[k]), mins[k]);
+    }
+}
+
 // Q6_K: scale i (int8) of a super-block's 16 rows as the low 16-bit word of each lane, the high word
 // zero (vpdpwssd then multiplies a 4-product sum held in the low word, sign in the high, by it alone).
 inline __m512i rows16_q6k_scale(const uint8_t* g, int i) {
-    return _mm512_cvtepu16_epi32(
-        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * i))));
+    return _mm512_cvtepu16_epi32(_mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * i))));
 }
 
 // Q6_K: the unsigned levels (0..63) of the 4 groups of 32 of a triple (tensor/rows16.h), lane o of
@@ -67,7 +89,8 @@ inline void rows16_q6k_levels(const uint8_t* t, __m512i (&lv)[4]) {
     lv[0] = _mm512_ternarylogic_epi32(A, _mm512_and_si512(_mm512_slli_epi16(q, 4), m30), m4, 0xE4);
     lv[1] = _mm512_ternarylogic_epi32(B, _mm512_and_si512(_mm512_slli_epi16(q, 2), m30), m4, 0xE4);
     lv[2] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(A, 4), _mm512_and_si512(q, m30), m4, 0xE4);
-    lv[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(B, 4), _mm512_and_si512(_mm512_srli_epi16(q, 2), m30), m4, 0xE4);
+    lv[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(B, 4), _mm512_and_si512(_mm512_srli_epi16(q, 2), m30),
+                                      m4, 0xE4);
 }
 
 // Q5_K: the fifth bits of sub-block j for lane o (qh chunk o: bit j of each byte) moved to bit 4. A
@@ -75,9 +98,12 @@ inline void rows16_q6k_levels(const uint8_t* t, __m512i (&lv)[4]) {
 template <int J>
 inline __m512i rows16_q5k_bit(__m512i q) {
     const __m512i m10 = _mm512_set1_epi8(0x10);
-    if constexpr (J < 4) return _mm512_and_si512(_mm512_slli_epi16(q, 4 - J), m10);
-    else if constexpr (J == 4) return _mm512_and_si512(q, m10);
-    else return _mm512_and_si512(_mm512_srli_epi16(q, J - 4), m10);
+    if constexpr (J < 4)
+        return _mm512_and_si512(_mm512_slli_epi16(q, 4 - J), m10);
+    else if constexpr (J == 4)
+        return _mm512_and_si512(q, m10);
+    else
+        return _mm512_and_si512(_mm512_srli_epi16(q, J - 4), m10);
 }
 
 // Q4_K (Q5 false) or Q5_K: the levels of sub-blocks 2 jp (lo) and 2 jp + 1 (hi), lane o.
@@ -122,32 +148,25 @@ inline void rows16_k4_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, fl
             for (int o = 0; o < 8; ++o) {
                 __m512i lo, hi;
                 rows16_k4_levels<Q5, j>(g, o, lo, hi);
-                const __m512i dlo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
-                const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
+                const __m512i dlo =
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
+                const __m512i dhi =
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
                 lane[o] = _mm512_dpwssd_epi32(lane[o], dlo, sc[2 * j]);
                 lane[o] = _mm512_dpwssd_epi32(lane[o], dhi, sc[2 * j + 1]);
             }
         });
         const __m512 ya = _mm512_set1_ps(a[b].d);
-        const __m512 d = _mm512_mul_ps(ya, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16D))));
-        const __m512 dmin = _mm512_mul_ps(_mm512_set1_ps(-a[b].d),
-                                          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Dmin))));
+        const __m512 d = _mm512_mul_ps(
+            ya, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16D))));
+        const __m512 dmin = _mm512_mul_ps(
+            _mm512_set1_ps(-a[b].d),
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Dmin))));
 #pragma GCC unroll 8
         for (int o = 0; o < 8; ++o) acc[o] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[o]), acc[o]);
-        const int16_t* bs = a[b].bsums;
-        __m512i pr[4];
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) {
-            const int j0 = 2 * k, j1 = 2 * k + 1;
-            pr[k] = _mm512_add_epi32(_mm512_mullo_epi32(mn[j0], _mm512_set1_epi32(bs[2 * j0] + bs[2 * j0 + 1])),
-                                     _mm512_mullo_epi32(mn[j1], _mm512_set1_epi32(bs[2 * j1] + bs[2 * j1 + 1])));
-        }
-        if constexpr (Q5) {
-            const __m512i all = _mm512_add_epi32(_mm512_add_epi32(pr[0], pr[1]), _mm512_add_epi32(pr[2], pr[3]));
-            mins[0] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(all), mins[0]);
-        } else {
-            for (int k = 0; k < 4; ++k) mins[k] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr[k]), mins[k]);
-        }
+        __m512i mn2[4];
+        rows16_pack_mins(mn, mn2);
+        rows16_add_mins<Q5>(mn2, a[b].bsums, dmin, mins);
     }
     _mm512_storeu_ps(y, _mm512_add_ps(rows16_lanes_sum(acc), Q5 ? mins[0] : rows16_mins_sum(mins)));
 }
@@ -157,7 +176,8 @@ inline void rows16_k4_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, fl
 // elements 4k .. 4k + 3 of the super-block), so each sum is the reference's sum of (level - 32) *
 // activation, within 4 * 32 * 128 (16 bits), ready for vpdpwssd with the int8 scale (16-bit word, upper
 // word zero). Lane l of a row gets elements 4l .. 4l + 3 of every group of 32, as in dot_q6_K.
-inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, const int32_t* neg32, float* y) {
+inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, const int32_t* neg32,
+                             float* y) {
     __m512 acc[8];
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block, neg32 += 64) {
@@ -178,14 +198,16 @@ inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, c
 #pragma GCC unroll 4
                     for (int k = 0; k < 4; ++k) {
                         const int c = 8 * (4 * h + k) + o;  // the 4-element chunk of the super-block
-                        const __m512i d = _mm512_dpbusd_epi32(_mm512_set1_epi32(neg32[c]), lv[k], _mm512_set1_epi32(a4[c]));
+                        const __m512i d =
+                            _mm512_dpbusd_epi32(_mm512_set1_epi32(neg32[c]), lv[k], _mm512_set1_epi32(a4[c]));
                         lane[o] = _mm512_dpwssd_epi32(lane[o], d, sc[k]);
                     }
                 }
             }
         }
-        const __m512 d = _mm512_mul_ps(_mm512_set1_ps(a[b].d),
-                                       _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D))));
+        const __m512 d = _mm512_mul_ps(
+            _mm512_set1_ps(a[b].d),
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D))));
 #pragma GCC unroll 8
         for (int o = 0; o < 8; ++o) acc[o] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[o]), acc[o]);
     }
@@ -215,28 +237,17 @@ inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, siz
         __m512i sc[8], mn[8];
         rows16_scales(g + kRows16Scales, sc, mn);
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16D)));
-        const __m512 mw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Dmin)));
+        const __m512 mw =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Dmin)));
         const BlockQ8_K* at[T];
         for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b;
-        // The min term: mins of sub-blocks 2k and 2k + 1 as the two words of a lane, against the sums
-        // of their activations (each within 16 bits) in one vpdpwssd.
         __m512i mn2[4];
-        for (int k = 0; k < 4; ++k) mn2[k] = _mm512_or_si512(mn[2 * k], _mm512_slli_epi32(mn[2 * k + 1], 16));
+        rows16_pack_mins(mn, mn2);
         for (int t = 0; t < T; ++t) {
-            const int16_t* bs = at[t]->bsums;
-            const __m512 dmin = _mm512_mul_ps(_mm512_set1_ps(-at[t]->d), mw);
-            __m512i pr[4];
-            for (int k = 0; k < 4; ++k) {
-                const uint32_t s0 = uint16_t(bs[4 * k] + bs[4 * k + 1]), s1 = uint16_t(bs[4 * k + 2] + bs[4 * k + 3]);
-                pr[k] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mn2[k], _mm512_set1_epi32(int(s0 | s1 << 16)));
-            }
-            if constexpr (Q5) {
-                const __m512i all = _mm512_add_epi32(_mm512_add_epi32(pr[0], pr[1]), _mm512_add_epi32(pr[2], pr[3]));
-                _mm512_store_ps(mins[t][0], _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(all), _mm512_load_ps(mins[t][0])));
-            } else {
-                for (int k = 0; k < 4; ++k)
-                    _mm512_store_ps(mins[t][k], _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(pr[k]), _mm512_load_ps(mins[t][k])));
-            }
+            __m512 m[4];
+            for (int k = 0; k < 4; ++k) m[k] = _mm512_load_ps(mins[t][k]);
+            rows16_add_mins<Q5>(mn2, at[t]->bsums, _mm512_mul_ps(_mm512_set1_ps(-at[t]->d), mw), m);
+            for (int k = 0; k < 4; ++k) _mm512_store_ps(mins[t][k], m[k]);
         }
         for (int o = 0; o < 8; ++o) {
             __m512i lane[T];
@@ -248,8 +259,10 @@ inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, siz
 #pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
-                    const __m512i dlo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
-                    const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
+                    const __m512i dlo =
+                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
+                    const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi,
+                                                            _mm512_set1_epi32(a4[16 * j + 8 + o]));
                     lane[t] = _mm512_dpwssd_epi32(lane[t], dlo, sc[2 * j]);
                     lane[t] = _mm512_dpwssd_epi32(lane[t], dhi, sc[2 * j + 1]);
                 }
@@ -257,7 +270,8 @@ inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, siz
 #pragma GCC unroll 8
             for (int t = 0; t < T; ++t) {
                 const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
-                _mm512_store_ps(acc[t][o], _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o])));
+                _mm512_store_ps(acc[t][o],
+                                _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o])));
             }
         }
     }
@@ -272,14 +286,15 @@ inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, siz
 // The Q6_K form of rows16_k4_tokens; neg32 holds each token's -32 * (sums of 4 activations), nb * 64
 // per token.
 template <int T>
-inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, const int32_t* neg32,
-                              float* y, int64_t ldy) {
+inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride,
+                              const int32_t* neg32, float* y, int64_t ldy) {
     alignas(64) float acc[T][8][16] = {};
     for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block) {
         prefetch(g + kDecodePrefetch, kRows16Q6Block);
         __m512i sc[16];
         for (int i = 0; i < 16; ++i) sc[i] = rows16_q6k_scale(g, i);
-        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D)));
+        const __m512 dw =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D)));
         const BlockQ8_K* at[T];
         for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b;
         for (int o = 0; o < 8; ++o) {
@@ -296,8 +311,8 @@ inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
 #pragma GCC unroll 8
                     for (int t = 0; t < T; ++t) {
                         const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
-                        const __m512i d = _mm512_dpbusd_epi32(_mm512_set1_epi32(neg32[(t * nb + b) * 64 + c]), lv[k],
-                                                              _mm512_set1_epi32(a4[c]));
+                        const __m512i d = _mm512_dpbusd_epi32(_mm512_set1_epi32(neg32[(t * nb + b) * 64 + c]),
+                                                              lv[k], _mm512_set1_epi32(a4[c]));
                         lane[t] = _mm512_dpwssd_epi32(lane[t], d, s);
                     }
                 }
@@ -305,7 +320,8 @@ inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
 #pragma GCC unroll 8
             for (int t = 0; t < T; ++t) {
                 const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
-                _mm512_store_ps(acc[t][o], _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o])));
+                _mm512_store_ps(acc[t][o],
+                                _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o])));
             }
         }
     }
@@ -324,7 +340,8 @@ inline const int32_t* rows16_q6k_neg32(const uint8_t* a, size_t a_stride, int64_
         for (int64_t b = 0; b < nb; ++b) {
             const int8_t* q = (reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b)->qs;
             for (int k = 0; k < 64; ++k)
-                neg32[size_t((t * nb + b) * 64 + k)] = -32 * (q[4 * k] + q[4 * k + 1] + q[4 * k + 2] + q[4 * k + 3]);
+                neg32[size_t((t * nb + b) * 64 + k)] =
+                    -32 * (q[4 * k] + q[4 * k + 1] + q[4 * k + 2] + q[4 * k + 3]);
         }
     return neg32.data();
 }
@@ -358,20 +375,16 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
                 auto run = [&](auto tokens) {
                     constexpr int kT = decltype(tokens)::value;
                     if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
-                        rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
+                        rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt,
+                                                                  ldy);
                     else
-                        rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt, ldy);
+                        rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt,
+                                              ldy);
                 };
-                switch (n) {
-                    case 1: run(std::integral_constant<int, 1>()); break;
-                    case 2: run(std::integral_constant<int, 2>()); break;
-                    case 3: run(std::integral_constant<int, 3>()); break;
-                    case 4: run(std::integral_constant<int, 4>()); break;
-                    case 5: run(std::integral_constant<int, 5>()); break;
-                    case 6: run(std::integral_constant<int, 6>()); break;
-                    case 7: run(std::integral_constant<int, 7>()); break;
-                    default: run(std::integral_constant<int, 8>()); break;
-                }
+                rows16_unroll<8>([&](auto i) {  // n as a constant
+                    constexpr int kN = decltype(i)::value + 1;
+                    if (n == kN) run(std::integral_constant<int, kN>());
+                });
             }
         }
     }
@@ -382,8 +395,8 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
 // taken out of their groups into a plain buffer once per call and computed by `plain`, the plain
 // layout's kernel.
 template <class Plain>
-inline void gemm_rows16_unpacked(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok,
-                                 float* y, int64_t ldy, Plain plain) {
+inline void gemm_rows16_unpacked(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride,
+                                 int64_t n_tok, float* y, int64_t ldy, Plain plain) {
     thread_local std::vector<uint8_t> buf;
     buf.resize(size_t(r1 - r0) * m.row_bytes);
     for (int64_t r = r0; r < r1; ++r) rows16_row(m, r, buf.data() + (r - r0) * m.row_bytes);
@@ -392,6 +405,21 @@ inline void gemm_rows16_unpacked(const MatRef& m, int64_t r0, int64_t r1, const 
     p.rows = r1 - r0;
     p.layout = Layout::kPlain;
     plain(p, 0, r1 - r0, a, a_stride, n_tok, y + r0, ldy);
+}
+
+// Rows [r0, r1) of a kRows16 matrix of a K-quant Type against n_tok tokens: the grouped kernels, or with
+// a family without them, the rows taken out of their groups for `plain`.
+template <DType Type, class Plain>
+inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride,
+                        int64_t n_tok, float* y, int64_t ldy, Plain plain) {
+#if defined(__AVX512VNNI__)
+    if (n_tok > 1) return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
+    if constexpr (Type == DType::Q6_K)
+        return gemm_rows16_q6k(m, r0, r1, a, y);
+    else
+        return gemm_rows16_k4<Type == DType::Q5_K>(m, r0, r1, a, y);
+#endif
+    gemm_rows16_unpacked(m, r0, r1, a, a_stride, n_tok, y, ldy, plain);
 }
 
 }  // namespace kinglet::kernels::KINGLET_ISA
