@@ -223,6 +223,24 @@ inline void gemm_rows16_k4(const MatRef& m, int64_t r0, int64_t r1, const void* 
         rows16_k4_group<Q5>(m.row(g * kRows16), nb, at, y + g * kRows16);
 }
 
+// The several-token kernels' float step: lane o's integer sums of T tokens join their accumulators in
+// memory, fma(d_w * d_a, lane, acc), as Lanes::add; rows16_lanes_sum(acc[t]) reads them at the end.
+template <int T>
+inline void rows16_join_lane(const BlockQ8_K* const (&at)[T], __m512 dw, const __m512i (&lane)[T],
+                             float (&acc)[T][8][16], int o) {
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+        const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
+        const __m512 sum = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o]));
+        _mm512_store_ps(acc[t][o], sum);
+    }
+}
+inline __m512 rows16_lanes_sum(const float (&acc)[8][16]) {
+    __m512 v[8];
+    for (int o = 0; o < 8; ++o) v[o] = _mm512_load_ps(acc[o]);
+    return rows16_lanes_sum(v);
+}
+
 // Several tokens (batched decode, prompts): each 64-byte load of a group meets T tokens. The loops run
 // lane by lane (chunk c = 8 j + o for lane o), so a lane's integer sum is finished after its chunks and
 // joins its float accumulator at once; the float accumulators (8 lanes and 4 min sums per token) live
@@ -267,19 +285,14 @@ inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, siz
                     lane[t] = _mm512_dpwssd_epi32(lane[t], dhi, sc[2 * j + 1]);
                 }
             });
-#pragma GCC unroll 8
-            for (int t = 0; t < T; ++t) {
-                const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
-                _mm512_store_ps(acc[t][o],
-                                _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o])));
-            }
+            rows16_join_lane<T>(at, dw, lane, acc, o);
         }
     }
     for (int t = 0; t < T; ++t) {
-        __m512 v[8], m[4];
-        for (int o = 0; o < 8; ++o) v[o] = _mm512_load_ps(acc[t][o]);
+        __m512 m[4];
         for (int k = 0; k < 4; ++k) m[k] = _mm512_load_ps(mins[t][k]);
-        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(rows16_lanes_sum(v), Q5 ? m[0] : rows16_mins_sum(m)));
+        const __m512 mm = Q5 ? m[0] : rows16_mins_sum(m);
+        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(rows16_lanes_sum(acc[t]), mm));
     }
 }
 
@@ -317,19 +330,10 @@ inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, si
                     }
                 }
             }
-#pragma GCC unroll 8
-            for (int t = 0; t < T; ++t) {
-                const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
-                _mm512_store_ps(acc[t][o],
-                                _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o])));
-            }
+            rows16_join_lane<T>(at, dw, lane, acc, o);
         }
     }
-    for (int t = 0; t < T; ++t) {
-        __m512 v[8];
-        for (int o = 0; o < 8; ++o) v[o] = _mm512_load_ps(acc[t][o]);
-        _mm512_storeu_ps(y + t * ldy, rows16_lanes_sum(v));
-    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, rows16_lanes_sum(acc[t]));
 }
 
 // -32 times the sum of each 4 activations of n_tok tokens (nb super-blocks each), for the Q6_K kernels.
