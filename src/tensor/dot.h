@@ -23,4 +23,8 @@ void quantize_activation(DType act, const float* x, void* y, int64_t n);
 // Dot product of n elements: `w` in type `weight`, `a` in vec_dot_type(weight).
 float vec_dot_ref(DType weight, int64_t n, const void* w, const void* a);
 
+// Q8_0 against Q8_0 in the lane order of the other 32-element types (llama.cpp's), which the Q8_0 KV
+// cache's key dots keep; vec_dot_ref's Q8_0 weights sum each block as one integer (dot.cpp).
+float dot_q8_0_lanes(int64_t n, const void* k, const void* q);
+
 }  // namespace kinglet

@@ -12,14 +12,26 @@ namespace kinglet {
 namespace {
 
 size_t group_block_bytes(DType t) {
-    return t == DType::Q4_K ? kRows16Block : t == DType::Q5_K ? kRows16Q5Block : kRows16Q6Block;
+    return t == DType::Q8_0   ? kRows16Q8Block
+           : t == DType::Q4_K ? kRows16Block
+           : t == DType::Q5_K ? kRows16Q5Block
+                              : kRows16Q6Block;
+}
+
+// Bytes [from, to) of every block of a group (Q8_0's levels) or of a plain row flip their top bit.
+void flip_levels(uint8_t* p, int64_t nb, size_t block, size_t from, size_t to) {
+    for (int64_t b = 0; b < nb; ++b)
+        for (size_t i = from; i < to; ++i) p[size_t(b) * block + i] ^= 0x80;
 }
 
 // The one byte mapping between a plain super-block of row l of a group and the group's super-block:
 // f(offset in the group's block, offset in the plain block, length) for every piece.
 template <class F>
 void for_each_piece(DType t, int l, F f) {
-    if (t == DType::Q4_K) {
+    if (t == DType::Q8_0) {
+        f(2 * l, offsetof(BlockQ8_0, d), 2);
+        for (int k = 0; k < 8; ++k) f(kRows16Q8Qs + 64 * k + 4 * l, offsetof(BlockQ8_0, qs) + 4 * k, 4);
+    } else if (t == DType::Q4_K) {
         for (int c = 0; c < 32; ++c) f(kRows16Qs + 64 * c + 4 * l, offsetof(BlockQ4_K, qs) + 4 * c, 4);
         for (int i = 0; i < K_SCALE_SIZE; ++i)
             f(kRows16Scales + 16 * i + l, offsetof(BlockQ4_K, scales) + i, 1);
@@ -47,19 +59,20 @@ void for_each_piece(DType t, int l, F f) {
 }  // namespace
 
 bool rows16_type(DType t) {
-    return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+    return t == DType::Q8_0 || t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
 }
 
 bool can_repack_rows16(const MatRef& m) {
     return rows16_type(m.type) && m.layout == Layout::kPlain && m.rows > 0 && m.rows % kRows16 == 0 &&
-           m.cols % QK_K == 0 && m.row_bytes == row_bytes(m.type, m.cols);
+           m.cols > 0 && m.cols % dtype_info(m.type).block_size == 0 &&
+           m.row_bytes == row_bytes(m.type, m.cols);
 }
 
 MatRef repack_rows16(const MatRef& m, uint8_t* out, int threads) {
     if (!can_repack_rows16(m))
         fail(Errc::internal, "repack_rows16: a {} matrix of {} rows in layout {} cannot be grouped by 16",
              dtype_name(m.type), m.rows, int(m.layout));
-    const int64_t nb = m.cols / QK_K, n_groups = m.rows / kRows16;
+    const int64_t nb = m.cols / dtype_info(m.type).block_size, n_groups = m.rows / kRows16;
     const size_t gb = group_block_bytes(m.type), pb = m.row_bytes / size_t(nb);
     auto groups = [&](int64_t g0, int64_t g1) {
         for (int64_t g = g0; g < g1; ++g) {
@@ -71,6 +84,7 @@ MatRef repack_rows16(const MatRef& m, uint8_t* out, int threads) {
                         std::memcpy(dst + size_t(b) * gb + go, src + size_t(b) * pb + po, n);
                     });
             }
+            if (m.type == DType::Q8_0) flip_levels(dst, nb, gb, kRows16Q8Qs, gb);
         }
     };
     // A big matrix is split between threads: much of the time goes to faulting in and zeroing the new
@@ -90,12 +104,13 @@ MatRef repack_rows16(const MatRef& m, uint8_t* out, int threads) {
 
 void rows16_row(const MatRef& m, int64_t r, uint8_t* out) {
     const uint8_t* src = m.row(r - r % kRows16);
-    const int64_t nb = m.cols / QK_K;
+    const int64_t nb = m.cols / dtype_info(m.type).block_size;
     const size_t gb = group_block_bytes(m.type), pb = m.row_bytes / size_t(nb);
     for (int64_t b = 0; b < nb; ++b)
         for_each_piece(m.type, int(r % kRows16), [&](size_t go, size_t po, size_t n) {
             std::memcpy(out + size_t(b) * pb + po, src + size_t(b) * gb + go, n);
         });
+    if (m.type == DType::Q8_0) flip_levels(out, nb, pb, offsetof(BlockQ8_0, qs), pb);
 }
 
 const uint8_t* plain_row(const MatRef& m, int64_t r, std::vector<uint8_t>& buf) {

@@ -37,13 +37,15 @@ for (const model of ["stories260K", "aidreams260K"]) {
   }
 }
 
-// llama.cpp's Q8_0 runs (default F16 KV cache): ids exactly until the first recorded near tie.
+// llama.cpp's Q8_0 runs (default F16 KV cache): ids exactly until the first recorded margin below 0.07,
+// the README's near tie for an engine whose rounding differs from llama.cpp's (kinglet's Q8_0 dot sums a
+// block as one integer; tests/model/forward_test.cpp's LlamaCppRef says why and what it measured).
 for (const model of ["stories260K", "aidreams260K", "random256"]) {
   const ref = JSON.parse(fs.readFileSync(path.join(models, model, "ref-llamacpp-q8_0.json"), "utf8"));
   const gguf = path.join(models, model, "model-q8_0.gguf");
   for (const r of ref.results) {
     let n = 0;
-    while (n < r.ids.length && r.top10[n][0][1] - r.top10[n][1][1] >= 0.02) n++;
+    while (n < r.ids.length && r.top10[n][0][1] - r.top10[n][1][1] >= 0.07) n++;
     if (n === 0) continue;
     const out = run(["-m", gguf, "-p", r.prompt, "-n", String(n), "--ignore-eos"]);
     assert.deepStrictEqual(out.prompt_tokens, r.prompt_ids);

@@ -124,10 +124,10 @@ TEST(ForwardThreads, OneAndTwoThreadsAgree) {
         for (size_t i = 0; i < a.logits[s].size(); ++i) ASSERT_NEAR(a.logits[s][i], b.logits[s][i], 1e-5f);
 }
 
-// The K-quant matrices in groups of 16 rows (tensor/rows16.h; the loader makes them for AVX-512 VNNI)
-// give the same logits, bit for bit, as the file's layout, through a prompt in one batch and decode
-// steps: random256's Q4_K_M, Q5_K_M and Q6_K files are 256 wide, so every matrix is grouped.
-// KINGLET_ROWS16 other than 0 or a K-quant name is an error that names it.
+// The Q8_0 and K-quant matrices in groups of 16 rows (tensor/rows16.h; the loader makes them for AVX-512
+// VNNI) give the same logits, bit for bit, as the file's layout, through a prompt in one batch and decode
+// steps: random256's Q8_0, Q4_K_M, Q5_K_M and Q6_K files are 256 wide, so every matrix is grouped.
+// KINGLET_ROWS16 other than 0 or a grouped type's name is an error that names it.
 TEST(Rows16, SameLogitsAsTheFileLayout) {
     struct Env {  // restores KINGLET_ROWS16 as it was
         std::string old;
@@ -138,7 +138,7 @@ TEST(Rows16, SameLogitsAsTheFileLayout) {
         ~Env() { had ? setenv("KINGLET_ROWS16", old.c_str(), 1) : unsetenv("KINGLET_ROWS16"); }
     } env;
     const std::vector<int32_t> prompt = {1, 40, 200, 17, 99, 5, 250, 31, 64, 128, 7};
-    for (const char* type : {"q4_k_m", "q5_k_m", "q6_k"}) {
+    for (const char* type : {"q8_0", "q4_k_m", "q5_k_m", "q6_k"}) {
         const std::string path = model_path("random256", (std::string("model-") + type + ".gguf").c_str());
         setenv("KINGLET_ROWS16", "0", 1);
         const Greedy plain = run_greedy(*Model::load(path), prompt, 12, DType::F16, 2);
@@ -160,7 +160,7 @@ TEST(Rows16, SameLogitsAsTheFileLayout) {
 
 // llama.cpp references (F16 KV cache, as llama.cpp's default), by the README's rule: generated ids
 // exactly up to the first step whose recorded top-1 margin is below 0.02, top-10 logits within 0.02
-// (Q8_0, F32) or 0.05 (4-6 bit types). kinglet reproduces llama.cpp's arithmetic order where it is
+// (F32) or 0.05 (4-6 bit types; Q8_0 below). kinglet reproduces llama.cpp's arithmetic order where it is
 // part of the numbers (activation quantization, lane order of the quantized dots, F16 flash
 // attention, SiLU, RoPE), and most runs agree to the last bit. llama.cpp's repacked K-quant kernels
 // and its batched activation quantizer round in an order kinglet does not copy; these tiny models
@@ -168,10 +168,19 @@ TEST(Rows16, SameLogitsAsTheFileLayout) {
 // once, 0.2 at step 87 of a 147-step stories260K run). So the logit tolerance holds for the first 8
 // generated tokens (the prefill's logits and 7 decode steps); after that, up to the near tie, logits
 // must stay within 0.25 and every id must still match exactly.
+// Q8_0 weights: kinglet sums each block's products as one integer before its scale (tensor/dot.cpp's
+// dot_q8_0), where llama.cpp keeps 8 float lanes. Every float differs in its last bits, and the 8-bit
+// activation quantization between layers turns that into whole levels here and there: measured up to
+// 0.089 (stories260K, 'Tom had 3 apples', the prompt's own logits) and 0.025 (random256). So Q8_0 has a
+// top-10 tolerance of 0.15 (about 1.5x the worst measured; a wrong scale, block or row moves logits by
+// whole units), and, as the README advises for an engine whose rounding differs from llama.cpp's (there:
+// an F16 KV cache on stories260K), ids up to the first recorded margin below 0.07 (stories260K's ''
+// prompt picks another id at step 114, margin 0.057).
 struct LlamaCppCase {
     const char* dir;
     const char* type;
     float tol;
+    float near_tie = 0.02f;
 };
 
 class LlamaCppRef : public testing::TestWithParam<LlamaCppCase> {};
@@ -184,7 +193,7 @@ TEST_P(LlamaCppRef, MatchesUntilTheFirstNearTie) {
     size_t compared = 0;
     for (const auto& r : refs) {
         size_t n = 0;
-        while (n < r.ids.size() && r.margins[n] >= 0.02f) ++n;
+        while (n < r.ids.size() && r.margins[n] >= c.near_tie) ++n;
         Greedy g = run_greedy(*m, r.prompt_ids, std::max<size_t>(n, 1), DType::F16, 2);
         for (size_t s = 0; s < n; ++s) {
             ASSERT_EQ(g.ids[s], r.ids[s]) << c.dir << "/" << c.type << " '" << r.prompt << "' step " << s;
@@ -197,11 +206,13 @@ TEST_P(LlamaCppRef, MatchesUntilTheFirstNearTie) {
 
 INSTANTIATE_TEST_SUITE_P(
     SharedModels, LlamaCppRef,
-    testing::Values(LlamaCppCase{"stories260K", "q8_0", 0.02f}, LlamaCppCase{"aidreams260K", "q8_0", 0.02f},
-                    LlamaCppCase{"aidreams260K", "q4_k_m", 0.05f}, LlamaCppCase{"aidreams260K", "q5_k_m", 0.05f},
-                    LlamaCppCase{"random256", "f32", 0.02f}, LlamaCppCase{"random256", "q8_0", 0.02f},
-                    LlamaCppCase{"random256", "q4_0", 0.05f}, LlamaCppCase{"random256", "q4_k_m", 0.05f},
-                    LlamaCppCase{"random256", "q5_k_m", 0.05f}, LlamaCppCase{"random256", "q6_k", 0.05f}),
+    testing::Values(LlamaCppCase{"stories260K", "q8_0", 0.15f, 0.07f},
+                    LlamaCppCase{"aidreams260K", "q8_0", 0.15f, 0.07f},
+                    LlamaCppCase{"aidreams260K", "q4_k_m", 0.05f},
+                    LlamaCppCase{"aidreams260K", "q5_k_m", 0.05f}, LlamaCppCase{"random256", "f32", 0.02f},
+                    LlamaCppCase{"random256", "q8_0", 0.15f, 0.07f}, LlamaCppCase{"random256", "q4_0", 0.05f},
+                    LlamaCppCase{"random256", "q4_k_m", 0.05f}, LlamaCppCase{"random256", "q5_k_m", 0.05f},
+                    LlamaCppCase{"random256", "q6_k", 0.05f}),
     [](const auto& info) { return std::string(info.param.dir) + "_" + info.param.type; });
 
 // A Q8_0 KV cache against the llama.cpp references (made with llama.cpp's F16 cache; llref cannot

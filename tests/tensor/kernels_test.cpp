@@ -265,11 +265,11 @@ TEST_P(Kernels, QuantizedAndF16ProductsAreBitIdentical) {
     }
 }
 
-// Q4_K, Q5_K and Q6_K weights regrouped 16 rows at a time (Layout::kRows16, as the loader stores them for
-// families with Family::rows16) give the scalar reference's bits on the plain matrix, in every family (the
-// others compute the layout by taking rows out of their group): decode, every batch size, prefill over
+// Q8_0, Q4_K, Q5_K and Q6_K weights regrouped 16 rows at a time (Layout::kRows16, as the loader stores them
+// for families with Family::rows16) give the scalar reference's bits on the plain matrix, in every family
+// (the others compute the layout by taking rows out of their group): decode, every batch size, prefill over
 // several L2 panels, calls split at a group boundary; and every row reads back as the plain row.
-TEST_P(Kernels, KQuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
+TEST_P(Kernels, QuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
     std::mt19937 rng(19);
     struct Case {
         int64_t rows, cols, n_tok;
@@ -277,8 +277,12 @@ TEST_P(Kernels, KQuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
     std::vector<Case> cases = {{16, 256, 1},   {32, 512, 3},   {48, 2048, 1}, {64, 1536, 8},  {96, 2048, 37},
                                {160, 8192, 1}, {48, 8192, 21}, {16, 768, 17}, {48, 8192, 16}, {32, 2048, 13}};
     for (int64_t n_tok = 1; n_tok <= 10; ++n_tok) cases.push_back({32, 256, n_tok});
-    for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
-        for (const Case& c : cases) {
+    // Q8_0 rows of any whole number of 32-blocks (576: SmolLM2's width).
+    const std::vector<Case> q8_cases = {{16, 32, 1}, {32, 576, 1}, {32, 576, 9}, {48, 96, 2}, {64, 1536, 33}};
+    for (DType t : {DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+        std::vector<Case> all = cases;
+        if (t == DType::Q8_0) all.insert(all.end(), q8_cases.begin(), q8_cases.end());
+        for (const Case& c : all) {
             const auto wdata = random_weights(rng, t, c.rows, c.cols);
             const MatRef plain{t, wdata.data(), c.cols, c.rows, row_bytes(t, c.cols)};
             ASSERT_TRUE(can_repack_rows16(plain));
@@ -313,7 +317,7 @@ TEST_P(Kernels, KQuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
 // Regrouping a matrix of more than 8 MiB in several threads writes the same bytes as one thread, and
 // every row reads back as it was.
 TEST(Rows16, RegroupingInThreadsWritesTheSameBytes) {
-    for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    for (DType t : {DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
         const int64_t rows = 3760, cols = 8192;  // 235 groups (not a multiple of 3), over 16 MiB: 3 threads
         const size_t rb = row_bytes(t, cols);
         std::vector<uint8_t> w(rb * rows);

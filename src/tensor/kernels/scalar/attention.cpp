@@ -96,7 +96,7 @@ void attention_q8_0(const AttentionArgs& a, const float* q, float* out) {
     quantize_activation(DType::Q8_0, q, qq.data(), hd);
     OnlineSoftmax sm;
     for (int p = a.first_pos; p < a.n_pos; ++p) {
-        const auto st = sm.add(vec_dot_ref(DType::Q8_0, hd, a.k.row(p, k_row), qq.data()) * score_mul(a), a.softcap);
+        const auto st = sm.add(dot_q8_0_lanes(hd, a.k.row(p, k_row), qq.data()) * score_mul(a), a.softcap);
         if (st.rescale)
             for (int j = 0; j < hdv; ++j) acc[j] = acc[j] * st.ms;
         dequantize_row(DType::Q8_0, a.v.row(p, v_row), v.data(), hdv);

@@ -56,6 +56,14 @@ inline __m256 hsum_lanes8(const __m256* v) {
     return _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+// Lane p of the result: the sum of v[p]'s 8 int32 lanes (integers, so exact in any order).
+inline __m256i hsum8_epi32(const __m256i* v) {
+    // ab: the 4-lane sums of v0 .. v3 (low half: lanes 0-3, high half: 4-7), cd: of v4 .. v7.
+    const __m256i ab = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i cd = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(ab, cd, 0x20), _mm256_permute2x128_si256(ab, cd, 0x31));
+}
+
 // Sums of 4 consecutive products of unsigned bytes u and signed bytes s, as 8 int32 lanes. Exact for
 // every operand pair kinglet produces: the AVX2 form goes through int16 pairs, which cannot saturate
 // while u <= 128 and |s| <= 127 (or u <= 63 and any s).

@@ -215,7 +215,7 @@ struct TileIQ4XS {
 struct IQ4NLLevels {
     using Block = BlockIQ4_NL;
     using Act = BlockQ8_0;
-    static constexpr bool kSigned = true, kOffset = false;
+    static constexpr bool kSigned = true, kOffset = false, kBlockSum = false;
     static constexpr int kBias = 0;
     static __m256i levels(const Block& b) { return iq4_levels(b.qs); }
 };

@@ -1,6 +1,9 @@
 // Q4_0, Q5_0, Q8_0 (against Q8_0 activations) and Q4_1, Q5_1 (against Q8_1): blocks of 32. Per block
 // and (row, token) pair the integer products land in 8 lanes of 4 consecutive elements, and each lane
 // accumulates fma(d_w * d_a, lane, acc) — the order of the scalar reference, so results are bit-exact.
+// Q8_0 (kBlockSum) sums the 8 lanes of a block as integers and accumulates one fma(d_w * d_a, sum, acc)
+// per block, as its reference does (tensor/dot.cpp's dot_q8_0); with AVX-512 VNNI its matrices are
+// grouped by 16 rows (gemm_rows16.h) and these kernels compute the rest.
 #pragma once
 #include "tensor/kernels/x86/tiling.h"
 #include "tensor/mat_ref.h"
@@ -14,21 +17,21 @@ namespace kinglet::kernels::KINGLET_ISA {
 struct Q8_0Levels {
     using Block = BlockQ8_0;
     using Act = BlockQ8_0;
-    static constexpr bool kSigned = true, kOffset = false;
+    static constexpr bool kSigned = true, kOffset = false, kBlockSum = true;
     static constexpr int kBias = 0;
     static __m256i levels(const Block& b) { return load256(b.qs); }
 };
 struct Q4_0Levels {
     using Block = BlockQ4_0;
     using Act = BlockQ8_0;
-    static constexpr bool kSigned = false, kOffset = false;
+    static constexpr bool kSigned = false, kOffset = false, kBlockSum = false;
     static constexpr int kBias = 8;
     static __m256i levels(const Block& b) { return nibbles_to_bytes(b.qs); }
 };
 struct Q5_0Levels {
     using Block = BlockQ5_0;
     using Act = BlockQ8_0;
-    static constexpr bool kSigned = false, kOffset = false;
+    static constexpr bool kSigned = false, kOffset = false, kBlockSum = false;
     static constexpr int kBias = 16;
     static __m256i levels(const Block& b) {
         const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b.qh)), _mm256_set1_epi8(0x10));
@@ -38,14 +41,14 @@ struct Q5_0Levels {
 struct Q4_1Levels {
     using Block = BlockQ4_1;
     using Act = BlockQ8_1;
-    static constexpr bool kSigned = false, kOffset = true;
+    static constexpr bool kSigned = false, kOffset = true, kBlockSum = false;
     static constexpr int kBias = 0;
     static __m256i levels(const Block& b) { return nibbles_to_bytes(b.qs); }
 };
 struct Q5_1Levels {
     using Block = BlockQ5_1;
     using Act = BlockQ8_1;
-    static constexpr bool kSigned = false, kOffset = true;
+    static constexpr bool kSigned = false, kOffset = true, kBlockSum = false;
     static constexpr int kBias = 0;
     static __m256i levels(const Block& b) {
         const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b.qh)), _mm256_set1_epi8(0x10));
@@ -97,6 +100,7 @@ struct Tile32 {
     // row's, so that nothing but the R accumulators lives across rows (no spills).
     template <int R, int CMAX>
     static void run_one(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y) {
+        if constexpr (L::kBlockSum) return rows_sums<R>(w, w_stride, cols, tt, y);
         const int64_t nb = cols / 32;
         const Act* ar = reinterpret_cast<const Act*>(tt.a[0]);
         __m256 acc[R];
@@ -124,6 +128,47 @@ struct Tile32 {
             if constexpr (L::kOffset) s = s + summs[i];
             y[i] = s;
         }
+    }
+    // One token, kBlockSum, N rows walked side by side (gemm_q32.inc uses 1: two rows measured 20% slower
+    // on AVX2, as for the other types): 8 blocks' integer lanes summed across at once (lane i: block b + i),
+    // then each row's chain of fma(d_w * d_a, sum, acc), block after block.
+    template <int N, int CMAX>
+    static void rows_sums(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt,
+                          float* y) {
+        const int64_t nb = cols / 32;
+        const Act* ar = reinterpret_cast<const Act*>(tt.a[0]);
+        float acc[N] = {};
+        int64_t b = 0;
+        for (; b + 8 <= nb; b += 8) {
+            alignas(32) float d[N][8], sum[N][8];
+            for (int r = 0; r < N; ++r) {
+                const Block* x = reinterpret_cast<const Block*>(w + r * w_stride);
+                __m256i l[8];
+                alignas(16) uint16_t dw[8];
+                for (int i = 0; i < 8; ++i) {
+                    _mm_prefetch(reinterpret_cast<const char*>(x + b + i) + kDecodePrefetch, kDecodeHint);
+                    const __m256i lv = L::levels(x[b + i]);
+                    l[i] = block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), load256(ar[b + i].qs), nullptr);
+                    dw[i] = x[b + i].d;
+                }
+                _mm256_store_ps(
+                    d[r], _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dw))),
+                                        _mm256_loadu_ps(tt.d[0] + b)));
+                _mm256_store_ps(sum[r], _mm256_cvtepi32_ps(hsum8_epi32(l)));
+            }
+            for (int i = 0; i < 8; ++i)
+                for (int r = 0; r < N; ++r) acc[r] = __builtin_fmaf(d[r][i], sum[r][i], acc[r]);
+        }
+        for (; b < nb; ++b)
+            for (int r = 0; r < N; ++r) {
+                const Block& x = reinterpret_cast<const Block*>(w + r * w_stride)[b];
+                const __m256i lv = L::levels(x);
+                __m256i l[8] = {block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), load256(ar[b].qs), nullptr)};
+                for (int i = 1; i < 8; ++i) l[i] = _mm256_setzero_si256();
+                const float sum = float(_mm_cvtsi128_si32(_mm256_castsi256_si128(hsum8_epi32(l))));
+                acc[r] = __builtin_fmaf(f16(x.d) * tt.d[0][b], sum, acc[r]);
+            }
+        for (int r = 0; r < N; ++r) y[r] = acc[r];
     }
 };
 
@@ -167,6 +212,30 @@ inline void block_scales(float dw, const float* da, float* dd) {
     } else {
         for (int t = 0; t < C; ++t) dd[t] = dw * da[t];
     }
+}
+
+// kBlockSum: one weight row against C (1 to 8) packed tokens, lane t of the accumulator token t: per
+// block the C tokens' integer lanes summed across at once (hsum8_epi32), scaled by d_w * d_a[t].
+template <class L, int C>
+inline void row_sums(const uint8_t* w, int64_t nb, const PackedTokens<C>& p, float* y, int64_t ldy) {
+    using Block = typename L::Block;
+    const Block* x = reinterpret_cast<const Block*>(w);
+    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(C), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, _MM_HINT_T0);
+        const __m256i lv = L::levels(x[b]), ux = _mm256_sign_epi8(lv, lv);
+        __m256i l[8];
+        for (int t = 0; t < 8; ++t)
+            l[t] = t < C ? block_lanes<L>(lv, ux, _mm256_load_si256(p.qs + b * C + t), nullptr)
+                         : _mm256_setzero_si256();
+        const __m256 da = C == 8 ? _mm256_loadu_ps(p.d + b * C) : _mm256_maskload_ps(p.d + b * C, keep);
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(f16(x[b].d)), da),
+                              _mm256_cvtepi32_ps(hsum8_epi32(l)), acc);
+    }
+    alignas(32) float r[8];
+    _mm256_store_ps(r, acc);
+    for (int t = 0; t < C; ++t) y[t * ldy] = r[t];
 }
 
 // One weight row against C packed tokens: the row's block is unpacked once and used for all C. The
@@ -389,6 +458,10 @@ void sweep_packed(const uint8_t* w, size_t w_stride, int64_t nb, int64_t r0, int
     static_assert(C >= 1 && C <= 8);
     const PackedTokens<C> p{buf.qs, buf.corr, buf.d, buf.s};
     pack_tokens<L, C>(a, a_stride, t0, nb, p);
+    if constexpr (L::kBlockSum) {
+        for (int64_t r = r0; r < r1; ++r) row_sums<L, C>(w + r * w_stride, nb, p, y + t0 * ldy + r, ldy);
+        return;
+    }
     if constexpr (C == 8) {
         if (dw) {
 #if defined(__AVX512VNNI__)

@@ -358,6 +358,67 @@ inline void gemm_rows16_q6k(const MatRef& m, int64_t r0, int64_t r1, const void*
         rows16_q6k_group(m.row(g * kRows16), nb, static_cast<const BlockQ8_K*>(a), neg32, y + g * kRows16);
 }
 
+// ---- Q8_0 (against Q8_0 activations), bit-identical to tensor/dot.cpp's dot_q8_0: per block one integer
+// sum per (row, token), then fma(d_w * d_a, sum, acc). The levels are stored + 128 (unsigned), so each
+// sum starts at -128 times the sum of the token's 32 activation levels (neg) and takes the 8 chunks of
+// the block in 8 vpdpbusd, one broadcast group of 4 activations each.
+struct Rows16Q8Act {
+    float d;      // the activation block's scale
+    int32_t neg;  // -128 * (the sum of its levels)
+};
+
+// The Rows16Q8Act of every block of n_tok tokens, token after token, into out.
+inline void rows16_q8_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb, Rows16Q8Act* out) {
+    for (int64_t t = 0; t < n_tok; ++t) {
+        const BlockQ8_0* x = reinterpret_cast<const BlockQ8_0*>(a + t * a_stride);
+        for (int64_t b = 0; b < nb; ++b) {
+            // The levels + 128 summed by vpsadbw (4 partial sums of 8), then - 32 * 128.
+            const __m256i u = _mm256_xor_si256(load256(x[b].qs), _mm256_set1_epi8(char(0x80)));
+            const __m256i sad = _mm256_sad_epu8(u, _mm256_setzero_si256());
+            __m128i s = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+            s = _mm_add_epi64(s, _mm_unpackhi_epi64(s, s));
+            out[t * nb + b] = {f16(x[b].d), -128 * (_mm_cvtsi128_si32(s) - 32 * 128)};
+        }
+    }
+}
+
+// One Q8_0 group (16 rows) against T tokens (1 to 8): y[t * ldy + 0..16). Each token's integer sum of a
+// block is split into P partial sums (added as integers) so that one token's chain of vpdpbusd is short
+// enough to overlap the next block's.
+template <int T>
+inline void rows16_q8_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
+                             const Rows16Q8Act* const (&ac)[T], float* y, int64_t ldy) {
+    constexpr int P = T == 1 ? 4 : T == 2 ? 2 : 1;
+    __m512 acc[T];
+    for (auto& v : acc) v = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b, g += kRows16Q8Block) {
+        prefetch(g + kDecodePrefetch, kRows16Q8Block);  // the weights stream from memory, as in any GEMV
+        __m512i s[T][P];
+        for (int t = 0; t < T; ++t) {
+            s[t][0] = _mm512_set1_epi32(ac[t][b].neg);
+            for (int p = 1; p < P; ++p) s[t][p] = _mm512_setzero_si512();
+        }
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            const __m512i w = _mm512_loadu_si512(g + kRows16Q8Qs + 64 * k);
+            for (int t = 0; t < T; ++t)
+                s[t][k % P] = _mm512_dpbusd_epi32(s[t][k % P], w,
+                                                  _mm512_set1_epi32(int(load_u32(at[t][b].qs + 4 * k))));
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
+        for (int t = 0; t < T; ++t) {
+            __m512i sum = s[t][0];
+            if constexpr (P == 4)
+                sum = _mm512_add_epi32(_mm512_add_epi32(sum, s[t][1]), _mm512_add_epi32(s[t][2], s[t][3]));
+            else if constexpr (P == 2)
+                sum = _mm512_add_epi32(sum, s[t][1]);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(ac[t][b].d)), _mm512_cvtepi32_ps(sum),
+                                     acc[t]);
+        }
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
 // Tokens per panel of gemm_rows16_tokens: a panel's activations (32 x 292 bytes per super-block: 300 KiB
 // for an 8192-wide row) and the rows of a call stay in L2 while every group of the call meets them.
 constexpr int64_t kRows16Panel = 32;
@@ -367,9 +428,14 @@ constexpr int64_t kRows16Panel = 32;
 template <DType Type>
 inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
                                int64_t n_tok, float* y, int64_t ldy) {
-    const int64_t nb = m.cols / QK_K;
+    const int64_t nb = m.cols / dtype_info(Type).block_size;
     const uint8_t* a = static_cast<const uint8_t*>(act);
     const int32_t* neg32 = Type == DType::Q6_K ? rows16_q6k_neg32(a, a_stride, n_tok, nb) : nullptr;
+    thread_local std::vector<Rows16Q8Act> q8;
+    if constexpr (Type == DType::Q8_0) {
+        q8.resize(size_t(n_tok * nb));
+        rows16_q8_acts(a, a_stride, n_tok, nb, q8.data());
+    }
     for (int64_t p0 = 0; p0 < n_tok; p0 += kRows16Panel) {
         for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g) {
             for (int64_t t0 = p0; t0 < n_tok && t0 < p0 + kRows16Panel; t0 += 8) {
@@ -378,7 +444,15 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
                 float* yt = y + t0 * ldy + g * kRows16;
                 auto run = [&](auto tokens) {
                     constexpr int kT = decltype(tokens)::value;
-                    if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
+                    if constexpr (Type == DType::Q8_0) {
+                        const BlockQ8_0* x[kT];
+                        const Rows16Q8Act* c[kT];
+                        for (int t = 0; t < kT; ++t) {
+                            x[t] = reinterpret_cast<const BlockQ8_0*>(at + t * a_stride);
+                            c[t] = q8.data() + (t0 + t) * nb;
+                        }
+                        rows16_q8_tokens<kT>(m.row(g * kRows16), nb, x, c, yt, ldy);
+                    } else if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
                         rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt,
                                                                   ldy);
                     else
@@ -417,10 +491,11 @@ template <DType Type, class Plain>
 inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride,
                         int64_t n_tok, float* y, int64_t ldy, Plain plain) {
 #if defined(__AVX512VNNI__)
-    if (n_tok > 1) return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
+    if (Type == DType::Q8_0 || n_tok > 1)
+        return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
     if constexpr (Type == DType::Q6_K)
         return gemm_rows16_q6k(m, r0, r1, a, y);
-    else
+    else if constexpr (Type != DType::Q8_0)
         return gemm_rows16_k4<Type == DType::Q5_K>(m, r0, r1, a, y);
 #endif
     gemm_rows16_unpacked(m, r0, r1, a, a_stride, n_tok, y, ldy, plain);
