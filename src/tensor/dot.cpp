@@ -99,19 +99,21 @@ float dot_32(int64_t n, const Block* x, const BlockQ8_0* y, Level level) {
     return acc.sum();
 }
 
-// Q8_0 against Q8_0 in its own order: each block's 32 products summed exactly as one integer, then one
-// fused multiply-add per block, acc = fma(dw * da, sum, acc), block after block. With no lanes left to
-// keep apart, a SIMD kernel can hold 16 rows in one vector and never sum across it (tensor/rows16.h;
-// batched decode measured 2-3x faster than in the lane order). Not llama.cpp's order: its Q8_0 logits
-// differ from kinglet's in the last bits (the llama.cpp reference tests allow for that).
+// Q8_0 against Q8_0 in its own order: each block's 32 products summed exactly as one integer, and
+// block i accumulated into lane i % 8, acc = fma(dw * da, sum, acc); the lanes summed as Lanes::sum.
+// A SIMD kernel then never sums within a block's float lanes: it can hold 16 rows in one vector
+// (tensor/rows16.h; batched decode and prefill measured about 2x faster than in the per-element lane
+// order), and one row walks 8 blocks per vector with no chain of dependent adds. Not llama.cpp's order:
+// Q8_0 logits differ from llama.cpp's in the last bits (the llama.cpp reference tests allow for that).
 float dot_q8_0(int64_t n, const BlockQ8_0* x, const BlockQ8_0* y) {
-    float acc = 0.0f;
+    Lanes acc;
     for (int64_t i = 0; i < n / 32; ++i) {
         int32_t s = 0;
         for (int j = 0; j < 32; ++j) s += int32_t(x[i].qs[j]) * y[i].qs[j];
-        acc = std::fma(fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), static_cast<float>(s), acc);
+        float& lane = acc.acc[i % 8];
+        lane = std::fma(fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), static_cast<float>(s), lane);
     }
-    return acc;
+    return acc.sum();
 }
 
 // Q4_1 / Q5_1 carry an offset m per block, so the dot needs the activation block's sum, which Q8_1

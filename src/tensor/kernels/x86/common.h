@@ -56,6 +56,11 @@ inline __m256 hsum_lanes8(const __m256* v) {
     return _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+// A mask of lanes 0 .. n - 1 (0 <= n <= 8) for the masked loads.
+inline __m256i first_lanes(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 // Lane p of the result: the sum of v[p]'s 8 int32 lanes (integers, so exact in any order).
 inline __m256i hsum8_epi32(const __m256i* v) {
     // ab: the 4-lane sums of v0 .. v3 (low half: lanes 0-3, high half: 4-7), cd: of v4 .. v7.

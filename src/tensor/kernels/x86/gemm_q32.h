@@ -1,9 +1,9 @@
 // Q4_0, Q5_0, Q8_0 (against Q8_0 activations) and Q4_1, Q5_1 (against Q8_1): blocks of 32. Per block
 // and (row, token) pair the integer products land in 8 lanes of 4 consecutive elements, and each lane
 // accumulates fma(d_w * d_a, lane, acc) — the order of the scalar reference, so results are bit-exact.
-// Q8_0 (kBlockSum) sums the 8 lanes of a block as integers and accumulates one fma(d_w * d_a, sum, acc)
-// per block, as its reference does (tensor/dot.cpp's dot_q8_0); with AVX-512 VNNI its matrices are
-// grouped by 16 rows (gemm_rows16.h) and these kernels compute the rest.
+// Q8_0 (kBlockSum) sums the 8 lanes of a block as integers, and block b accumulates fma(d_w * d_a, sum,
+// acc) into lane b % 8, as its reference does (tensor/dot.cpp's dot_q8_0); with AVX-512 VNNI its
+// matrices are grouped by 16 rows (gemm_rows16.h) and these kernels compute the rest.
 #pragma once
 #include "tensor/kernels/x86/tiling.h"
 #include "tensor/mat_ref.h"
@@ -129,46 +129,36 @@ struct Tile32 {
             y[i] = s;
         }
     }
-    // One token, kBlockSum, N rows walked side by side (gemm_q32.inc uses 1: two rows measured 20% slower
-    // on AVX2, as for the other types): 8 blocks' integer lanes summed across at once (lane i: block b + i),
-    // then each row's chain of fma(d_w * d_a, sum, acc), block after block.
-    template <int N, int CMAX>
+    // One token, kBlockSum, one row at a time: 8 blocks' integer lanes summed across at once (lane i:
+    // block b + i, hsum8_epi32), so lane i of the accumulator is the reference's lane (b + i) % 8 and one
+    // fma takes 8 blocks; the last 1-7 blocks leave the other lanes' scales at zero.
+    template <int R, int CMAX>
     static void rows_sums(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt,
                           float* y) {
         const int64_t nb = cols / 32;
         const Act* ar = reinterpret_cast<const Act*>(tt.a[0]);
-        float acc[N] = {};
-        int64_t b = 0;
-        for (; b + 8 <= nb; b += 8) {
-            alignas(32) float d[N][8], sum[N][8];
-            for (int r = 0; r < N; ++r) {
-                const Block* x = reinterpret_cast<const Block*>(w + r * w_stride);
+        for (int r = 0; r < R; ++r) {
+            const Block* x = reinterpret_cast<const Block*>(w + r * w_stride);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t b = 0; b < nb; b += 8) {
+                const int n = nb - b < 8 ? int(nb - b) : 8;
                 __m256i l[8];
-                alignas(16) uint16_t dw[8];
-                for (int i = 0; i < 8; ++i) {
+                alignas(16) uint16_t dw[8] = {};
+                for (int i = 0; i < n; ++i) {
                     _mm_prefetch(reinterpret_cast<const char*>(x + b + i) + kDecodePrefetch, kDecodeHint);
                     const __m256i lv = L::levels(x[b + i]);
                     l[i] = block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), load256(ar[b + i].qs), nullptr);
                     dw[i] = x[b + i].d;
                 }
-                _mm256_store_ps(
-                    d[r], _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dw))),
-                                        _mm256_loadu_ps(tt.d[0] + b)));
-                _mm256_store_ps(sum[r], _mm256_cvtepi32_ps(hsum8_epi32(l)));
+                for (int i = n; i < 8; ++i) l[i] = _mm256_setzero_si256();
+                const __m256 da =
+                    n == 8 ? _mm256_loadu_ps(tt.d[0] + b) : _mm256_maskload_ps(tt.d[0] + b, first_lanes(n));
+                const __m256 d =
+                    _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dw))), da);
+                acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(hsum8_epi32(l)), acc);
             }
-            for (int i = 0; i < 8; ++i)
-                for (int r = 0; r < N; ++r) acc[r] = __builtin_fmaf(d[r][i], sum[r][i], acc[r]);
+            y[r] = hsum_lanes(acc);
         }
-        for (; b < nb; ++b)
-            for (int r = 0; r < N; ++r) {
-                const Block& x = reinterpret_cast<const Block*>(w + r * w_stride)[b];
-                const __m256i lv = L::levels(x);
-                __m256i l[8] = {block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), load256(ar[b].qs), nullptr)};
-                for (int i = 1; i < 8; ++i) l[i] = _mm256_setzero_si256();
-                const float sum = float(_mm_cvtsi128_si32(_mm256_castsi256_si128(hsum8_epi32(l))));
-                acc[r] = __builtin_fmaf(f16(x.d) * tt.d[0][b], sum, acc[r]);
-            }
-        for (int r = 0; r < N; ++r) y[r] = acc[r];
     }
 };
 
@@ -214,27 +204,37 @@ inline void block_scales(float dw, const float* da, float* dd) {
     }
 }
 
-// kBlockSum: one weight row against C (1 to 8) packed tokens, lane t of the accumulator token t: per
-// block the C tokens' integer lanes summed across at once (hsum8_epi32), scaled by d_w * d_a[t].
+// kBlockSum: one weight row against C (1 to 8) packed tokens. Per block the C tokens' integer lanes are
+// summed across at once (hsum8_epi32: lane t token t) and join accumulator b % 8 (the reference's lane),
+// whose lane t is token t's; the 8 are summed at the end in Lanes::sum's order.
 template <class L, int C>
 inline void row_sums(const uint8_t* w, int64_t nb, const PackedTokens<C>& p, float* y, int64_t ldy) {
     using Block = typename L::Block;
     const Block* x = reinterpret_cast<const Block*>(w);
-    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(C), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, _MM_HINT_T0);
-        const __m256i lv = L::levels(x[b]), ux = _mm256_sign_epi8(lv, lv);
-        __m256i l[8];
-        for (int t = 0; t < 8; ++t)
-            l[t] = t < C ? block_lanes<L>(lv, ux, _mm256_load_si256(p.qs + b * C + t), nullptr)
-                         : _mm256_setzero_si256();
-        const __m256 da = C == 8 ? _mm256_loadu_ps(p.d + b * C) : _mm256_maskload_ps(p.d + b * C, keep);
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(f16(x[b].d)), da),
-                              _mm256_cvtepi32_ps(hsum8_epi32(l)), acc);
+    __m256 acc[8];
+    for (auto& v : acc) v = _mm256_setzero_ps();
+    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) {  // unrolled: acc[i] stays in a register
+            const int64_t b = b0 + i;
+            if (b >= nb) break;
+            _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, _MM_HINT_T0);
+            const __m256i lv = L::levels(x[b]), ux = _mm256_sign_epi8(lv, lv);
+            __m256i l[8];
+            for (int t = 0; t < 8; ++t)
+                l[t] = t < C ? block_lanes<L>(lv, ux, _mm256_load_si256(p.qs + b * C + t), nullptr)
+                             : _mm256_setzero_si256();
+            const __m256 da =
+                C == 8 ? _mm256_loadu_ps(p.d + b * C) : _mm256_maskload_ps(p.d + b * C, first_lanes(C));
+            acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(f16(x[b].d)), da),
+                                     _mm256_cvtepi32_ps(hsum8_epi32(l)), acc[i]);
+        }
     }
+    const __m256 s =
+        _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6])),
+                      _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7])));
     alignas(32) float r[8];
-    _mm256_store_ps(r, acc);
+    _mm256_store_ps(r, s);
     for (int t = 0; t < C; ++t) y[t * ldy] = r[t];
 }
 

@@ -359,9 +359,10 @@ inline void gemm_rows16_q6k(const MatRef& m, int64_t r0, int64_t r1, const void*
 }
 
 // ---- Q8_0 (against Q8_0 activations), bit-identical to tensor/dot.cpp's dot_q8_0: per block one integer
-// sum per (row, token), then fma(d_w * d_a, sum, acc). The levels are stored + 128 (unsigned), so each
-// sum starts at -128 times the sum of the token's 32 activation levels (neg) and takes the 8 chunks of
-// the block in 8 vpdpbusd, one broadcast group of 4 activations each.
+// sum per (row, token), then fma(d_w * d_a, sum, acc) into accumulator lane b % 8 of block b. The levels
+// are stored + 128 (unsigned), so each sum starts at -128 times the sum of the token's 32 activation
+// levels (neg) and takes the 8 chunks of the block in 8 vpdpbusd, one broadcast group of 4 activations
+// each.
 struct Rows16Q8Act {
     float d;      // the activation block's scale
     int32_t neg;  // -128 * (the sum of its levels)
@@ -384,40 +385,65 @@ inline void rows16_q8_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int
 
 // One Q8_0 group (16 rows) against T tokens (1 to 8): y[t * ldy + 0..16). Each token's integer sum of a
 // block is split into P partial sums (added as integers) so that one token's chain of vpdpbusd is short
-// enough to overlap the next block's. No software prefetch: a group is one contiguous stream, which the
-// hardware prefetchers follow; the GEMV's prefetch 16 KiB ahead made decode of the 135M Q8_0 model 8%
-// slower here (14.6 against 13.5 CPU ms per token, medians of 3, `kinglet bench -b 1`).
+// enough to overlap the next block's. The 8 float accumulators of a token (one per block lane) are
+// registers for 1 or 2 tokens and memory (L1) for more. No software prefetch: a group is one contiguous
+// stream, which the hardware prefetchers follow; the GEMV's prefetch 16 KiB ahead made decode of the
+// 135M Q8_0 model 8% slower here (14.6 against 13.5 CPU ms per token, medians of 3, `kinglet bench -b 1`).
 template <int T>
 inline void rows16_q8_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
                              const Rows16Q8Act* const (&ac)[T], float* y, int64_t ldy) {
     constexpr int P = T == 1 ? 4 : T == 2 ? 2 : 1;
-    __m512 acc[T];
-    for (auto& v : acc) v = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b, g += kRows16Q8Block) {
-        __m512i s[T][P];
-        for (int t = 0; t < T; ++t) {
-            s[t][0] = _mm512_set1_epi32(ac[t][b].neg);
-            for (int p = 1; p < P; ++p) s[t][p] = _mm512_setzero_si512();
-        }
-#pragma GCC unroll 8
-        for (int k = 0; k < 8; ++k) {
-            const __m512i w = _mm512_loadu_si512(g + kRows16Q8Qs + 64 * k);
-            for (int t = 0; t < T; ++t)
-                s[t][k % P] = _mm512_dpbusd_epi32(s[t][k % P], w,
-                                                  _mm512_set1_epi32(int(load_u32(at[t][b].qs + 4 * k))));
-        }
-        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
-        for (int t = 0; t < T; ++t) {
-            __m512i sum = s[t][0];
-            if constexpr (P == 4)
-                sum = _mm512_add_epi32(_mm512_add_epi32(sum, s[t][1]), _mm512_add_epi32(s[t][2], s[t][3]));
-            else if constexpr (P == 2)
-                sum = _mm512_add_epi32(sum, s[t][1]);
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(ac[t][b].d)), _mm512_cvtepi32_ps(sum),
-                                     acc[t]);
-        }
+    constexpr bool kRegs = T <= 2;
+    __m512 racc[kRegs ? T : 1][8];
+    alignas(64) float macc[kRegs ? 1 : T][8][16];
+    if constexpr (kRegs) {
+        for (auto& a : racc)
+            for (auto& v : a) v = _mm512_setzero_ps();
+    } else {
+        for (auto& a : macc)
+            for (auto& v : a) _mm512_store_ps(v, _mm512_setzero_ps());
     }
-    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+        rows16_unroll<8>([&](auto lane) {  // block b0 + i joins accumulator i (a constant)
+            constexpr int i = decltype(lane)::value;
+            const int64_t b = b0 + i;
+            if (b >= nb) return;
+            const uint8_t* gb = g + b * int64_t(kRows16Q8Block);
+            __m512i s[T][P];
+            for (int t = 0; t < T; ++t) {
+                s[t][0] = _mm512_set1_epi32(ac[t][b].neg);
+                for (int p = 1; p < P; ++p) s[t][p] = _mm512_setzero_si512();
+            }
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; ++k) {
+                const __m512i w = _mm512_loadu_si512(gb + kRows16Q8Qs + 64 * k);
+                for (int t = 0; t < T; ++t)
+                    s[t][k % P] = _mm512_dpbusd_epi32(s[t][k % P], w,
+                                                      _mm512_set1_epi32(int(load_u32(at[t][b].qs + 4 * k))));
+            }
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
+            for (int t = 0; t < T; ++t) {
+                __m512i sum = s[t][0];
+                if constexpr (P == 4)
+                    sum =
+                        _mm512_add_epi32(_mm512_add_epi32(sum, s[t][1]), _mm512_add_epi32(s[t][2], s[t][3]));
+                else if constexpr (P == 2)
+                    sum = _mm512_add_epi32(sum, s[t][1]);
+                const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(ac[t][b].d));
+                if constexpr (kRegs)
+                    racc[t][i] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sum), racc[t][i]);
+                else
+                    _mm512_store_ps(macc[t][i],
+                                    _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sum), _mm512_load_ps(macc[t][i])));
+            }
+        });
+    }
+    for (int t = 0; t < T; ++t) {
+        if constexpr (kRegs)
+            _mm512_storeu_ps(y + t * ldy, rows16_lanes_sum(racc[t]));
+        else
+            _mm512_storeu_ps(y + t * ldy, rows16_lanes_sum(macc[t]));
+    }
 }
 
 // Tokens per panel of gemm_rows16_tokens: a panel's activations (32 x 292 bytes per super-block: 300 KiB
