@@ -214,8 +214,9 @@ int main(int argc, char** argv) {
                     if (th == threads && threads == 1) continue;
                     const std::string n = "gemm/" + fam + "/" + dtype_name(t) + "/" + s.what + "/threads:" + std::to_string(th);
                     for (bool grouped : {false, true}) {
-                        if (grouped && !(f->rows16 && can_repack_rows16(MatRef{t, nullptr, s.cols, s.rows,
-                                                                               row_bytes(t, s.cols)})))
+                        if (grouped &&
+                            !(f->wants_rows16(t) &&
+                              can_repack_rows16(MatRef{t, nullptr, s.cols, s.rows, row_bytes(t, s.cols)})))
                             continue;
                         const std::string name = grouped ? n + "/rows16" : n;
                         benchmark::RegisterBenchmark(name.c_str(), gemm_bench, f, t, s.rows, s.cols, s.n_tok,

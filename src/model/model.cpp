@@ -17,17 +17,20 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     m->file_ = gguf::Reader::open(path);
     m->hp_ = HParams::from_gguf(*m->file_);
     m->weights_ = ModelWeights::bind(*m->file_, m->hp_);
-    // KINGLET_ROWS16=0 keeps the file's layout, KINGLET_ROWS16=q4_K (q5_K, q6_K) regroups that type only:
-    // to measure what the regrouping gives, with one binary.
+    // The kernel family's grouped types (kernels::Family::rows16). KINGLET_ROWS16=0 keeps the file's layout,
+    // KINGLET_ROWS16=q8_0 (q4_K, q5_K, q6_K) regroups that type only: to measure what the regrouping gives,
+    // with one binary.
     const std::string_view rows16 = std::getenv("KINGLET_ROWS16") ? std::getenv("KINGLET_ROWS16") : "";
-    std::optional<DType> only;
+    uint64_t types = kernels::active().rows16;
     if (!rows16.empty() && rows16 != "0") {
-        only = dtype_from_name(rows16);
+        const std::optional<DType> only = dtype_from_name(rows16);
         if (!only || !rows16_type(*only))
-            fail(Errc::invalid_argument, "KINGLET_ROWS16='{}': expected 0, q4_K, q5_K or q6_K (or unset)",
-                 rows16);
+            fail(Errc::invalid_argument,
+                 "KINGLET_ROWS16='{}': expected 0, q8_0, q4_K, q5_K or q6_K (or unset)", rows16);
+        types &= uint64_t(1) << int(*only);
     }
-    if (kernels::active().rows16 && rows16 != "0") m->weights_->regroup_rows16(m->file_->file(), only);
+    if (rows16 == "0") types = 0;
+    if (types) m->weights_->regroup_rows16(m->file_->file(), types);
     m->tokenizer_ = std::make_shared<const Tokenizer>(Vocab::from_gguf(*m->file_));
     if (m->tokenizer_->n_vocab() != m->hp_.n_vocab)
         fail(Errc::invalid_file, "{}: the vocabulary has {} tokens but token_embd has {} rows", path,

@@ -136,7 +136,7 @@ std::unique_ptr<ModelWeights> ModelWeights::bind(const gguf::Reader& r, const HP
     return w;
 }
 
-void ModelWeights::regroup_rows16(const MappedFile& file, std::optional<DType> only) {
+void ModelWeights::regroup_rows16(const MappedFile& file, uint64_t types) {
     std::vector<std::pair<const void*, MatRef>> done;  // by the plain data they replace
     auto regroup = [&](MatRef& m) {
         for (const auto& [from, to] : done)
@@ -144,7 +144,7 @@ void ModelWeights::regroup_rows16(const MappedFile& file, std::optional<DType> o
                 m = to;
                 return;
             }
-        if (!can_repack_rows16(m) || (only && *only != m.type)) return;
+        if (!can_repack_rows16(m) || !((types >> int(m.type)) & 1)) return;
         const size_t bytes = m.row_bytes * static_cast<size_t>(m.rows);
         uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
         if (!buf)

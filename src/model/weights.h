@@ -2,7 +2,6 @@
 // their stored type; small vectors (norms, biases, rope frequency factors) are converted to F32 once.
 #pragma once
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,12 +41,12 @@ struct ModelWeights {
     static std::unique_ptr<ModelWeights> bind(const gguf::Reader& r, const HParams& hp);
     size_t matrix_bytes() const;  // bytes of weights a decode step reads
 
-    // Stores every matrix that can_repack_rows16 in Layout::kRows16 (tensor/rows16.h), for kernel
-    // families that want it: copies in memory of the same size, the file's pages released. `only` names
-    // the one type to regroup, if given.
-    void regroup_rows16(const MappedFile& file, std::optional<DType> only = std::nullopt);
+    // Stores every matrix of the types in `types` (bit int(t) for DType t) that can_repack_rows16 in
+    // Layout::kRows16 (tensor/rows16.h), for the kernel families that want it: copies in memory of the
+    // same size, the file's pages released.
+    void regroup_rows16(const MappedFile& file, uint64_t types);
 
-private:
+  private:
     std::vector<std::vector<float>> owned_;  // F32 copies of small vectors
     std::vector<std::unique_ptr<uint8_t, void (*)(void*)>> grouped_;  // kRows16 copies
 };

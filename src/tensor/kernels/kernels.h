@@ -32,9 +32,10 @@ struct Family {
     QuantizeFn quantize_q8_0, quantize_q8_1, quantize_q8_K, to_f16;
     // Indexed by DType value (every entry set; gemm_ref where the family has nothing faster).
     GemmFn gemm[40];
-    // Whether its Q4_K, Q5_K and Q6_K kernels want the weights in groups of 16 rows (Layout::kRows16,
-    // tensor/rows16.h); every family computes either layout.
-    bool rows16 = false;
+    // The types whose kernels want the weights in groups of 16 rows (Layout::kRows16, tensor/rows16.h):
+    // bit int(t) for DType t. Every family computes either layout.
+    uint64_t rows16 = 0;
+    bool wants_rows16(DType t) const { return (rows16 >> int(t)) & 1; }
     // out[i] = silu(gate[i]) * up[i] (bit-identical across families).
     void (*swiglu)(const float* gate, const float* up, float* out, int64_t n);
     // Attention of one query row: out[0..head_dim_v) (bit-identical across families).

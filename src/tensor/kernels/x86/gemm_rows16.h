@@ -18,6 +18,19 @@
 
 namespace kinglet::kernels::KINGLET_ISA {
 
+// Calls f(std::integral_constant<int, 0..N-1>) in order (loops whose index must be a constant).
+template <int N, class F>
+inline void rows16_unroll(F&& f) {
+    [&]<int... I>(std::integer_sequence<int, I...>) {
+        (f(std::integral_constant<int, I>()), ...);
+    }
+    (std::make_integer_sequence<int, N>());
+}
+
+// Tokens per panel of gemm_rows16_tokens: a panel's activations (32 x 292 bytes per super-block: 300 KiB
+// for an 8192-wide row) and the rows of a call stay in L2 while every group of the call meets them.
+constexpr int64_t kRows16Panel = 32;
+
 #if defined(__AVX512VNNI__)
 // The 8 scales and 8 mins of a super-block for 16 rows, as 32-bit lanes, from the 12 packed bytes
 // (stored [byte][row]): k4_scale_min on 16 rows at once.
@@ -118,13 +131,6 @@ inline void rows16_k4_levels(const uint8_t* g, int o, __m512i& lo, __m512i& hi) 
         lo = _mm512_or_si512(lo, rows16_q5k_bit<2 * JP>(q));
         hi = _mm512_or_si512(hi, rows16_q5k_bit<2 * JP + 1>(q));
     }
-}
-
-// Calls f(std::integral_constant<int, 0..N-1>) in order (loops whose index must be a constant).
-template <int N, class F>
-inline void rows16_unroll(F&& f) {
-    [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>()), ...); }(
-        std::make_integer_sequence<int, N>());
 }
 
 // One Q4_K or Q5_K group (16 rows) against one token: y[0..16). Q4_K's min term keeps 4 partial sums,
@@ -449,10 +455,6 @@ inline void rows16_q8_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* cons
     }
 }
 
-// Tokens per panel of gemm_rows16_tokens: a panel's activations (32 x 292 bytes per super-block: 300 KiB
-// for an 8192-wide row) and the rows of a call stay in L2 while every group of the call meets them.
-constexpr int64_t kRows16Panel = 32;
-
 // Rows [r0, r1) (whole groups) of a kRows16 matrix (Q4_K, Q5_K or Q6_K) against n_tok tokens: panel by panel,
 // each group against up to 8 tokens at a time (a group's super-block stays in L1 between the passes).
 template <DType Type>
@@ -499,6 +501,81 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
 }
 #endif
 
+#if !defined(__AVX512VNNI__)
+// Q8_0 groups with AVX2 (no vpdpbusd): a chunk is two 256-bit halves of 8 rows. The levels, stored + 128,
+// are flipped back to signed and multiplied by the sign trick, |w| by sign(a, w), whose pairs fit in 16
+// bits (activation levels are -127..127), so each (row, token) keeps one integer sum per block, which
+// joins the token's accumulator lane b % 8 in memory as in rows16_q8_tokens, and prefetches as it does (one
+// token without: 135M Q8_0 decode 104 against 126 tok/s with the prefetch, medians of 4). Up to 4 tokens:
+// the sums of 4 tokens and the unpacked chunk fill the 16 registers.
+template <int T>
+inline void rows16_q8_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T], float* y,
+                                  int64_t ldy) {
+    alignas(32) float acc[T][8][16] = {};  // [token][lane][row]
+    const __m256i flip = _mm256_set1_epi8(char(0x80));
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* gb = g + b * int64_t(kRows16Q8Block);
+        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kRows16Q8Block);  // as rows16_q8_tokens
+        __m256i s[T][2];
+        for (auto& v : s) v[0] = v[1] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            __m256i w[2], u[2];
+            for (int h = 0; h < 2; ++h) {
+                w[h] = _mm256_xor_si256(load256(gb + kRows16Q8Qs + 64 * k + 32 * h), flip);
+                u[h] = _mm256_sign_epi8(w[h], w[h]);
+            }
+            for (int t = 0; t < T; ++t) {
+                const __m256i a4 = _mm256_set1_epi32(int(load_u32(at[t][b].qs + 4 * k)));
+                for (int h = 0; h < 2; ++h)
+                    s[t][h] = _mm256_add_epi32(s[t][h], dot4(u[h], _mm256_sign_epi8(a4, w[h])));
+            }
+        }
+        const __m256 dw[2] = {_mm256_cvtph_ps(load128(gb)), _mm256_cvtph_ps(load128(gb + 16))};
+        for (int t = 0; t < T; ++t) {
+            const __m256 da = _mm256_set1_ps(f16(at[t][b].d));
+            for (int h = 0; h < 2; ++h) {
+                float* a = acc[t][b % 8] + 8 * h;
+                _mm256_store_ps(a, _mm256_fmadd_ps(_mm256_mul_ps(dw[h], da), _mm256_cvtepi32_ps(s[t][h]),
+                                                   _mm256_load_ps(a)));
+            }
+        }
+    }
+    for (int t = 0; t < T; ++t)
+        for (int h = 0; h < 2; ++h) {
+            __m256 v[8];
+            for (int l = 0; l < 8; ++l) v[l] = _mm256_load_ps(acc[t][l] + 8 * h);
+            const __m256 sum =
+                _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(v[0], v[4]), _mm256_add_ps(v[2], v[6])),
+                              _mm256_add_ps(_mm256_add_ps(v[1], v[5]), _mm256_add_ps(v[3], v[7])));
+            _mm256_storeu_ps(y + t * ldy + 8 * h, sum);
+        }
+}
+
+// Rows [r0, r1) (whole groups) of a Q8_0 kRows16 matrix against n_tok tokens with AVX2: panels of 32
+// tokens, each group against up to 4 at a time.
+inline void gemm_rows16_q8_avx2(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
+                                int64_t n_tok, float* y, int64_t ldy) {
+    const int64_t nb = m.cols / 32;
+    const uint8_t* a = static_cast<const uint8_t*>(act);
+    for (int64_t p0 = 0; p0 < n_tok; p0 += kRows16Panel) {
+        for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g) {
+            for (int64_t t0 = p0; t0 < n_tok && t0 < p0 + kRows16Panel; t0 += 4) {
+                const int64_t n = n_tok - t0 < 4 ? n_tok - t0 : 4;
+                rows16_unroll<4>([&](auto i) {  // n as a constant
+                    constexpr int kN = decltype(i)::value + 1;
+                    if (n != kN) return;
+                    const BlockQ8_0* x[kN];
+                    for (int t = 0; t < kN; ++t)
+                        x[t] = reinterpret_cast<const BlockQ8_0*>(a + (t0 + t) * a_stride);
+                    rows16_q8_tokens_avx2<kN>(m.row(g * kRows16), nb, x, y + t0 * ldy + g * kRows16, ldy);
+                });
+            }
+        }
+    }
+}
+#endif
+
 // A family without the grouped kernels (AVX2; only the tests hand it a grouped matrix): rows [r0, r1)
 // taken out of their groups into a plain buffer once per call and computed by `plain`, the plain
 // layout's kernel.
@@ -527,6 +604,8 @@ inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, 
         return gemm_rows16_q6k(m, r0, r1, a, y);
     else if constexpr (Type != DType::Q8_0)
         return gemm_rows16_k4<Type == DType::Q5_K>(m, r0, r1, a, y);
+#else
+    if constexpr (Type == DType::Q8_0) return gemm_rows16_q8_avx2(m, r0, r1, a, a_stride, n_tok, y, ldy);
 #endif
     gemm_rows16_unpacked(m, r0, r1, a, a_stride, n_tok, y, ldy, plain);
 }
