@@ -46,7 +46,7 @@ struct ModelWeights {
     // same size, the file's pages released.
     void regroup_rows16(const MappedFile& file, uint64_t types);
 
-  private:
+private:
     std::vector<std::vector<float>> owned_;  // F32 copies of small vectors
     std::vector<std::unique_ptr<uint8_t, void (*)(void*)>> grouped_;  // kRows16 copies
 };

@@ -7,6 +7,8 @@
 // in one more (vpdpwssd: a 4-product sum fits in 16 bits), and nothing is summed across lanes.
 // One token (decode) has its own kernels with every lane's sum in a register; several tokens (batched
 // decode, prompts) the _tokens kernels, where each load of weights meets up to 8 tokens.
+// Q8_0 weights against Q8_0 activations (below, "Q8_0"): one integer sum per block, any number of tokens,
+// with AVX-512 VNNI and with AVX2.
 #pragma once
 #include <type_traits>
 #include <utility>
@@ -506,8 +508,8 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
 // are flipped back to signed and multiplied by the sign trick, |w| by sign(a, w), whose pairs fit in 16
 // bits (activation levels are -127..127), so each (row, token) keeps one integer sum per block, which
 // joins the token's accumulator lane b % 8 in memory as in rows16_q8_tokens, and prefetches as it does (one
-// token without: 135M Q8_0 decode 104 against 126 tok/s with the prefetch, medians of 4). Up to 4 tokens:
-// the sums of 4 tokens and the unpacked chunk fill the 16 registers.
+// token without: 135M Q8_0 decode 126 tok/s without against 104 with, medians of 4). Up to 4 tokens: the
+// sums of 4 tokens and the unpacked chunk fill the 16 registers.
 template <int T>
 inline void rows16_q8_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T], float* y,
                                   int64_t ldy) {
