@@ -124,8 +124,8 @@ TEST(ForwardThreads, OneAndTwoThreadsAgree) {
         for (size_t i = 0; i < a.logits[s].size(); ++i) ASSERT_NEAR(a.logits[s][i], b.logits[s][i], 1e-5f);
 }
 
-// The Q8_0 and K-quant matrices in groups of 16 rows (tensor/rows16.h; the loader makes them for AVX-512
-// VNNI) give the same logits, bit for bit, as the file's layout, through a prompt in one batch and decode
+// The Q8_0 and K-quant matrices in groups of 16 rows (tensor/rows16.h; the loader makes them for the
+// kernel families that group the type) give the same logits, bit for bit, as the file's layout, through a prompt in one batch and decode
 // steps: random256's Q8_0, Q4_K_M, Q5_K_M and Q6_K files are 256 wide, so every matrix is grouped.
 // KINGLET_ROWS16 other than 0 or a grouped type's name is an error that names it.
 TEST(Rows16, SameLogitsAsTheFileLayout) {
