@@ -56,6 +56,13 @@ inline __m256 hsum_lanes8(const __m256* v) {
     return _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+// 8 vectors of float lanes added as Lanes::sum adds its 8 lanes (tensor/dot_lanes.h), lane by lane:
+// (v0 + v4 + v2 + v6) + (v1 + v5 + v3 + v7).
+inline __m256 lanes_sum8(const __m256 (&v)[8]) {
+    return _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(v[0], v[4]), _mm256_add_ps(v[2], v[6])),
+                         _mm256_add_ps(_mm256_add_ps(v[1], v[5]), _mm256_add_ps(v[3], v[7])));
+}
+
 // A mask of lanes 0 .. n - 1 (0 <= n <= 8) for the masked loads.
 inline __m256i first_lanes(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

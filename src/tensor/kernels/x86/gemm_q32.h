@@ -2,8 +2,8 @@
 // and (row, token) pair the integer products land in 8 lanes of 4 consecutive elements, and each lane
 // accumulates fma(d_w * d_a, lane, acc) — the order of the scalar reference, so results are bit-exact.
 // Q8_0 (kBlockSum) sums the 8 lanes of a block as integers, and block b accumulates fma(d_w * d_a, sum,
-// acc) into lane b % 8, as its reference does (tensor/dot.cpp's dot_q8_0); with AVX-512 VNNI its
-// matrices are grouped by 16 rows (gemm_rows16.h) and these kernels compute the rest.
+// acc) into lane b % 8, as its reference does (tensor/dot.cpp's dot_q8_0); the loader groups its matrices
+// by 16 rows (gemm_rows16.h) and these kernels compute the rest (rows that do not come in 16s).
 #pragma once
 #include "tensor/kernels/x86/tiling.h"
 #include "tensor/mat_ref.h"
@@ -230,11 +230,8 @@ inline void row_sums(const uint8_t* w, int64_t nb, const PackedTokens<C>& p, flo
                                      _mm256_cvtepi32_ps(hsum8_epi32(l)), acc[i]);
         }
     }
-    const __m256 s =
-        _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6])),
-                      _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7])));
     alignas(32) float r[8];
-    _mm256_store_ps(r, s);
+    _mm256_store_ps(r, lanes_sum8(acc));
     for (int t = 0; t < C; ++t) y[t * ldy] = r[t];
 }
 

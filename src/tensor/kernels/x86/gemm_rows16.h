@@ -29,9 +29,25 @@ inline void rows16_unroll(F&& f) {
     (std::make_integer_sequence<int, N>());
 }
 
-// Tokens per panel of gemm_rows16_tokens: a panel's activations (32 x 292 bytes per super-block: 300 KiB
-// for an 8192-wide row) and the rows of a call stay in L2 while every group of the call meets them.
+// Tokens per panel of the several-token kernels: a panel's activations (32 x 292 bytes per super-block:
+// 300 KiB for an 8192-wide row) and the rows of a call stay in L2 while every group of the call meets them.
 constexpr int64_t kRows16Panel = 32;
+
+// The walk of the several-token kernels over rows [r0, r1) (whole groups) and n_tok tokens: panel by
+// panel, each group against up to MaxT tokens at a time (a group's block stays in L1 between the passes):
+// pass(group, first token, std::integral_constant<int, tokens>).
+template <int MaxT, class F>
+inline void rows16_passes(int64_t r0, int64_t r1, int64_t n_tok, F&& pass) {
+    for (int64_t p0 = 0; p0 < n_tok; p0 += kRows16Panel)
+        for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
+            for (int64_t t0 = p0; t0 < n_tok && t0 < p0 + kRows16Panel; t0 += MaxT) {
+                const int64_t n = n_tok - t0 < MaxT ? n_tok - t0 : MaxT;
+                rows16_unroll<MaxT>([&](auto i) {  // n as a constant
+                    constexpr int kN = decltype(i)::value + 1;
+                    if (n == kN) pass(g, t0, std::integral_constant<int, kN>());
+                });
+            }
+}
 
 #if defined(__AVX512VNNI__)
 // The 8 scales and 8 mins of a super-block for 16 rows, as 32-bit lanes, from the 12 packed bytes
@@ -457,8 +473,8 @@ inline void rows16_q8_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* cons
     }
 }
 
-// Rows [r0, r1) (whole groups) of a kRows16 matrix (Q4_K, Q5_K or Q6_K) against n_tok tokens: panel by panel,
-// each group against up to 8 tokens at a time (a group's super-block stays in L1 between the passes).
+// Rows [r0, r1) (whole groups) of a kRows16 matrix (Q8_0, Q4_K, Q5_K or Q6_K) against n_tok tokens, each
+// group against up to 8 tokens at a time (rows16_passes).
 template <DType Type>
 inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
                                int64_t n_tok, float* y, int64_t ldy) {
@@ -470,36 +486,23 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
         q8.resize(size_t(n_tok * nb));
         rows16_q8_acts(a, a_stride, n_tok, nb, q8.data());
     }
-    for (int64_t p0 = 0; p0 < n_tok; p0 += kRows16Panel) {
-        for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g) {
-            for (int64_t t0 = p0; t0 < n_tok && t0 < p0 + kRows16Panel; t0 += 8) {
-                const int64_t n = n_tok - t0 < 8 ? n_tok - t0 : 8;
-                const uint8_t* at = a + t0 * a_stride;
-                float* yt = y + t0 * ldy + g * kRows16;
-                auto run = [&](auto tokens) {
-                    constexpr int kT = decltype(tokens)::value;
-                    if constexpr (Type == DType::Q8_0) {
-                        const BlockQ8_0* x[kT];
-                        const Rows16Q8Act* c[kT];
-                        for (int t = 0; t < kT; ++t) {
-                            x[t] = reinterpret_cast<const BlockQ8_0*>(at + t * a_stride);
-                            c[t] = q8.data() + (t0 + t) * nb;
-                        }
-                        rows16_q8_tokens<kT>(m.row(g * kRows16), nb, x, c, yt, ldy);
-                    } else if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
-                        rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt,
-                                                                  ldy);
-                    else
-                        rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt,
-                                              ldy);
-                };
-                rows16_unroll<8>([&](auto i) {  // n as a constant
-                    constexpr int kN = decltype(i)::value + 1;
-                    if (n == kN) run(std::integral_constant<int, kN>());
-                });
+    rows16_passes<8>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
+        constexpr int kT = decltype(tokens)::value;
+        const uint8_t* at = a + t0 * a_stride;
+        float* yt = y + t0 * ldy + g * kRows16;
+        if constexpr (Type == DType::Q8_0) {
+            const BlockQ8_0* x[kT];
+            const Rows16Q8Act* c[kT];
+            for (int t = 0; t < kT; ++t) {
+                x[t] = reinterpret_cast<const BlockQ8_0*>(at + t * a_stride);
+                c[t] = q8.data() + (t0 + t) * nb;
             }
-        }
-    }
+            rows16_q8_tokens<kT>(m.row(g * kRows16), nb, x, c, yt, ldy);
+        } else if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
+            rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
+        else
+            rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt, ldy);
+    });
 }
 #endif
 
@@ -547,34 +550,22 @@ inline void rows16_q8_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0*
         for (int h = 0; h < 2; ++h) {
             __m256 v[8];
             for (int l = 0; l < 8; ++l) v[l] = _mm256_load_ps(acc[t][l] + 8 * h);
-            const __m256 sum =
-                _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(v[0], v[4]), _mm256_add_ps(v[2], v[6])),
-                              _mm256_add_ps(_mm256_add_ps(v[1], v[5]), _mm256_add_ps(v[3], v[7])));
-            _mm256_storeu_ps(y + t * ldy + 8 * h, sum);
+            _mm256_storeu_ps(y + t * ldy + 8 * h, lanes_sum8(v));
         }
 }
 
-// Rows [r0, r1) (whole groups) of a Q8_0 kRows16 matrix against n_tok tokens with AVX2: panels of 32
-// tokens, each group against up to 4 at a time.
+// Rows [r0, r1) (whole groups) of a Q8_0 kRows16 matrix against n_tok tokens with AVX2, each group
+// against up to 4 tokens at a time (rows16_passes).
 inline void gemm_rows16_q8_avx2(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
                                 int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / 32;
     const uint8_t* a = static_cast<const uint8_t*>(act);
-    for (int64_t p0 = 0; p0 < n_tok; p0 += kRows16Panel) {
-        for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g) {
-            for (int64_t t0 = p0; t0 < n_tok && t0 < p0 + kRows16Panel; t0 += 4) {
-                const int64_t n = n_tok - t0 < 4 ? n_tok - t0 : 4;
-                rows16_unroll<4>([&](auto i) {  // n as a constant
-                    constexpr int kN = decltype(i)::value + 1;
-                    if (n != kN) return;
-                    const BlockQ8_0* x[kN];
-                    for (int t = 0; t < kN; ++t)
-                        x[t] = reinterpret_cast<const BlockQ8_0*>(a + (t0 + t) * a_stride);
-                    rows16_q8_tokens_avx2<kN>(m.row(g * kRows16), nb, x, y + t0 * ldy + g * kRows16, ldy);
-                });
-            }
-        }
-    }
+    rows16_passes<4>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
+        constexpr int kT = decltype(tokens)::value;
+        const BlockQ8_0* x[kT];
+        for (int t = 0; t < kT; ++t) x[t] = reinterpret_cast<const BlockQ8_0*>(a + (t0 + t) * a_stride);
+        rows16_q8_tokens_avx2<kT>(m.row(g * kRows16), nb, x, y + t0 * ldy + g * kRows16, ldy);
+    });
 }
 #endif
 
@@ -594,18 +585,22 @@ inline void gemm_rows16_unpacked(const MatRef& m, int64_t r0, int64_t r1, const 
     plain(p, 0, r1 - r0, a, a_stride, n_tok, y + r0, ldy);
 }
 
-// Rows [r0, r1) of a kRows16 matrix of a K-quant Type against n_tok tokens: the grouped kernels, or with
-// a family without them, the rows taken out of their groups for `plain`.
+// Rows [r0, r1) of a kRows16 matrix (Q8_0 or a K-quant) against n_tok tokens: the grouped kernels (Q8_0:
+// one kernel for any number of tokens; the K-quants: one-token kernels for decode), or with a family
+// without them, the rows taken out of their groups for `plain`.
 template <DType Type, class Plain>
 inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride,
                         int64_t n_tok, float* y, int64_t ldy, Plain plain) {
 #if defined(__AVX512VNNI__)
-    if (Type == DType::Q8_0 || n_tok > 1)
+    if constexpr (Type == DType::Q8_0) {
         return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
-    if constexpr (Type == DType::Q6_K)
-        return gemm_rows16_q6k(m, r0, r1, a, y);
-    else if constexpr (Type != DType::Q8_0)
-        return gemm_rows16_k4<Type == DType::Q5_K>(m, r0, r1, a, y);
+    } else {
+        if (n_tok > 1) return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
+        if constexpr (Type == DType::Q6_K)
+            return gemm_rows16_q6k(m, r0, r1, a, y);
+        else
+            return gemm_rows16_k4<Type == DType::Q5_K>(m, r0, r1, a, y);
+    }
 #else
     if constexpr (Type == DType::Q8_0) return gemm_rows16_q8_avx2(m, r0, r1, a, a_stride, n_tok, y, ldy);
 #endif
