@@ -27,7 +27,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
         if (!only || !rows16_type(*only))
             fail(Errc::invalid_argument,
                  "KINGLET_ROWS16='{}': expected 0, q8_0, q4_K, q5_K or q6_K (or unset)", rows16);
-        types &= uint64_t(1) << int(*only);
+        types &= dtype_bit(*only);
     }
     if (rows16 == "0") types = 0;
     if (types) m->weights_->regroup_rows16(m->file_->file(), types);

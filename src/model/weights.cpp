@@ -144,7 +144,7 @@ void ModelWeights::regroup_rows16(const MappedFile& file, uint64_t types) {
                 m = to;
                 return;
             }
-        if (!can_repack_rows16(m) || !((types >> int(m.type)) & 1)) return;
+        if (!can_repack_rows16(m) || !(types & dtype_bit(m.type))) return;
         const size_t bytes = m.row_bytes * static_cast<size_t>(m.rows);
         uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
         if (!buf)

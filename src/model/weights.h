@@ -41,7 +41,7 @@ struct ModelWeights {
     static std::unique_ptr<ModelWeights> bind(const gguf::Reader& r, const HParams& hp);
     size_t matrix_bytes() const;  // bytes of weights a decode step reads
 
-    // Stores every matrix of the types in `types` (bit int(t) for DType t) that can_repack_rows16 in
+    // Stores every matrix of the types in `types` (dtype_bit(t) for DType t) that can_repack_rows16 in
     // Layout::kRows16 (tensor/rows16.h), for the kernel families that want it: copies in memory of the
     // same size, the file's pages released.
     void regroup_rows16(const MappedFile& file, uint64_t types);

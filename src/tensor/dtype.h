@@ -56,6 +56,10 @@ struct DTypeInfo {
 const DTypeInfo* dtype_info(uint32_t id);
 const DTypeInfo& dtype_info(DType t);
 inline const char* dtype_name(DType t) { return dtype_info(t).name; }
+// t's bit in a set of types held as one 64-bit mask (every DType value is below 64).
+constexpr uint64_t dtype_bit(DType t) {
+    return uint64_t(1) << static_cast<int>(t);
+}
 // Case-insensitive lookup by ggml name ("q8_0", "Q4_K", "bf16").
 std::optional<DType> dtype_from_name(std::string_view name);
 

@@ -7,8 +7,8 @@
 
 namespace kinglet {
 
-// How a matrix's rows are stored. kPlain: one row after another, as in the file. kRows16 (K-quants;
-// made at load time for the kernel families that want it; tensor/rows16.h): groups of 16 rows
+// How a matrix's rows are stored. kPlain: one row after another, as in the file. kRows16 (Q8_0 and
+// K-quants; made at load time for the kernel families that want it; tensor/rows16.h): groups of 16 rows
 // interleaved so that a kernel has one row per 32-bit lane, each group as many bytes as its 16 plain rows.
 enum class Layout : uint8_t { kPlain, kRows16 };
 

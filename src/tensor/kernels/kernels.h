@@ -33,9 +33,9 @@ struct Family {
     // Indexed by DType value (every entry set; gemm_ref where the family has nothing faster).
     GemmFn gemm[40];
     // The types whose kernels want the weights in groups of 16 rows (Layout::kRows16, tensor/rows16.h):
-    // bit int(t) for DType t. Every family computes either layout.
+    // dtype_bit(t) for DType t. Every family computes either layout.
     uint64_t rows16 = 0;
-    bool wants_rows16(DType t) const { return (rows16 >> int(t)) & 1; }
+    bool wants_rows16(DType t) const { return (rows16 & dtype_bit(t)) != 0; }
     // out[i] = silu(gate[i]) * up[i] (bit-identical across families).
     void (*swiglu)(const float* gate, const float* up, float* out, int64_t n);
     // Attention of one query row: out[0..head_dim_v) (bit-identical across families).
