@@ -125,8 +125,9 @@ TEST(ForwardThreads, OneAndTwoThreadsAgree) {
 }
 
 // The Q8_0 and K-quant matrices in groups of 16 rows (tensor/rows16.h; the loader makes them for the
-// kernel families that group the type) give the same logits, bit for bit, as the file's layout, through a prompt in one batch and decode
-// steps: random256's Q8_0, Q4_K_M, Q5_K_M and Q6_K files are 256 wide, so every matrix is grouped.
+// kernel families that group the type) give the same logits, bit for bit, as the file's layout, through
+// a prompt in one batch and decode steps: random256's Q8_0, Q4_K_M, Q5_K_M and Q6_K files are 256 wide,
+// so every matrix is grouped.
 // KINGLET_ROWS16 other than 0 or a grouped type's name is an error that names it.
 TEST(Rows16, SameLogitsAsTheFileLayout) {
     struct Env {  // restores KINGLET_ROWS16 as it was
