@@ -118,7 +118,8 @@ constexpr size_t kDecodePrefetch = 16384;
 // (T1), which ran the 1B Q8_0 decode 10-16% faster than into L1, where 16 KiB of lines in flight ahead
 // of the reads take half of a 32 KiB L1. AVX2 (tuned on Zen 3): into L1 (T0). The 8-token tiles of the
 // 32-blocks (gemm_q32.h: batched decode, a prefill panel's first tile) spend longer on each line and
-// prefetch into L1 in both families (batched decode of 8 sequences measured ~10% faster so).
+// prefetch into L1 in both families (batched decode of 8 sequences measured ~10% faster so). Since
+// then the AVX-512 GEMVs do not prefetch at all (kGemvPrefetch); its several-token kernels still fill L2.
 #if defined(__AVX512F__)
 constexpr auto kDecodeHint = _MM_HINT_T1;
 #else
@@ -129,6 +130,31 @@ constexpr auto kDecodeHint = _MM_HINT_T0;
 inline void prefetch(const void* p, size_t bytes) {
     const char* c = static_cast<const char*>(p);
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, kDecodeHint);
+}
+
+// Whether a product of one token (GEMV) prefetches its weights in software at all. AVX2 (tuned on Zen
+// 3, above): yes. AVX-512 (measured on Zen 4): no. A GEMV reads its weights in one sequential walk,
+// which Zen 4's hardware prefetchers follow on their own, and the software prefetches only cost there.
+// Without them, interleaved pairs of `kinglet bench -p 8 -n 64` (27 Nov): 1B Q4_K_M decode +12% at two
+// threads (7 of 8 pairs faster; CPU 53.9 -> 47.8 ms per token) and +10% at one (5 of 5); 1B F16 +5%
+// (6 of 6); 0.5B and 135M Q4_K_M level. The grouped Q8_0 GEMV had already dropped them (gemm_rows16.h).
+// Several tokens (batched decode) spend longer on each line and keep them.
+#if defined(__AVX512F__)
+constexpr bool kGemvPrefetch = false;
+#else
+constexpr bool kGemvPrefetch = true;
+#endif
+
+// prefetch() in a GEMV: only where kGemvPrefetch.
+inline void gemv_prefetch(const void* p, size_t bytes) {
+    if constexpr (kGemvPrefetch) prefetch(p, bytes);
+}
+
+// prefetch() in a tile of C tokens that streams its weights (TokenTile::stream): always for several
+// tokens, for one only where kGemvPrefetch.
+template <int C>
+inline void stream_prefetch(bool stream, const void* p, size_t bytes) {
+    if (stream && (C > 1 || kGemvPrefetch)) prefetch(p, bytes);
 }
 
 inline uint32_t load_u32(const void* p) {

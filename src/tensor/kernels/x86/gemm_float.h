@@ -109,7 +109,8 @@ struct TileZmm {
         };
         const int64_t bulk = cols - cols % kStep;
         for (int64_t k = 0; k < bulk; k += kStep) {
-            if (R * C == 1 && tt.stream) prefetch(reinterpret_cast<const char*>(wr[0] + k) + kDecodePrefetch, 64);
+            if (R * C == 1 && tt.stream)
+                gemv_prefetch(reinterpret_cast<const char*>(wr[0] + k) + kDecodePrefetch, 64);
             step(k, M(~M(0)));
         }
         if (bulk < cols) step(bulk, M((1u << (cols - bulk)) - 1));
@@ -188,7 +189,7 @@ struct TileF16Ggml {
                     __m256 s[8];
                     for (auto& sp : s) sp = _mm256_setzero_ps();
                     for (int64_t i = 0; i < bulk; i += 64) {
-                        prefetch(reinterpret_cast<const char*>(x + i) + kDecodePrefetch, 128);
+                        gemv_prefetch(reinterpret_cast<const char*>(x + i) + kDecodePrefetch, 128);
                         for (int p = 0; p < 8; ++p)
                             s[p] = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(x + i + 8 * p)),
                                                    _mm256_cvtph_ps(load128(v + i + 8 * p)), s[p]);

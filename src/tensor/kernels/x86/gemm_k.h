@@ -63,7 +63,7 @@ struct TileK4 {
             for (int i = 0; i < R; ++i) {
                 constexpr size_t kBytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
                 const uint8_t* xb = w + i * w_stride + b * kBytes;
-                if (tt.stream) prefetch(xb + kDecodePrefetch, kBytes);
+                stream_prefetch<C>(tt.stream, xb + kDecodePrefetch, kBytes);
                 uint16_t xd, xdmin;
                 std::memcpy(&xd, xb, 2);
                 std::memcpy(&xdmin, xb + 2, 2);
@@ -149,7 +149,8 @@ struct TileQ6K {
             for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(a[t]) + b;
             for (int i = 0; i < R; ++i) {
                 const auto& x = *reinterpret_cast<const BlockQ6_K*>(w + i * w_stride + b * sizeof(BlockQ6_K));
-                if (tt.stream) prefetch(reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch, sizeof(BlockQ6_K));
+                stream_prefetch<C>(tt.stream, reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch,
+                                   sizeof(BlockQ6_K));
                 const __m128i sc8 = load128(x.scales);
                 const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8));
                 const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_unpackhi_epi64(sc8, sc8)));

@@ -100,7 +100,8 @@ struct TileQ6K512 {
             for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(a[t]) + b;
             for (int i = 0; i < R; ++i) {
                 const auto& x = *reinterpret_cast<const BlockQ6_K*>(w + i * w_stride + b * sizeof(BlockQ6_K));
-                if (tt.stream) prefetch(reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch, sizeof(BlockQ6_K));
+                stream_prefetch<C>(tt.stream, reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch,
+                                   sizeof(BlockQ6_K));
                 const __m512i sc16 = zext512(_mm256_cvtepi8_epi16(load128(x.scales)));
                 __m512i sumi[C];
                 for (int t = 0; t < C; ++t) sumi[t] = _mm512_setzero_si512();

@@ -83,7 +83,7 @@ struct TileLowK {
             for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(tt.a[t]) + b;
             for (int i = 0; i < R; ++i) {
                 const uint8_t* xb = w + i * w_stride + b * kBytes;
-                if (tt.stream) prefetch(xb + kDecodePrefetch, kBytes);
+                stream_prefetch<C>(tt.stream, xb + kDecodePrefetch, kBytes);
                 __m256i sumi[C];
                 for (int t = 0; t < C; ++t) sumi[t] = _mm256_setzero_si256();
                 float xd;
@@ -176,7 +176,8 @@ struct TileIQ4XS {
             for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(tt.a[t]) + b;
             for (int i = 0; i < R; ++i) {
                 const auto& x = *reinterpret_cast<const BlockIQ4_XS*>(w + i * w_stride + b * sizeof(BlockIQ4_XS));
-                if (tt.stream) prefetch(reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch, sizeof(BlockIQ4_XS));
+                stream_prefetch<C>(tt.stream, reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch,
+                                   sizeof(BlockIQ4_XS));
                 const __m256i sc16 = iq4_xs_scales16(x);
                 __m256i sumi[C];
                 for (int t = 0; t < C; ++t) sumi[t] = _mm256_setzero_si256();
@@ -318,7 +319,7 @@ void gemv_lowk(const MatRef& m, int64_t r0, int64_t r1, const void* av, float* y
         const Block* x = reinterpret_cast<const Block*>(w + r * m.row_bytes);
         __m256 acc = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
-            prefetch(reinterpret_cast<const uint8_t*>(x + b) + kDecodePrefetch, sizeof(Block));
+            gemv_prefetch(reinterpret_cast<const uint8_t*>(x + b) + kDecodePrefetch, sizeof(Block));
             const __m256i l = G::lanes(x[b], a[b], pa + b * G::kPrep);
             acc = _mm256_fmadd_ps(_mm256_set1_ps(G::scale(x[b], a[b])), _mm256_cvtepi32_ps(l), acc);
         }

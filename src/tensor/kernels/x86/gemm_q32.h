@@ -115,7 +115,7 @@ struct Tile32 {
             const __m256i* corr = kBiased ? tt.c[0] + b : nullptr;
             for (int i = 0; i < R; ++i) {
                 const Block& x = reinterpret_cast<const Block*>(w + i * w_stride)[b];
-                _mm_prefetch(reinterpret_cast<const char*>(&x) + kDecodePrefetch, kDecodeHint);
+                gemv_prefetch(reinterpret_cast<const char*>(&x) + kDecodePrefetch, 1);
                 const __m256i lv = L::levels(x);
                 const __m256i ux = L::kSigned ? _mm256_sign_epi8(lv, lv) : lv;
                 const __m256i l = block_lanes<L>(lv, ux, av, corr);
@@ -145,7 +145,7 @@ struct Tile32 {
                 __m256i l[8];
                 alignas(16) uint16_t dw[8] = {};
                 for (int i = 0; i < n; ++i) {
-                    _mm_prefetch(reinterpret_cast<const char*>(x + b + i) + kDecodePrefetch, kDecodeHint);
+                    gemv_prefetch(reinterpret_cast<const char*>(x + b + i) + kDecodePrefetch, 1);
                     const __m256i lv = L::levels(x[b + i]);
                     l[i] = block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), load256(ar[b + i].qs), nullptr);
                     dw[i] = x[b + i].d;

@@ -160,7 +160,7 @@ inline void rows16_k4_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, fl
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (auto& v : mins) v = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, g += kBlock) {
-        prefetch(g + kDecodePrefetch, kBlock);  // the weights stream from memory, as in any GEMV
+        gemv_prefetch(g + kDecodePrefetch, kBlock);  // the weights stream from memory, as in any GEMV
         const int32_t* a4 = reinterpret_cast<const int32_t*>(a[b].qs);
         __m512i sc[8], mn[8];
         rows16_scales(g + kRows16Scales, sc, mn);
@@ -205,7 +205,7 @@ inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, c
     __m512 acc[8];
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block, neg32 += 64) {
-        prefetch(g + kDecodePrefetch, kRows16Q6Block);
+        gemv_prefetch(g + kDecodePrefetch, kRows16Q6Block);
         const int32_t* a4 = reinterpret_cast<const int32_t*>(a[b].qs);
         __m512i lane[8];
         for (auto& v : lane) v = _mm512_setzero_si512();
