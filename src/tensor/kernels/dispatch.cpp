@@ -14,6 +14,10 @@ namespace kinglet::kernels {
 
 extern const Family avx2_family;
 extern const Family avx512_family;
+namespace avx512 {
+void gemm_bf16_widen(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok,
+                     float* y, int64_t ldy);
+}
 
 namespace {
 
@@ -46,9 +50,20 @@ bool runs_avx512(const CpuFeatures& c) {
     return runs_avx2(c) && c.avx512f && c.avx512bw && c.avx512vl && c.avx512dq && c.avx512vnni;
 }
 
+// The AVX-512 family as this CPU runs it. Its BF16 product is built on vdpbf16ps (AVX512-BF16), which
+// CPUs with AVX-512 VNNI but not AVX512-BF16 (Cascade Lake, Ice Lake) lack: there BF16 widens to float.
+const Family& avx512_here() {
+    static const Family f = [] {
+        Family g = avx512_family;
+        if (!cpu_features().avx512bf16) g.gemm[int(DType::BF16)] = avx512::gemm_bf16_widen;
+        return g;
+    }();
+    return f;
+}
+
 const Family& choose() {
     const CpuFeatures& c = cpu_features();
-    const Family* best = runs_avx512(c) ? &avx512_family : runs_avx2(c) ? &avx2_family : &scalar_family;
+    const Family* best = runs_avx512(c) ? &avx512_here() : runs_avx2(c) ? &avx2_family : &scalar_family;
     const char* env = std::getenv("KINGLET_KERNELS");
     if (!env || !*env) return *best;
     const Family* want = family(env);
@@ -72,7 +87,7 @@ const Family* family(const char* name) {
     const CpuFeatures& c = cpu_features();
     if (!std::strcmp(name, "scalar")) return &scalar_family;
     if (!std::strcmp(name, "avx2")) return runs_avx2(c) ? &avx2_family : nullptr;
-    if (!std::strcmp(name, "avx512")) return runs_avx512(c) ? &avx512_family : nullptr;
+    if (!std::strcmp(name, "avx512")) return runs_avx512(c) ? &avx512_here() : nullptr;
     return nullptr;
 }
 

@@ -24,6 +24,9 @@ KINGLET_GEMM_ENTRY(gemm_iq4_nl);
 KINGLET_GEMM_ENTRY(gemm_f32);
 KINGLET_GEMM_ENTRY(gemm_f16);
 KINGLET_GEMM_ENTRY(gemm_bf16);
+// BF16 widened to float and FMA, without AVX512-BF16 (gemm_bf16 in the AVX2 family; dispatch.cpp puts it
+// in the AVX-512 family's table on CPUs with AVX-512 VNNI but not AVX512-BF16: Cascade Lake, Ice Lake).
+KINGLET_GEMM_ENTRY(gemm_bf16_widen);
 
 void quantize_q8_0(const float* x, void* y, int64_t n);
 void quantize_q8_1(const float* x, void* y, int64_t n);
