@@ -114,36 +114,34 @@ inline __m256i nibbles_to_bytes(const uint8_t* p) {
 // walk is cut into short strides), most of all on narrow rows (576 wide: ~60% of a single walk).
 constexpr size_t kDecodePrefetch = 16384;
 
-// The cache level the GEMV's prefetches fill. AVX-512 (measured on Zen 4, 1 MiB L2 per core): into L2
-// (T1), which ran the 1B Q8_0 decode 10-16% faster than into L1, where 16 KiB of lines in flight ahead
-// of the reads take half of a 32 KiB L1. AVX2 (tuned on Zen 3): into L1 (T0). The 8-token tiles of the
-// 32-blocks (gemm_q32.h: batched decode, a prefill panel's first tile) spend longer on each line and
-// prefetch into L1 in both families (batched decode of 8 sequences measured ~10% faster so). Since
-// then the AVX-512 GEMVs do not prefetch at all (kGemvPrefetch); its several-token kernels still fill L2.
+// kDecodeHint: the cache level the streaming products' prefetches fill. AVX-512 (measured on Zen 4,
+// 1 MiB L2 per core): into L2 (T1), which ran the 1B Q8_0 decode 10-16% faster than into L1, where
+// 16 KiB of lines in flight ahead of the reads take half of a 32 KiB L1. AVX2 (tuned on Zen 3): into L1
+// (T0). The 8-token tiles of the 32-blocks (gemm_q32.h: batched decode, a prefill panel's first tile)
+// spend longer on each line and prefetch into L1 in both families (batched decode of 8 sequences
+// measured ~10% faster so).
+//
+// kGemvPrefetch: whether a product of one token (GEMV) prefetches in software at all. AVX2 (Zen 3,
+// above): yes. AVX-512 (measured on Zen 4): no. A GEMV reads its weights in one sequential walk, which
+// Zen 4's hardware prefetchers follow on their own, and the software prefetches only cost there.
+// Without them, interleaved pairs of `kinglet bench -p 8 -n 64` (27 Nov): 1B Q4_K_M decode +12% at two
+// threads (7 of 8 pairs faster; CPU 53.9 -> 47.8 ms per token) and +10% at one (5 of 5); 1B F16 +5%
+// (6 of 6); 0.5B and 135M Q4_K_M level. The grouped Q8_0 GEMV had already dropped them (gemm_rows16.h).
+// Several tokens (batched decode) spend longer on each line and keep them: the grouped Q4_K kernel at
+// 4 sequences ran at 0.48x without.
 #if defined(__AVX512F__)
 constexpr auto kDecodeHint = _MM_HINT_T1;
+constexpr bool kGemvPrefetch = false;
 #else
 constexpr auto kDecodeHint = _MM_HINT_T0;
+constexpr bool kGemvPrefetch = true;
 #endif
 
-// Software prefetch of [p, p + bytes) for a streaming GEMV (kDecodeHint).
+// Software prefetch of [p, p + bytes) for a streaming product (kDecodeHint).
 inline void prefetch(const void* p, size_t bytes) {
     const char* c = static_cast<const char*>(p);
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, kDecodeHint);
 }
-
-// Whether a product of one token (GEMV) prefetches its weights in software at all. AVX2 (tuned on Zen
-// 3, above): yes. AVX-512 (measured on Zen 4): no. A GEMV reads its weights in one sequential walk,
-// which Zen 4's hardware prefetchers follow on their own, and the software prefetches only cost there.
-// Without them, interleaved pairs of `kinglet bench -p 8 -n 64` (27 Nov): 1B Q4_K_M decode +12% at two
-// threads (7 of 8 pairs faster; CPU 53.9 -> 47.8 ms per token) and +10% at one (5 of 5); 1B F16 +5%
-// (6 of 6); 0.5B and 135M Q4_K_M level. The grouped Q8_0 GEMV had already dropped them (gemm_rows16.h).
-// Several tokens (batched decode) spend longer on each line and keep them.
-#if defined(__AVX512F__)
-constexpr bool kGemvPrefetch = false;
-#else
-constexpr bool kGemvPrefetch = true;
-#endif
 
 // prefetch() in a GEMV: only where kGemvPrefetch.
 inline void gemv_prefetch(const void* p, size_t bytes) {
