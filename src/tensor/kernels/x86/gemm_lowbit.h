@@ -306,7 +306,8 @@ struct GemvQ3K {
 };
 
 // Rows [r0, r1) of a single-token product with G's per-super-block lanes: one row after another,
-// prefetched kDecodePrefetch ahead, one fma(d, lanes, acc) per super-block as the reference.
+// prefetched kDecodePrefetch ahead where kGemvPrefetch, one fma(d, lanes, acc) per super-block as the
+// reference.
 template <class G>
 void gemv_lowk(const MatRef& m, int64_t r0, int64_t r1, const void* av, float* y) {
     using Block = typename G::Block;

@@ -241,8 +241,8 @@ inline void row_sums(const uint8_t* w, int64_t nb, const PackedTokens<C>& p, flo
 // The table of row r + 1 is made inside row r's block loop (wn: row r + 1's blocks, ddn: its table), so
 // that its multiplies and stores overlap the products and are long written when row r + 1 reads them (a
 // separate loop per row before its products measured 3-5% slower on 18- and 48-block rows). The weights
-// stream from memory (a forward pass of a few tokens reads every row once), so they are prefetched as the
-// single-token GEMV prefetches them (kDecodePrefetch).
+// stream from memory (a forward pass of a few tokens reads every row once), so they are prefetched
+// kDecodePrefetch ahead (in both families; the AVX-512 single-token GEMV does not prefetch, common.h).
 template <class L, int C, bool kNext>
 inline void row_packed(const uint8_t* w, const uint8_t* wn, int64_t nb, const PackedTokens<C>& p, float* y,
                        int64_t ldy, const float* dd, float* ddn) {
@@ -381,7 +381,7 @@ inline __m512 pair_scales(__m512 dd) {
 // panel's first tile of tokens), converted where used (kStream: batched decode, weights read once from
 // memory) or converted where used and written to the table (kFill: the panel's first tile, which reads
 // the weights from memory, so that their latency overlaps the products). kStream and kFill prefetch the
-// weights as the GEMV does.
+// weights kDecodePrefetch ahead.
 enum class Scales { kTable, kStream, kFill };
 
 template <class L, Scales S>

@@ -17,7 +17,8 @@ namespace kinglet::kernels::KINGLET_ISA {
 // when the tile type asks for them (Tile::kScales: 0, 1 or 2 floats per block), and 8 int32 lanes of
 // per-block corrections (c) when Tile::kCorr, converted once per tile rather than once per (row, block).
 // stream: the product has at most kStreamTokens tokens (decode, batched decode), so each weight row is
-// read about once and comes from memory: the tile prefetches its weights ahead (kDecodePrefetch).
+// read about once and comes from memory: the tile prefetches its weights ahead (kDecodePrefetch; for one
+// token only where kGemvPrefetch, common.h).
 // Prefill sweeps a panel of rows from L2 once per tile of tokens and does not.
 template <int C>
 struct TokenTile {
