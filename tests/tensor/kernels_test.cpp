@@ -23,11 +23,6 @@
 using namespace kinglet;
 using kernels::Family;
 
-namespace kinglet::kernels::avx512 {  // the AVX-512 family's BF16 product without AVX512-BF16
-void gemm_bf16_widen(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok,
-                     float* y, int64_t ldy);
-}
-
 namespace {
 
 class Kernels : public testing::TestWithParam<const char*> {

@@ -14,10 +14,6 @@ namespace kinglet::kernels {
 
 extern const Family avx2_family;
 extern const Family avx512_family;
-namespace avx512 {
-void gemm_bf16_widen(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok,
-                     float* y, int64_t ldy);
-}
 
 namespace {
 

@@ -78,4 +78,12 @@ double exp_weights_ref(const float* x, float* w, int64_t n, float mx, float scal
 float max_ref(const float* x, int64_t n);
 void rope_ref(float* x, int n_heads, int head_dim, int n_rot, const float* cos, const float* sin, bool neox);
 
+// The AVX-512 family's BF16 product for CPUs without AVX512-BF16 (Cascade Lake, Ice Lake): BF16 widened to
+// float, as the AVX2 family computes it. active() and family("avx512") put it in the table there; the
+// tests call it directly. Only on CPUs that run the AVX-512 family.
+namespace avx512 {
+void gemm_bf16_widen(const MatRef& w, int64_t r0, int64_t r1, const void* a, size_t a_stride, int64_t n_tok,
+                     float* y, int64_t ldy);
+}
+
 }  // namespace kinglet::kernels
