@@ -63,11 +63,12 @@ float dot_bf16(int64_t n, const uint16_t* x, const uint16_t* y) {
 // llama.cpp's x86 kernels use, so kinglet's logits agree with llama.cpp's to the last bit where the
 // rest of the computation agrees too (the reference tolerances in ../shared/models assume that):
 //   - within every 32-element group, 8 "lanes" of 4 consecutive elements each sum their integer
-//     products (times the sub-block scale for K-quants);
+//     products;
 //   - each lane accumulates its own float with a fused multiply-add per block: acc = fma(d, lane, acc);
 //   - the 8 lanes are then summed as (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
-// SIMD kernels follow the same order and are bit-identical to these. Q8_0 weights are the exception
-// (dot_q8_0 below); a Q8_0 KV cache keeps the lane order (dot_q8_0_lanes).
+// SIMD kernels follow the same order and are bit-identical to these. Q8_0 weights (dot_q8_0 below) and
+// Q4_K, Q5_K, Q6_K (dot_k4, dot_q6_K: one integer total per super-block) are the exceptions; a Q8_0 KV
+// cache keeps the lane order (dot_q8_0_lanes).
 
 using detail::Lanes;  // tensor/dot_lanes.h
 
@@ -165,10 +166,14 @@ int q6_K_level(const BlockQ6_K& b, int e) {
 }
 
 // Q4_K / Q5_K: sum over sub-blocks of (d sc q - dmin m) * dy qa. The min term only needs the sums
-// of the activation levels per 32, which Q8_K keeps per 16 in bsums.
+// of the activation levels per 32, which Q8_K keeps per 16 in bsums. The scaled products of a
+// super-block are summed as one integer (exact) and join the float sum with one fused multiply-add per
+// super-block, fma(d_w * d_a, total, acc): not llama.cpp's 8 float lanes, because summing a sub-block's
+// products before its scale halves the multiplies of the grouped kernels (kernels/x86/gemm_rows16.h;
+// docs/architecture.md).
 template <typename Block, typename Level>
 float dot_k4(int64_t n, const Block* x, const BlockQ8_K* y, Level level, bool vector_mins) {
-    Lanes acc;
+    float acc = 0.0f;
     float mins4[4] = {};  // Q4_K keeps 4 partial sums of the min term, Q5_K one
     float summs = 0;
     for (int64_t i = 0; i < n / QK_K; ++i) {
@@ -186,28 +191,32 @@ float dot_k4(int64_t n, const Block* x, const BlockQ8_K* y, Level level, bool ve
         } else {
             summs = std::fma(dmin, static_cast<float>(pair[0] + pair[1] + pair[2] + pair[3]), summs);
         }
-        int32_t lane[8] = {};
-        for (int g = 0; g < 8; ++g)
-            for (int l = 0; l < 8; ++l)
-                for (int j = 32 * g + 4 * l; j < 32 * g + 4 * l + 4; ++j) lane[l] += sc[g] * level(x[i], j) * y[i].qs[j];
-        acc.add(d, lane);
+        int32_t total = 0;
+        for (int g = 0; g < 8; ++g) {
+            int32_t sub = 0;
+            for (int j = 32 * g; j < 32 * g + 32; ++j) sub += level(x[i], j) * y[i].qs[j];
+            total += sc[g] * sub;
+        }
+        acc = std::fma(d, static_cast<float>(total), acc);
     }
     if (vector_mins) summs = (mins4[0] + mins4[2]) + (mins4[1] + mins4[3]);
-    return acc.sum() + summs;
+    return acc + summs;
 }
 
+// As dot_k4: one integer total per super-block (each 16 elements' sum times its scale), one fma.
 float dot_q6_K(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y) {
-    Lanes acc;
+    float acc = 0.0f;
     for (int64_t i = 0; i < n / QK_K; ++i) {
         const float d = y[i].d * fp16_to_fp32(x[i].d);
-        int32_t lane[8] = {};
-        for (int g = 0; g < 8; ++g)
-            for (int l = 0; l < 8; ++l)
-                for (int j = 32 * g + 4 * l; j < 32 * g + 4 * l + 4; ++j)
-                    lane[l] += x[i].scales[j / 16] * q6_K_level(x[i], j) * y[i].qs[j];
-        acc.add(d, lane);
+        int32_t total = 0;
+        for (int g = 0; g < 16; ++g) {
+            int32_t sub = 0;
+            for (int j = 16 * g; j < 16 * g + 16; ++j) sub += q6_K_level(x[i], j) * y[i].qs[j];
+            total += x[i].scales[g] * sub;
+        }
+        acc = std::fma(d, static_cast<float>(total), acc);
     }
-    return acc.sum();
+    return acc;
 }
 
 }  // namespace

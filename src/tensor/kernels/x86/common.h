@@ -76,6 +76,14 @@ inline __m256i hsum8_epi32(const __m256i* v) {
     return _mm256_add_epi32(_mm256_permute2x128_si256(ab, cd, 0x20), _mm256_permute2x128_si256(ab, cd, 0x31));
 }
 
+// The sum of v's 8 int32 lanes.
+inline int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
 // Sums of 4 consecutive products of unsigned bytes u and signed bytes s, as 8 int32 lanes. Exact for
 // every operand pair kinglet produces: the AVX2 form goes through int16 pairs, which cannot saturate
 // while u <= 128 and |s| <= 127 (or u <= 63 and any s).

@@ -1,7 +1,8 @@
 // Q4_K, Q5_K, Q6_K against Q8_K activations: super-blocks of 256. Per super-block and (row, token)
 // pair, the sub-block scales multiply integer lane sums (8 lanes of 4 consecutive elements, summed over
-// the 8 groups of 32) and each lane accumulates one fma(d, lane, acc); Q4_K's min term runs in 4
-// partial sums, Q5_K's in one — the scalar reference's order (tensor/dot.cpp), so results are bit-exact.
+// the 8 groups of 32), the lanes are added into the super-block's integer total (exact) and the total
+// joins one float sum, fma(d, total, acc); Q4_K's min term runs in 4 partial sums, Q5_K's in one — the
+// scalar reference's order (tensor/dot.cpp), so results are bit-exact.
 #pragma once
 #include "tensor/kernels/x86/tiling.h"
 #include "tensor/mat_ref.h"
@@ -29,6 +30,39 @@ inline __m256i word_mask(int lo, int hi) {
     return _mm256_set_epi16(h, h, h, h, h, h, h, h, l, l, l, l, l, l, l, l);
 }
 
+// The float side of the K-quant tiles: one float sum per (row, token), which each super-block's integer
+// total (the sum of the 8 int32 lanes of sumi[t]) joins as fma(d_a * d_w, total, sum). Several tokens are
+// handled 8 at a time, lane t of one vector per row holding token t.
+template <int R, int C>
+struct SbSums {
+    __m256 v[R];
+    float s[R];
+    alignas(32) float da[8];  // the activation scales of the current super-block
+    SbSums() {
+        for (int i = 0; i < R; ++i) v[i] = _mm256_setzero_ps(), s[i] = 0.0f;
+    }
+    void tokens(const BlockQ8_K* const (&yb)[C]) {
+        for (int t = 0; t < 8; ++t) da[t] = t < C ? yb[t]->d : 0.0f;
+    }
+    void add(int i, float dw, const __m256i* sumi) {
+        if constexpr (C == 1) {
+            s[i] = __builtin_fmaf(da[0] * dw, float(hsum_epi32(sumi[0])), s[i]);
+        } else {
+            __m256i w[8];
+            for (int t = 0; t < 8; ++t) w[t] = t < C ? sumi[t] : _mm256_setzero_si256();
+            v[i] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(da), _mm256_set1_ps(dw)),
+                                   _mm256_cvtepi32_ps(hsum8_epi32(w)), v[i]);
+        }
+    }
+    // The sums of row i, token by token.
+    void get(int i, float (&out)[8]) const {
+        if constexpr (C == 1)
+            out[0] = s[i];
+        else
+            _mm256_storeu_ps(out, v[i]);
+    }
+};
+
 // Q4_K and Q5_K share everything but the high bit of Q5_K's levels.
 template <bool kFive, int Rows, int Cols, int DecodeRows>
 struct TileK4 {
@@ -43,12 +77,11 @@ struct TileK4 {
         const uint8_t* const* a = tt.a;
         const int64_t nb = cols / QK_K;
         const __m256i m4 = _mm256_set1_epi8(0x0F);
-        __m256 acc[R][C];
+        SbSums<R, C> acc;
         __m128 acc_m[R][C];  // Q4_K: 4 partial sums of the min term
         float summs[R][C];   // Q5_K: one
         for (int i = 0; i < R; ++i)
             for (int t = 0; t < C; ++t) {
-                acc[i][t] = _mm256_setzero_ps();
                 acc_m[i][t] = _mm_setzero_ps();
                 summs[i][t] = 0.0f;
             }
@@ -60,6 +93,7 @@ struct TileK4 {
                 const __m256i bs = load256(yb[t]->bsums);
                 q8s[t] = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
             }
+            acc.tokens(yb);
             for (int i = 0; i < R; ++i) {
                 constexpr size_t kBytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
                 const uint8_t* xb = w + i * w_stride + b * kBytes;
@@ -97,11 +131,10 @@ struct TileK4 {
                         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(p_lo, p_hi));
                     }
                 }
-                const float xdf = f16(xd), xmf = f16(xdmin);
+                const float xmf = f16(xdmin);
+                acc.add(i, f16(xd), sumi);
                 for (int t = 0; t < C; ++t) {
-                    const float d = yb[t]->d * xdf;
                     const float dmin = -yb[t]->d * xmf;
-                    acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[t]), acc[i][t]);
                     const __m128i prod = _mm_madd_epi16(mins16, q8s[t]);
                     if constexpr (kFive) {
                         __m128i s = _mm_add_epi32(prod, _mm_unpackhi_epi64(prod, prod));
@@ -113,7 +146,9 @@ struct TileK4 {
                 }
             }
         }
-        for (int i = 0; i < R; ++i)
+        for (int i = 0; i < R; ++i) {
+            float sums[8];
+            acc.get(i, sums);
             for (int t = 0; t < C; ++t) {
                 float m;
                 if constexpr (kFive) {
@@ -123,8 +158,9 @@ struct TileK4 {
                     v = _mm_add_ss(v, _mm_movehdup_ps(v));
                     m = _mm_cvtss_f32(v);
                 }
-                y[t * ldy + i] = hsum_lanes(acc[i][t]) + m;
+                y[t * ldy + i] = sums[t] + m;
             }
+        }
     }
 };
 
@@ -141,12 +177,11 @@ struct TileQ6K {
         const uint8_t* const* a = tt.a;
         const int64_t nb = cols / QK_K;
         const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
-        __m256 acc[R][C];
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) acc[i][t] = _mm256_setzero_ps();
+        SbSums<R, C> acc;
         for (int64_t b = 0; b < nb; ++b) {
             const BlockQ8_K* yb[C];
             for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(a[t]) + b;
+            acc.tokens(yb);
             for (int i = 0; i < R; ++i) {
                 const auto& x = *reinterpret_cast<const BlockQ6_K*>(w + i * w_stride + b * sizeof(BlockQ6_K));
                 stream_prefetch<C>(tt.stream, reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch,
@@ -178,13 +213,14 @@ struct TileQ6K {
                         }
                     }
                 }
-                const float xd = f16(x.d);
-                for (int t = 0; t < C; ++t)
-                    acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(yb[t]->d * xd), _mm256_cvtepi32_ps(sumi[t]), acc[i][t]);
+                acc.add(i, f16(x.d), sumi);
             }
         }
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes(acc[i][t]);
+        for (int i = 0; i < R; ++i) {
+            float sums[8];
+            acc.get(i, sums);
+            for (int t = 0; t < C; ++t) y[t * ldy + i] = sums[t];
+        }
     }
 };
 

@@ -4,9 +4,9 @@
 // absolute values with the sign moved onto the activations (a masked negation; AVX-512 has no vpsignb);
 // per 64 elements and token vpmaddubsw makes the int16 sums of element pairs and vpdpwssd multiplies them
 // by the scales (one per 16 elements) into 16 int32 lanes; at the end of the super-block lane l + 8 is
-// added to lane l. Integer sums are exact, so lane l is the reference's lane l (tensor/dot.cpp: elements
-// 4 l .. 4 l + 3 of every group, times their scale) and the float part (one fma per super-block per lane)
-// is TileQ6K's: results are bit-identical.
+// added to lane l and the 8 lanes into the super-block's total. Integer sums are exact, so the total is
+// the reference's (tensor/dot.cpp) and the float part (one fma per super-block, SbSums) is TileQ6K's:
+// results are bit-identical.
 // Q4_K stays on gemm_k.h's tiles (with vpdpwssd in the prefill one): the same 512-bit scheme measured no
 // faster there on Zen 4, which runs a 512-bit shift or shuffle as two 256-bit halves on the same pipes,
 // and its decode was no faster with 256-bit vpdpwssd and load-only scale broadcasts either.
@@ -92,12 +92,11 @@ struct TileQ6K512 {
                     int64_t ldy) {
         const uint8_t* const* a = tt.a;
         const int64_t nb = cols / QK_K;
-        __m256 acc[R][C];
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) acc[i][t] = _mm256_setzero_ps();
+        SbSums<R, C> acc;
         for (int64_t b = 0; b < nb; ++b) {
             const BlockQ8_K* yb[C];
             for (int t = 0; t < C; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(a[t]) + b;
+            acc.tokens(yb);
             for (int i = 0; i < R; ++i) {
                 const auto& x = *reinterpret_cast<const BlockQ6_K*>(w + i * w_stride + b * sizeof(BlockQ6_K));
                 stream_prefetch<C>(tt.stream, reinterpret_cast<const uint8_t*>(&x) + kDecodePrefetch,
@@ -112,14 +111,16 @@ struct TileQ6K512 {
                         sumi[t] = _mm512_dpwssd_epi32(sumi[t], q6.products(_mm512_loadu_si512(yb[t]->qs + 64 * p)),
                                                       q6.scale);
                 }
-                const float xd = f16(x.d);
-                for (int t = 0; t < C; ++t)
-                    acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(yb[t]->d * xd), _mm256_cvtepi32_ps(fold_lanes(sumi[t])),
-                                                acc[i][t]);
+                __m256i lanes[C];
+                for (int t = 0; t < C; ++t) lanes[t] = fold_lanes(sumi[t]);
+                acc.add(i, f16(x.d), lanes);
             }
         }
-        for (int i = 0; i < R; ++i)
-            for (int t = 0; t < C; ++t) y[t * ldy + i] = hsum_lanes(acc[i][t]);
+        for (int i = 0; i < R; ++i) {
+            float sums[8];
+            acc.get(i, sums);
+            for (int t = 0; t < C; ++t) y[t * ldy + i] = sums[t];
+        }
     }
 };
 
@@ -131,8 +132,7 @@ struct PrefillQ6K512 {
 
     template <int C>
     static void run(const uint8_t* w, int64_t nb, const PackedQ8K* p, float* y, int64_t ldy) {
-        __m256 acc[C];
-        for (int t = 0; t < C; ++t) acc[t] = _mm256_setzero_ps();
+        __m256 acc = _mm256_setzero_ps();  // lane t: token t
         for (int64_t b = 0; b < nb; ++b) {
             const auto& x = *reinterpret_cast<const BlockQ6_K*>(w + b * kBytes);
             const PackedQ8K& q = p[b];
@@ -152,7 +152,9 @@ struct PrefillQ6K512 {
             for (int t = 0; t < C; ++t) lanes[t] = fold_lanes(sumi[t]);
             add_scaled<C>(q, f16(x.d), lanes, acc);
         }
-        for (int t = 0; t < C; ++t) y[t * ldy] = hsum_lanes(acc[t]);
+        alignas(32) float out[8];
+        _mm256_store_ps(out, acc);
+        for (int t = 0; t < C; ++t) y[t * ldy] = out[t];
     }
 };
 

@@ -4,7 +4,7 @@
 // computes one weight row against the 8 tokens with aligned loads from one contiguous stream, and what
 // does not depend on the row (the bsums pairs, -d per token) is done once per tile, not once per row.
 // Every (row, token) result is accumulated exactly as in TileK4 / TileQ6K and the scalar reference
-// (tensor/dot.cpp): the same integer lane sums, one fma per super-block per lane, the same min-term
+// (tensor/dot.cpp): the same integer super-block totals, one fma per super-block, the same min-term
 // partial sums, so results are bit-identical.
 #pragma once
 #include "tensor/kernels/x86/gemm_k.h"
@@ -54,14 +54,13 @@ inline __m256i spread_word(__m256i v, int k) {
     return _mm256_shuffle_epi8(v, _mm256_set1_epi16(short(0x0100 + 0x0202 * k)));
 }
 
-// acc[t] += (d_t * xd) * lanes(sumi[t]) for the C tokens of one super-block.
+// Lane t of acc += (d_t * xd) * (the total of sumi[t]'s 8 lanes) for the C tokens of one super-block.
 template <int C>
-inline void add_scaled(const PackedQ8K& q, float xd, const __m256i* sumi, __m256* acc) {
-    alignas(32) float dt[kPackTokens];
-    _mm256_store_ps(dt, _mm256_mul_ps(_mm256_load_ps(q.d), _mm256_set1_ps(xd)));
-#pragma GCC unroll 8
-    for (int t = 0; t < C; ++t)
-        acc[t] = _mm256_fmadd_ps(_mm256_broadcast_ss(dt + t), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+inline void add_scaled(const PackedQ8K& q, float xd, const __m256i* sumi, __m256& acc) {
+    __m256i v[8];
+    for (int t = 0; t < 8; ++t) v[t] = t < C ? sumi[t] : _mm256_setzero_si256();
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(q.d), _mm256_set1_ps(xd)),
+                          _mm256_cvtepi32_ps(hsum8_epi32(v)), acc);
 }
 
 // One Q4_K (kFive false) or Q5_K row against the first C tokens of a packed tile.
@@ -72,8 +71,8 @@ struct PrefillK4 {
     template <int C>
     static void run(const uint8_t* w, int64_t nb, const PackedQ8K* p, float* y, int64_t ldy) {
         constexpr int P = (C + 1) / 2;  // token pairs of the min term
-        __m256 acc[C], acc_m[P];  // acc_m: Q4_K's 4 partial min sums (Q5_K's one in lane 0) per token, 2 tokens
-        for (int t = 0; t < C; ++t) acc[t] = _mm256_setzero_ps();
+        __m256 acc = _mm256_setzero_ps();  // lane t: token t
+        __m256 acc_m[P];  // Q4_K's 4 partial min sums (Q5_K's one in lane 0) per token, 2 tokens
         for (int i = 0; i < P; ++i) acc_m[i] = _mm256_setzero_ps();
 #if defined(__AVX512F__)
         constexpr int Q = (C + 3) / 4;  // Q4_K: the min sums of tokens 4 i .. 4 i + 3 (lanes 4 (t % 4) ..)
@@ -154,6 +153,8 @@ struct PrefillK4 {
             for (int t = 0; t < C; ++t) acc_m[t / 2] = _mm256_load_ps(&mz[t / 4][8 * ((t / 2) % 2)]);
         }
 #endif
+        alignas(32) float out[8];
+        _mm256_store_ps(out, acc);
         for (int t = 0; t < C; ++t) {
             const __m128 m4 = t % 2 ? _mm256_extractf128_ps(acc_m[t / 2], 1) : _mm256_castps256_ps128(acc_m[t / 2]);
             float m;
@@ -164,7 +165,7 @@ struct PrefillK4 {
                 v = _mm_add_ss(v, _mm_movehdup_ps(v));
                 m = _mm_cvtss_f32(v);
             }
-            y[t * ldy] = hsum_lanes(acc[t]) + m;
+            y[t * ldy] = out[t] + m;
         }
     }
 };
@@ -175,8 +176,7 @@ struct PrefillQ6K {
 
     template <int C>
     static void run(const uint8_t* w, int64_t nb, const PackedQ8K* p, float* y, int64_t ldy) {
-        __m256 acc[C];
-        for (int t = 0; t < C; ++t) acc[t] = _mm256_setzero_ps();
+        __m256 acc = _mm256_setzero_ps();  // lane t: token t
         for (int64_t b = 0; b < nb; ++b) {
             const auto& x = *reinterpret_cast<const BlockQ6_K*>(w + b * kBytes);
             const PackedQ8K& q = p[b];
@@ -209,7 +209,9 @@ struct PrefillQ6K {
             }
             add_scaled<C>(q, f16(x.d), sumi, acc);
         }
-        for (int t = 0; t < C; ++t) y[t * ldy] = hsum_lanes(acc[t]);
+        alignas(32) float out[8];
+        _mm256_store_ps(out, acc);
+        for (int t = 0; t < C; ++t) y[t * ldy] = out[t];
     }
 };
 

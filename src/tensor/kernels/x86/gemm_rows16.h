@@ -1,12 +1,13 @@
 // Q4_K, Q5_K and Q6_K weights in Layout::kRows16 (tensor/rows16.h) against Q8_K activations,
-// bit-identical to the reference (tensor/dot.cpp's dot_k4, dot_q6_K): per super-block, lane l of a row
-// is the sum over its sub-blocks of scale * (the 4 products of elements 4l .. 4l + 3 of every 32); each
-// lane accumulates fma(d_w * d_a, lane, acc); Q4_K's min term keeps 4 partial sums, Q5_K's one. A group
-// holds one row per 32-bit lane and a 64-byte chunk holds 4 bytes of each of its 16 rows, so one
-// broadcast group of 4 activations meets 16 rows in one multiply (vpdpbusd), the sub-block scale joins
-// in one more (vpdpwssd: a 4-product sum fits in 16 bits), and nothing is summed across lanes.
-// One token (decode) has its own kernels with every lane's sum in a register; several tokens (batched
-// decode, prompts) the _tokens kernels, where each load of weights meets up to 8 tokens.
+// bit-identical to the reference (tensor/dot.cpp's dot_k4, dot_q6_K): per super-block, a row's integer
+// total is the sum over its sub-blocks of scale * (the sum of the sub-block's products), and the total
+// joins the row's float sum in one fma(d_w * d_a, total, acc); Q4_K's min term keeps 4 partial sums,
+// Q5_K's one. A group holds one row per 32-bit lane and a 64-byte chunk holds 4 bytes of each of its 16
+// rows, so one broadcast group of 4 activations meets 16 rows in one multiply (vpdpbusd), which also
+// adds the products to the sub-block's running sum; the scale joins once per sub-block (vpmulld), and
+// nothing is summed across lanes.
+// One token (decode) and several (batched decode, prompts: the _tokens kernels, where each load of
+// weights meets up to 8 tokens) share the integer part (rows16_k4_totals, rows16_q6k_totals).
 // Q8_0 weights against Q8_0 activations (below, "Q8_0"): one integer sum per block, any number of tokens,
 // with AVX-512 VNNI and with AVX2.
 #pragma once
@@ -103,11 +104,10 @@ inline void rows16_add_mins(const __m512i (&mn2)[4], const int16_t* bs, __m512 d
     }
 }
 
-// Q6_K: scale i (int8) of a super-block's 16 rows as the low 16-bit word of each lane, the high word
-// zero (vpdpwssd then multiplies a 4-product sum held in the low word, sign in the high, by it alone).
+// Q6_K: scale i (int8) of a super-block's 16 rows as int32 lanes.
 inline __m512i rows16_q6k_scale(const uint8_t* g, int i) {
-    return _mm512_cvtepu16_epi32(_mm256_cvtepi8_epi16(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * i))));
+    return _mm512_cvtepi8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + kRows16Q6Scales + 16 * i)));
 }
 
 // Q6_K: the unsigned levels (0..63) of the 4 groups of 32 of a triple (tensor/rows16.h), lane o of
@@ -151,91 +151,116 @@ inline void rows16_k4_levels(const uint8_t* g, int o, __m512i& lo, __m512i& hi) 
     }
 }
 
+// The integer totals of a Q4_K or Q5_K super-block for 16 rows against T tokens (at[t]: the token's
+// block): per pair of sub-blocks 2j, 2j + 1, the 8 chunks' vpdpbusd into one running sum each, then
+// each sum times its sub-block's scale.
+template <int T, bool Q5>
+inline void rows16_k4_totals(const uint8_t* g, const __m512i (&sc)[8], const BlockQ8_K* const (&at)[T],
+                             __m512i (&tot)[T]) {
+    for (auto& v : tot) v = _mm512_setzero_si512();
+    rows16_unroll<4>([&](auto jp) {
+        constexpr int j = decltype(jp)::value;
+        __m512i slo[T], shi[T];
+        for (int t = 0; t < T; ++t) slo[t] = shi[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int o = 0; o < 8; ++o) {
+            __m512i lo, hi;
+            rows16_k4_levels<Q5, j>(g, o, lo, hi);
+#pragma GCC unroll 8
+            for (int t = 0; t < T; ++t) {
+                const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
+                slo[t] = _mm512_dpbusd_epi32(slo[t], lo, _mm512_set1_epi32(a4[16 * j + o]));
+                shi[t] = _mm512_dpbusd_epi32(shi[t], hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
+            }
+        }
+        for (int t = 0; t < T; ++t)
+            tot[t] = _mm512_add_epi32(tot[t], _mm512_add_epi32(_mm512_mullo_epi32(slo[t], sc[2 * j]),
+                                                               _mm512_mullo_epi32(shi[t], sc[2 * j + 1])));
+    });
+}
+
 // One Q4_K or Q5_K group (16 rows) against one token: y[0..16). Q4_K's min term keeps 4 partial sums,
 // Q5_K's one (as the reference).
 template <bool Q5>
 inline void rows16_k4_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, float* y) {
     constexpr size_t kBlock = Q5 ? kRows16Q5Block : kRows16Block;
-    __m512 acc[8], mins[4];
-    for (auto& v : acc) v = _mm512_setzero_ps();
+    __m512 acc = _mm512_setzero_ps(), mins[4];
     for (auto& v : mins) v = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, g += kBlock) {
         gemv_prefetch(g + kDecodePrefetch, kBlock);  // the weights stream from memory, as in any GEMV
-        const int32_t* a4 = reinterpret_cast<const int32_t*>(a[b].qs);
         __m512i sc[8], mn[8];
         rows16_scales(g + kRows16Scales, sc, mn);
-        __m512i lane[8];
-        for (auto& v : lane) v = _mm512_setzero_si512();
-        rows16_unroll<4>([&](auto jp) {
-            constexpr int j = decltype(jp)::value;
-#pragma GCC unroll 8
-            for (int o = 0; o < 8; ++o) {
-                __m512i lo, hi;
-                rows16_k4_levels<Q5, j>(g, o, lo, hi);
-                const __m512i dlo =
-                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
-                const __m512i dhi =
-                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_set1_epi32(a4[16 * j + 8 + o]));
-                lane[o] = _mm512_dpwssd_epi32(lane[o], dlo, sc[2 * j]);
-                lane[o] = _mm512_dpwssd_epi32(lane[o], dhi, sc[2 * j + 1]);
-            }
-        });
+        const BlockQ8_K* const at[1] = {a + b};
+        __m512i tot[1];
+        rows16_k4_totals<1, Q5>(g, sc, at, tot);
         const __m512 ya = _mm512_set1_ps(a[b].d);
         const __m512 d = _mm512_mul_ps(
             ya, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16D))));
         const __m512 dmin = _mm512_mul_ps(
             _mm512_set1_ps(-a[b].d),
             _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Dmin))));
-#pragma GCC unroll 8
-        for (int o = 0; o < 8; ++o) acc[o] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[o]), acc[o]);
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(tot[0]), acc);
         __m512i mn2[4];
         rows16_pack_mins(mn, mn2);
         rows16_add_mins<Q5>(mn2, a[b].bsums, dmin, mins);
     }
-    _mm512_storeu_ps(y, _mm512_add_ps(rows16_lanes_sum(acc), Q5 ? mins[0] : rows16_mins_sum(mins)));
+    _mm512_storeu_ps(y, _mm512_add_ps(acc, Q5 ? mins[0] : rows16_mins_sum(mins)));
 }
 
-// One Q6_K group (16 rows) against one token: y[0..16). The levels enter unsigned (0..63) and the
-// accumulator of each 4-product sum starts at -32 times the sum of its 4 activations (neg32[k] for
-// elements 4k .. 4k + 3 of the super-block), so each sum is the reference's sum of (level - 32) *
-// activation, within 4 * 32 * 128 (16 bits), ready for vpdpwssd with the int8 scale (16-bit word, upper
-// word zero). Lane l of a row gets elements 4l .. 4l + 3 of every group of 32, as in dot_q6_K.
-inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, const int32_t* neg32,
-                             float* y) {
-    __m512 acc[8];
-    for (auto& v : acc) v = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block, neg32 += 64) {
-        gemv_prefetch(g + kDecodePrefetch, kRows16Q6Block);
-        const int32_t* a4 = reinterpret_cast<const int32_t*>(a[b].qs);
-        __m512i lane[8];
-        for (auto& v : lane) v = _mm512_setzero_si512();
+// The integer totals of a Q6_K super-block for 16 rows against T tokens (at[t]: the token's block). The
+// levels enter unsigned (0..63); each 16 elements' running sum starts at -32 times their activations'
+// sum (the block's bsums), so it ends as the reference's sum of (level - 32) * activation, and is then
+// multiplied by its scale. Elements 16 (2 group + s) .. + 15 of a group of 32 are lanes o = 4 s .. 4 s + 3
+// of the group's 4-element chunks (rows16_q6k_levels); each group pair k2 (groups 4 h + 2 k2, + 1)
+// keeps 2 running sums per token.
+template <int T>
+inline void rows16_q6k_totals(const uint8_t* g, const BlockQ8_K* const (&at)[T], __m512i (&tot)[T]) {
+    for (auto& v : tot) v = _mm512_setzero_si512();
 #pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h) {  // elements 128 h .. 128 h + 127: groups 4h .. 4h + 3
+    for (int h = 0; h < 2; ++h)  // elements 128 h .. 128 h + 127: groups 4h .. 4h + 3
 #pragma GCC unroll 2
-            for (int s = 0; s < 2; ++s) {  // lanes 4s .. 4s + 3 take scale 2 group + s
-                __m512i sc[4];
-                for (int k = 0; k < 4; ++k) sc[k] = rows16_q6k_scale(g, 8 * h + 2 * k + s);
+        for (int s = 0; s < 2; ++s)  // the first or the second 16 of each group
+#pragma GCC unroll 2
+            for (int k2 = 0; k2 < 2; ++k2) {
+                __m512i sum[T][2];
+                for (int t = 0; t < T; ++t)
+                    for (int kk = 0; kk < 2; ++kk)
+                        sum[t][kk] = _mm512_set1_epi32(-32 * at[t]->bsums[2 * (4 * h + 2 * k2 + kk) + s]);
 #pragma GCC unroll 4
                 for (int o = 4 * s; o < 4 * s + 4; ++o) {
                     __m512i lv[4];
                     rows16_q6k_levels(g + kRows16Q6Triple * (8 * h + o), lv);
-#pragma GCC unroll 4
-                    for (int k = 0; k < 4; ++k) {
-                        const int c = 8 * (4 * h + k) + o;  // the 4-element chunk of the super-block
-                        const __m512i d =
-                            _mm512_dpbusd_epi32(_mm512_set1_epi32(neg32[c]), lv[k], _mm512_set1_epi32(a4[c]));
-                        lane[o] = _mm512_dpwssd_epi32(lane[o], d, sc[k]);
+#pragma GCC unroll 8
+                    for (int t = 0; t < T; ++t) {
+                        const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
+                        for (int kk = 0; kk < 2; ++kk) {
+                            const int k = 2 * k2 + kk, c = 8 * (4 * h + k) + o;  // chunk of the super-block
+                            sum[t][kk] = _mm512_dpbusd_epi32(sum[t][kk], lv[k], _mm512_set1_epi32(a4[c]));
+                        }
                     }
                 }
+                for (int kk = 0; kk < 2; ++kk) {
+                    const __m512i sc = rows16_q6k_scale(g, 2 * (4 * h + 2 * k2 + kk) + s);
+                    for (int t = 0; t < T; ++t)
+                        tot[t] = _mm512_add_epi32(tot[t], _mm512_mullo_epi32(sum[t][kk], sc));
+                }
             }
-        }
+}
+
+// One Q6_K group (16 rows) against one token: y[0..16).
+inline void rows16_q6k_group(const uint8_t* g, int64_t nb, const BlockQ8_K* a, float* y) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block) {
+        gemv_prefetch(g + kDecodePrefetch, kRows16Q6Block);
+        const BlockQ8_K* const at[1] = {a + b};
+        __m512i tot[1];
+        rows16_q6k_totals<1>(g, at, tot);
         const __m512 d = _mm512_mul_ps(
             _mm512_set1_ps(a[b].d),
             _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D))));
-#pragma GCC unroll 8
-        for (int o = 0; o < 8; ++o) acc[o] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[o]), acc[o]);
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(tot[0]), acc);
     }
-    _mm512_storeu_ps(y, rows16_lanes_sum(acc));
+    _mm512_storeu_ps(y, acc);
 }
 
 // Rows [r0, r1) (whole groups) of a Q4_K (Q5 false) or Q5_K kRows16 matrix against one token (decode).
@@ -247,18 +272,18 @@ inline void gemm_rows16_k4(const MatRef& m, int64_t r0, int64_t r1, const void* 
         rows16_k4_group<Q5>(m.row(g * kRows16), nb, at, y + g * kRows16);
 }
 
-// The several-token kernels' float step: lane o's integer sums of T tokens join their accumulators in
-// memory, fma(d_w * d_a, lane, acc), as Lanes::add; rows16_lanes_sum(acc[t]) reads them at the end.
+// The several-token kernels' float step: each token's integer totals of a super-block join its float
+// sum in memory, fma(d_w * d_a, total, acc).
 template <int T>
-inline void rows16_join_lane(const BlockQ8_K* const (&at)[T], __m512 dw, const __m512i (&lane)[T],
-                             float (&acc)[T][8][16], int o) {
+inline void rows16_join(const BlockQ8_K* const (&at)[T], __m512 dw, const __m512i (&tot)[T],
+                        float (&acc)[T][16]) {
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
         const __m512 d = _mm512_mul_ps(_mm512_set1_ps(at[t]->d), dw);
-        const __m512 sum = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[t]), _mm512_load_ps(acc[t][o]));
-        _mm512_store_ps(acc[t][o], sum);
+        _mm512_store_ps(acc[t], _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(tot[t]), _mm512_load_ps(acc[t])));
     }
 }
+
 inline __m512 rows16_lanes_sum(const float (&acc)[8][16]) {
     __m512 v[8];
     for (int o = 0; o < 8; ++o) v[o] = _mm512_load_ps(acc[o]);
@@ -272,15 +297,14 @@ inline __m512 rows16_lanes_sum(const float (&acc)[8][16]) {
 // ones, which were level at 8 KiB (2 of 5) and keep 16.
 constexpr size_t kRows16KPrefetch = 8192;
 
-// Several tokens (batched decode, prompts): each 64-byte load of a group meets T tokens. The loops run
-// lane by lane (chunk c = 8 j + o for lane o), so a lane's integer sum is finished after its chunks and
-// joins its float accumulator at once; the float accumulators (8 lanes and 4 min sums per token) live
-// in memory, the integer ones in registers. Same sums, same order as the one-token kernels.
+// Several tokens (batched decode, prompts): each 64-byte load of a group meets T tokens, with the
+// one-token kernels' sums in the same order (rows16_k4_totals, rows16_q6k_totals); the float sums (one
+// per token, and Q4_K's 4 min sums) live in memory.
 template <int T, bool Q5>
 inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, float* y,
                              int64_t ldy) {
     constexpr size_t kBlock = Q5 ? kRows16Q5Block : kRows16Block;
-    alignas(64) float acc[T][8][16] = {}, mins[T][4][16] = {};
+    alignas(64) float acc[T][16] = {}, mins[T][4][16] = {};
     for (int64_t b = 0; b < nb; ++b, g += kBlock) {
         prefetch(g + kRows16KPrefetch, kBlock);
         __m512i sc[8], mn[8];
@@ -298,95 +322,41 @@ inline void rows16_k4_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, siz
             rows16_add_mins<Q5>(mn2, at[t]->bsums, _mm512_mul_ps(_mm512_set1_ps(-at[t]->d), mw), m);
             for (int k = 0; k < 4; ++k) _mm512_store_ps(mins[t][k], m[k]);
         }
-        for (int o = 0; o < 8; ++o) {
-            __m512i lane[T];
-            for (auto& v : lane) v = _mm512_setzero_si512();
-            rows16_unroll<4>([&](auto jp) {
-                constexpr int j = decltype(jp)::value;
-                __m512i lo, hi;
-                rows16_k4_levels<Q5, j>(g, o, lo, hi);
-#pragma GCC unroll 8
-                for (int t = 0; t < T; ++t) {
-                    const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
-                    const __m512i dlo =
-                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_set1_epi32(a4[16 * j + o]));
-                    const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi,
-                                                            _mm512_set1_epi32(a4[16 * j + 8 + o]));
-                    lane[t] = _mm512_dpwssd_epi32(lane[t], dlo, sc[2 * j]);
-                    lane[t] = _mm512_dpwssd_epi32(lane[t], dhi, sc[2 * j + 1]);
-                }
-            });
-            rows16_join_lane<T>(at, dw, lane, acc, o);
-        }
+        __m512i tot[T];
+        rows16_k4_totals<T, Q5>(g, sc, at, tot);
+        rows16_join<T>(at, dw, tot, acc);
     }
     for (int t = 0; t < T; ++t) {
         __m512 m[4];
         for (int k = 0; k < 4; ++k) m[k] = _mm512_load_ps(mins[t][k]);
         const __m512 mm = Q5 ? m[0] : rows16_mins_sum(m);
-        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(rows16_lanes_sum(acc[t]), mm));
+        _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(_mm512_load_ps(acc[t]), mm));
     }
 }
 
-// The Q6_K form of rows16_k4_tokens; neg32 holds each token's -32 * (sums of 4 activations), nb * 64
-// per token.
+// The Q6_K form of rows16_k4_tokens.
 template <int T>
-inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride,
-                              const int32_t* neg32, float* y, int64_t ldy) {
-    alignas(64) float acc[T][8][16] = {};
+inline void rows16_q6k_tokens(const uint8_t* g, int64_t nb, const uint8_t* a, size_t a_stride, float* y,
+                              int64_t ldy) {
+    alignas(64) float acc[T][16] = {};
     for (int64_t b = 0; b < nb; ++b, g += kRows16Q6Block) {
         prefetch(g + kRows16KPrefetch, kRows16Q6Block);
-        __m512i sc[16];
-        for (int i = 0; i < 16; ++i) sc[i] = rows16_q6k_scale(g, i);
         const __m512 dw =
             _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kRows16Q6D)));
         const BlockQ8_K* at[T];
         for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b;
-        for (int o = 0; o < 8; ++o) {
-            __m512i lane[T];
-            for (auto& v : lane) v = _mm512_setzero_si512();
-#pragma GCC unroll 2
-            for (int h = 0; h < 2; ++h) {
-                __m512i lv[4];
-                rows16_q6k_levels(g + kRows16Q6Triple * (8 * h + o), lv);
-#pragma GCC unroll 4
-                for (int k = 0; k < 4; ++k) {
-                    const int c = 8 * (4 * h + k) + o;
-                    const __m512i s = sc[8 * h + 2 * k + o / 4];
-#pragma GCC unroll 8
-                    for (int t = 0; t < T; ++t) {
-                        const int32_t* a4 = reinterpret_cast<const int32_t*>(at[t]->qs);
-                        const __m512i d = _mm512_dpbusd_epi32(_mm512_set1_epi32(neg32[(t * nb + b) * 64 + c]),
-                                                              lv[k], _mm512_set1_epi32(a4[c]));
-                        lane[t] = _mm512_dpwssd_epi32(lane[t], d, s);
-                    }
-                }
-            }
-            rows16_join_lane<T>(at, dw, lane, acc, o);
-        }
+        __m512i tot[T];
+        rows16_q6k_totals<T>(g, at, tot);
+        rows16_join<T>(at, dw, tot, acc);
     }
-    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, rows16_lanes_sum(acc[t]));
-}
-
-// -32 times the sum of each 4 activations of n_tok tokens (nb super-blocks each), for the Q6_K kernels.
-inline const int32_t* rows16_q6k_neg32(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb) {
-    thread_local std::vector<int32_t> neg32;
-    neg32.resize(size_t(n_tok * nb) * 64);
-    for (int64_t t = 0; t < n_tok; ++t)
-        for (int64_t b = 0; b < nb; ++b) {
-            const int8_t* q = (reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + b)->qs;
-            for (int k = 0; k < 64; ++k)
-                neg32[size_t((t * nb + b) * 64 + k)] =
-                    -32 * (q[4 * k] + q[4 * k + 1] + q[4 * k + 2] + q[4 * k + 3]);
-        }
-    return neg32.data();
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, _mm512_load_ps(acc[t]));
 }
 
 // Rows [r0, r1) (whole groups) of a Q6_K kRows16 matrix against one token (decode).
 inline void gemm_rows16_q6k(const MatRef& m, int64_t r0, int64_t r1, const void* a, float* y) {
     const int64_t nb = m.cols / QK_K;
-    const int32_t* neg32 = rows16_q6k_neg32(static_cast<const uint8_t*>(a), 0, 1, nb);
     for (int64_t g = r0 / kRows16; g < (r1 + kRows16 - 1) / kRows16; ++g)
-        rows16_q6k_group(m.row(g * kRows16), nb, static_cast<const BlockQ8_K*>(a), neg32, y + g * kRows16);
+        rows16_q6k_group(m.row(g * kRows16), nb, static_cast<const BlockQ8_K*>(a), y + g * kRows16);
 }
 
 // ---- Q8_0 (against Q8_0 activations), bit-identical to tensor/dot.cpp's dot_q8_0: per block one integer
@@ -487,7 +457,6 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
                                int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / dtype_info(Type).block_size;
     const uint8_t* a = static_cast<const uint8_t*>(act);
-    const int32_t* neg32 = Type == DType::Q6_K ? rows16_q6k_neg32(a, a_stride, n_tok, nb) : nullptr;
     thread_local std::vector<Rows16Q8Act> q8;
     if constexpr (Type == DType::Q8_0) {
         q8.resize(size_t(n_tok * nb));
@@ -508,7 +477,7 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
         } else if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
             rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
         else
-            rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, neg32 + t0 * nb * 64, yt, ldy);
+            rows16_q6k_tokens<kT>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
     });
 }
 #endif
