@@ -77,7 +77,7 @@ inline __m256i hsum8_epi32(const __m256i* v) {
 }
 
 // The sum of v's 8 int32 lanes.
-inline int32_t hsum_epi32(__m256i v) {
+inline int32_t hsum_i32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));

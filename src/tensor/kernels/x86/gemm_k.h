@@ -30,6 +30,16 @@ inline __m256i word_mask(int lo, int hi) {
     return _mm256_set_epi16(h, h, h, h, h, h, h, h, l, l, l, l, l, l, l, l);
 }
 
+// Lane t of acc += (da[t] * dw) * (the total of sumi[t]'s 8 int32 lanes), for C (1..8) tokens; da is
+// 32-byte aligned.
+template <int C>
+inline __m256 add_totals(__m256 acc, const float* da, float dw, const __m256i* sumi) {
+    __m256i w[8];
+    for (int t = 0; t < 8; ++t) w[t] = t < C ? sumi[t] : _mm256_setzero_si256();
+    return _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(da), _mm256_set1_ps(dw)),
+                           _mm256_cvtepi32_ps(hsum8_epi32(w)), acc);
+}
+
 // The float side of the K-quant tiles: one float sum per (row, token), which each super-block's integer
 // total (the sum of the 8 int32 lanes of sumi[t]) joins as fma(d_a * d_w, total, sum). Several tokens are
 // handled 8 at a time, lane t of one vector per row holding token t.
@@ -46,12 +56,9 @@ struct SbSums {
     }
     void add(int i, float dw, const __m256i* sumi) {
         if constexpr (C == 1) {
-            s[i] = __builtin_fmaf(da[0] * dw, float(hsum_epi32(sumi[0])), s[i]);
+            s[i] = __builtin_fmaf(da[0] * dw, float(hsum_i32(sumi[0])), s[i]);
         } else {
-            __m256i w[8];
-            for (int t = 0; t < 8; ++t) w[t] = t < C ? sumi[t] : _mm256_setzero_si256();
-            v[i] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(da), _mm256_set1_ps(dw)),
-                                   _mm256_cvtepi32_ps(hsum8_epi32(w)), v[i]);
+            v[i] = add_totals<C>(v[i], da, dw, sumi);
         }
     }
     // The sums of row i, token by token.

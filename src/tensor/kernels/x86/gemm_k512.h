@@ -150,7 +150,7 @@ struct PrefillQ6K512 {
             }
             __m256i lanes[C];
             for (int t = 0; t < C; ++t) lanes[t] = fold_lanes(sumi[t]);
-            add_scaled<C>(q, f16(x.d), lanes, acc);
+            acc = add_totals<C>(acc, q.d, f16(x.d), lanes);
         }
         alignas(32) float out[8];
         _mm256_store_ps(out, acc);

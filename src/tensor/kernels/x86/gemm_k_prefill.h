@@ -54,15 +54,6 @@ inline __m256i spread_word(__m256i v, int k) {
     return _mm256_shuffle_epi8(v, _mm256_set1_epi16(short(0x0100 + 0x0202 * k)));
 }
 
-// Lane t of acc += (d_t * xd) * (the total of sumi[t]'s 8 lanes) for the C tokens of one super-block.
-template <int C>
-inline void add_scaled(const PackedQ8K& q, float xd, const __m256i* sumi, __m256& acc) {
-    __m256i v[8];
-    for (int t = 0; t < 8; ++t) v[t] = t < C ? sumi[t] : _mm256_setzero_si256();
-    acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(q.d), _mm256_set1_ps(xd)),
-                          _mm256_cvtepi32_ps(hsum8_epi32(v)), acc);
-}
-
 // One Q4_K (kFive false) or Q5_K row against the first C tokens of a packed tile.
 template <bool kFive>
 struct PrefillK4 {
@@ -118,7 +109,7 @@ struct PrefillK4 {
                     chain(sumi[t]);
                 }
             }
-            add_scaled<C>(q, f16(xd), sumi, acc);
+            acc = add_totals<C>(acc, q.d, f16(xd), sumi);
             // Min term, two tokens per vector: mins . sums per pair of sub-blocks, times -d_t * dmin.
 #if defined(__AVX512F__)
             if constexpr (!kFive) {  // four tokens per 512-bit vector
@@ -207,7 +198,7 @@ struct PrefillQ6K {
                     chain(sumi[t]);
                 }
             }
-            add_scaled<C>(q, f16(x.d), sumi, acc);
+            acc = add_totals<C>(acc, q.d, f16(x.d), sumi);
         }
         alignas(32) float out[8];
         _mm256_store_ps(out, acc);
