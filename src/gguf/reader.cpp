@@ -244,6 +244,9 @@ void Reader::parse() {
             fail(Errc::invalid_file, "{}: tensors '{}' and '{}' overlap in the data section", path, prev->name,
                  by_offset[i]->name);
     }
+    // Everything before the tensor data (the metadata, with the vocabulary, and the tensor infos) has been
+    // copied into kv_ and tensors_; its pages (a few MiB for a large vocabulary) need not stay resident.
+    file_->release(file_->data(), data_offset_);
 }
 
 const Value* Reader::find(std::string_view key) const {

@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 #include "gguf/reader.h"
@@ -131,6 +133,46 @@ TEST(GgufWriter, WritesAtomicallyToDisk) {
     auto r = Reader::open(path.string());
     EXPECT_EQ(r->get_int("k"), 7);
     EXPECT_TRUE(r->tensors().empty());
+    std::filesystem::remove(path);
+}
+
+// Resident bytes of the mapping that holds `p`, from /proc/self/smaps (0 if not found).
+size_t resident_bytes_of_mapping(const void* p) {
+    std::ifstream in("/proc/self/smaps");
+    std::string line;
+    bool inside = false;
+    const auto at = reinterpret_cast<uintptr_t>(p);
+    while (std::getline(in, line)) {
+        unsigned long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+            inside = lo <= at && at < hi;
+        } else if (inside && line.rfind("Rss:", 0) == 0) {
+            return std::stoul(line.substr(4)) * 1024;
+        }
+    }
+    return 0;
+}
+
+TEST(GgufReader, OpenLeavesTheMetadataPagesOutOfMemory) {
+    // A vocabulary-sized string array (about 2 MiB of metadata) before one small tensor. Everything before
+    // the tensor data is parsed into copies, so after open none of its pages should stay mapped in.
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 150000; ++i) tokens.push_back("token-" + std::to_string(i));
+    Writer w;
+    w.set("general.architecture", Value::string("llama"));
+    w.set("tokenizer.ggml.tokens", Value::array_strings(tokens));
+    std::vector<uint8_t> a(64 * 4, 1);
+    w.add_tensor("a.weight", DType::F32, {64}, a);
+    auto path = std::filesystem::temp_directory_path() / "kinglet-release-test.gguf";
+    w.write(path.string());
+    auto r = Reader::open(path.string());
+    ASSERT_GT(r->file().size(), size_t(2) << 20);
+    // At most the page the metadata shares with the tensor data (the reader does not touch the data).
+    EXPECT_LE(resident_bytes_of_mapping(r->file().data()), size_t(8192));
+    EXPECT_EQ(r->get("tokenizer.ggml.tokens").strings()[123456], "token-123456");
+    EXPECT_EQ(std::memcmp(r->find_tensor("a.weight")->data, a.data(), a.size()), 0);
     std::filesystem::remove(path);
 }
 
