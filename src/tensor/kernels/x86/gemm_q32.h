@@ -1,9 +1,10 @@
 // Q4_0, Q5_0, Q8_0 (against Q8_0 activations) and Q4_1, Q5_1 (against Q8_1): blocks of 32. Per block
 // and (row, token) pair the integer products land in 8 lanes of 4 consecutive elements, and each lane
 // accumulates fma(d_w * d_a, lane, acc) — the order of the scalar reference, so results are bit-exact.
-// Q8_0 (kBlockSum) sums the 8 lanes of a block as integers, and block b accumulates fma(d_w * d_a, sum,
-// acc) into lane b % 8, as its reference does (tensor/dot.cpp's dot_q8_0); the loader groups its matrices
-// by 16 rows (gemm_rows16.h) and these kernels compute the rest (rows that do not come in 16s).
+// Q8_0 and Q5_0 (kBlockSum) sum the 8 lanes of a block as integers (Q5_0: less its bias correction), and
+// block b accumulates fma(d_w * d_a, sum, acc) into lane b % 8, as their reference does (tensor/dot.cpp's
+// dot_32_block_sums); the loader groups their matrices by 16 rows (gemm_rows16.h) where the kernel family
+// has grouped kernels, and these kernels compute the rest (rows that do not come in 16s, other families).
 #pragma once
 #include "tensor/kernels/x86/tiling.h"
 #include "tensor/mat_ref.h"
@@ -31,7 +32,7 @@ struct Q4_0Levels {
 struct Q5_0Levels {
     using Block = BlockQ5_0;
     using Act = BlockQ8_0;
-    static constexpr bool kSigned = false, kOffset = false, kBlockSum = false;
+    static constexpr bool kSigned = false, kOffset = false, kBlockSum = true;
     static constexpr int kBias = 16;
     static __m256i levels(const Block& b) {
         const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b.qh)), _mm256_set1_epi8(0x10));
@@ -147,7 +148,8 @@ struct Tile32 {
                 for (int i = 0; i < n; ++i) {
                     gemv_prefetch(reinterpret_cast<const char*>(x + b + i) + kDecodePrefetch, 1);
                     const __m256i lv = L::levels(x[b + i]);
-                    l[i] = block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), load256(ar[b + i].qs), nullptr);
+                    const __m256i* corr = L::kBias != 0 ? tt.c[0] + b + i : nullptr;
+                    l[i] = block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), load256(ar[b + i].qs), corr);
                     dw[i] = x[b + i].d;
                 }
                 for (int i = n; i < 8; ++i) l[i] = _mm256_setzero_si256();
@@ -222,7 +224,8 @@ inline void row_sums(const uint8_t* w, int64_t nb, const PackedTokens<C>& p, flo
             const __m256i lv = L::levels(x[b]), ux = _mm256_sign_epi8(lv, lv);
             __m256i l[8];
             for (int t = 0; t < 8; ++t)
-                l[t] = t < C ? block_lanes<L>(lv, ux, _mm256_load_si256(p.qs + b * C + t), nullptr)
+                l[t] = t < C ? block_lanes<L>(lv, ux, _mm256_load_si256(p.qs + b * C + t),
+                                              L::kBias != 0 ? p.corr + b * C + t : nullptr)
                              : _mm256_setzero_si256();
             const __m256 da =
                 C == 8 ? _mm256_loadu_ps(p.d + b * C) : _mm256_maskload_ps(p.d + b * C, first_lanes(C));

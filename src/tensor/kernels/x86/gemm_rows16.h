@@ -8,8 +8,8 @@
 // nothing is summed across lanes.
 // One token (decode) and several (batched decode, prompts: the _tokens kernels, where each load of
 // weights meets up to 8 tokens) share the integer part (rows16_k4_totals, rows16_q6k_totals).
-// Q8_0 weights against Q8_0 activations (below, "Q8_0"): one integer sum per block, any number of tokens,
-// with AVX-512 VNNI and with AVX2.
+// Q8_0 and Q5_0 weights against Q8_0 activations (below, "Q8_0"): one integer sum per block, any number of
+// tokens, with AVX-512 VNNI and with AVX2.
 #pragma once
 #include <type_traits>
 #include <utility>
@@ -48,6 +48,28 @@ inline void rows16_passes(int64_t r0, int64_t r1, int64_t n_tok, F&& pass) {
                     if (n == kN) pass(g, t0, std::integral_constant<int, kN>());
                 });
             }
+}
+
+// Per activation block of a Q8_0 or Q5_0 group's tokens (both families).
+struct Rows16Q8Act {
+    float d;      // the activation block's scale
+    int32_t neg;  // -bias * (the sum of its levels): the weight type's bias (G::kBias below)
+};
+
+// The Rows16Q8Act of every block of n_tok tokens, token after token, into out.
+inline void rows16_q8_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb, int32_t bias,
+                           Rows16Q8Act* out) {
+    for (int64_t t = 0; t < n_tok; ++t) {
+        const BlockQ8_0* x = reinterpret_cast<const BlockQ8_0*>(a + t * a_stride);
+        for (int64_t b = 0; b < nb; ++b) {
+            // The levels + 128 summed by vpsadbw (4 partial sums of 8), then - 32 * 128.
+            const __m256i u = _mm256_xor_si256(load256(x[b].qs), _mm256_set1_epi8(char(0x80)));
+            const __m256i sad = _mm256_sad_epu8(u, _mm256_setzero_si256());
+            __m128i s = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+            s = _mm_add_epi64(s, _mm_unpackhi_epi64(s, s));
+            out[t * nb + b] = {f16(x[b].d), -bias * (_mm_cvtsi128_si32(s) - 32 * 128)};
+        }
+    }
 }
 
 #if defined(__AVX512VNNI__)
@@ -364,27 +386,32 @@ inline void gemm_rows16_q6k(const MatRef& m, int64_t r0, int64_t r1, const void*
 // are stored + 128 (unsigned), so each sum starts at -128 times the sum of the token's 32 activation
 // levels (neg) and takes the 8 chunks of the block in 8 vpdpbusd, one broadcast group of 4 activations
 // each.
-struct Rows16Q8Act {
-    float d;      // the activation block's scale
-    int32_t neg;  // -128 * (the sum of its levels)
+// The unsigned levels of a group's block, chunk k (0..7) = elements 4k .. 4k + 3 of each row, and the bias
+// they carry (the level the reference subtracts, times the activations' sum, is the sum's start).
+struct Rows16Q8Chunks {  // stored + 128
+    static constexpr size_t kBlock = kRows16Q8Block;
+    static constexpr int32_t kBias = 128;
+    static __m512i chunk(const uint8_t* gb, int k) { return _mm512_loadu_si512(gb + kRows16Q8Qs + 64 * k); }
+};
+struct Rows16Q5Chunks {  // a nibble of qs and, as bit 4, its fifth bit from qh
+    static constexpr size_t kBlock = kRows16Q50Block;
+    static constexpr int32_t kBias = 16;
+    static __m512i chunk(const uint8_t* gb, int k) {
+        const __m512i q = _mm512_loadu_si512(gb + kRows16Q50Qs + 64 * (k & 3));
+        const __m512i low = _mm512_set1_epi8(0x0F);
+        const __m512i nib = k < 4 ? _mm512_and_si512(q, low) : _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
+        // Bits 4k .. 4k + 3 of a row's qh are the fifth bits of its 4 elements: as a dword index (vpermd
+        // reads the low 4 bits) they pick the 4 bytes with bit 4 set where the bit is.
+        const __m512i spread = _mm512_set_epi32(
+            0x10101010, 0x10101000, 0x10100010, 0x10100000, 0x10001010, 0x10001000, 0x10000010, 0x10000000,
+            0x00101010, 0x00101000, 0x00100010, 0x00100000, 0x00001010, 0x00001000, 0x00000010, 0);
+        const __m512i qh = _mm512_loadu_si512(gb + kRows16Q50Qh);
+        return _mm512_or_si512(nib, _mm512_permutexvar_epi32(_mm512_srli_epi32(qh, unsigned(4 * k)), spread));
+    }
 };
 
-// The Rows16Q8Act of every block of n_tok tokens, token after token, into out.
-inline void rows16_q8_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb, Rows16Q8Act* out) {
-    for (int64_t t = 0; t < n_tok; ++t) {
-        const BlockQ8_0* x = reinterpret_cast<const BlockQ8_0*>(a + t * a_stride);
-        for (int64_t b = 0; b < nb; ++b) {
-            // The levels + 128 summed by vpsadbw (4 partial sums of 8), then - 32 * 128.
-            const __m256i u = _mm256_xor_si256(load256(x[b].qs), _mm256_set1_epi8(char(0x80)));
-            const __m256i sad = _mm256_sad_epu8(u, _mm256_setzero_si256());
-            __m128i s = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
-            s = _mm_add_epi64(s, _mm_unpackhi_epi64(s, s));
-            out[t * nb + b] = {f16(x[b].d), -128 * (_mm_cvtsi128_si32(s) - 32 * 128)};
-        }
-    }
-}
-
-// One Q8_0 group (16 rows) against T tokens (1 to 8): y[t * ldy + 0..16). Each token's integer sum of a
+// One Q8_0 or Q5_0 group (16 rows; G: Rows16Q8Chunks or Rows16Q5Chunks) against T tokens (1 to 8):
+// y[t * ldy + 0..16). Each token's integer sum of a
 // block is split into P partial sums (added as integers) so that one token's chain of vpdpbusd is short
 // enough to overlap the next block's. The 8 float accumulators of a token (one per block lane) are
 // registers for 1 or 2 tokens and memory (L1) for more. Several tokens prefetch the weights 16 KiB ahead
@@ -392,7 +419,7 @@ inline void rows16_q8_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int
 // token does not: a group is one contiguous stream, which the hardware prefetchers follow, and the
 // prefetch made decode of the 135M Q8_0 model 8% slower (14.6 against 13.5 CPU ms per token, medians of
 // 3, `kinglet bench -b 1`).
-template <int T>
+template <class G, int T>
 inline void rows16_q8_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
                              const Rows16Q8Act* const (&ac)[T], float* y, int64_t ldy) {
     constexpr int P = T == 1 ? 4 : T == 2 ? 2 : 1;
@@ -411,8 +438,8 @@ inline void rows16_q8_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* cons
             constexpr int i = decltype(lane)::value;
             const int64_t b = b0 + i;
             if (b >= nb) return;
-            const uint8_t* gb = g + b * int64_t(kRows16Q8Block);
-            if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kRows16Q8Block);
+            const uint8_t* gb = g + b * int64_t(G::kBlock);
+            if constexpr (T > 1) prefetch(gb + kDecodePrefetch, G::kBlock);
             __m512i s[T][P];
             for (int t = 0; t < T; ++t) {
                 s[t][0] = _mm512_set1_epi32(ac[t][b].neg);
@@ -420,7 +447,7 @@ inline void rows16_q8_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* cons
             }
 #pragma GCC unroll 8
             for (int k = 0; k < 8; ++k) {
-                const __m512i w = _mm512_loadu_si512(gb + kRows16Q8Qs + 64 * k);
+                const __m512i w = G::chunk(gb, k);
                 for (int t = 0; t < T; ++t)
                     s[t][k % P] = _mm512_dpbusd_epi32(s[t][k % P], w,
                                                       _mm512_set1_epi32(int(load_u32(at[t][b].qs + 4 * k))));
@@ -457,23 +484,25 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
                                int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / dtype_info(Type).block_size;
     const uint8_t* a = static_cast<const uint8_t*>(act);
+    constexpr bool kQ32 = Type == DType::Q8_0 || Type == DType::Q5_0;
+    using G = std::conditional_t<Type == DType::Q5_0, Rows16Q5Chunks, Rows16Q8Chunks>;
     thread_local std::vector<Rows16Q8Act> q8;
-    if constexpr (Type == DType::Q8_0) {
+    if constexpr (kQ32) {
         q8.resize(size_t(n_tok * nb));
-        rows16_q8_acts(a, a_stride, n_tok, nb, q8.data());
+        rows16_q8_acts(a, a_stride, n_tok, nb, G::kBias, q8.data());
     }
     rows16_passes<8>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
         constexpr int kT = decltype(tokens)::value;
         const uint8_t* at = a + t0 * a_stride;
         float* yt = y + t0 * ldy + g * kRows16;
-        if constexpr (Type == DType::Q8_0) {
+        if constexpr (kQ32) {
             const BlockQ8_0* x[kT];
             const Rows16Q8Act* c[kT];
             for (int t = 0; t < kT; ++t) {
                 x[t] = reinterpret_cast<const BlockQ8_0*>(at + t * a_stride);
                 c[t] = q8.data() + (t0 + t) * nb;
             }
-            rows16_q8_tokens<kT>(m.row(g * kRows16), nb, x, c, yt, ldy);
+            rows16_q8_tokens<G, kT>(m.row(g * kRows16), nb, x, c, yt, ldy);
         } else if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
             rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
         else
@@ -543,6 +572,77 @@ inline void gemm_rows16_q8_avx2(const MatRef& m, int64_t r0, int64_t r1, const v
         rows16_q8_tokens_avx2<kT>(m.row(g * kRows16), nb, x, y + t0 * ldy + g * kRows16, ldy);
     });
 }
+
+// Q5_0 groups with AVX2, as rows16_q8_tokens_avx2 with unsigned levels (0..31), which need no sign trick:
+// each chunk half is a nibble of qs with its fifth bit from qh (the dword's 4 bits spread to its 4 bytes by
+// a byte shuffle, a bit test and a compare), and each (row, token) sum starts at -16 times the activation
+// block's sum (Rows16Q8Act).
+template <int T>
+inline void rows16_q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
+                                  const Rows16Q8Act* const (&ac)[T], float* y, int64_t ldy) {
+    alignas(32) float acc[T][8][16] = {};  // [token][lane][row]
+    const __m256i low = _mm256_set1_epi8(0x0F), five = _mm256_set1_epi8(0x10);
+    const __m256i bit = _mm256_set1_epi32(0x08040201);
+    const __m256i rep = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 0, 0, 0, 0, 4, 4,
+                                         4, 4, 8, 8, 8, 8, 12, 12, 12, 12);
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* gb = g + b * int64_t(kRows16Q50Block);
+        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kRows16Q50Block);  // as rows16_q8_tokens
+        __m256i s[T][2];
+        for (int t = 0; t < T; ++t) s[t][0] = s[t][1] = _mm256_set1_epi32(ac[t][b].neg);
+        const __m256i qh[2] = {load256(gb + kRows16Q50Qh), load256(gb + kRows16Q50Qh + 32)};
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            __m256i u[2];
+            for (int h = 0; h < 2; ++h) {
+                const __m256i q = load256(gb + kRows16Q50Qs + 64 * (k & 3) + 32 * h);
+                const __m256i nib =
+                    k < 4 ? _mm256_and_si256(q, low) : _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+                const __m256i x =
+                    _mm256_and_si256(_mm256_shuffle_epi8(_mm256_srli_epi32(qh[h], 4 * k), rep), bit);
+                u[h] = _mm256_or_si256(nib, _mm256_and_si256(_mm256_cmpeq_epi8(x, bit), five));
+            }
+            for (int t = 0; t < T; ++t) {
+                const __m256i a4 = _mm256_set1_epi32(int(load_u32(at[t][b].qs + 4 * k)));
+                for (int h = 0; h < 2; ++h) s[t][h] = _mm256_add_epi32(s[t][h], dot4(u[h], a4));
+            }
+        }
+        const __m256 dw[2] = {_mm256_cvtph_ps(load128(gb)), _mm256_cvtph_ps(load128(gb + 16))};
+        for (int t = 0; t < T; ++t) {
+            const __m256 da = _mm256_set1_ps(ac[t][b].d);
+            for (int h = 0; h < 2; ++h) {
+                float* a = acc[t][b % 8] + 8 * h;
+                _mm256_store_ps(a, _mm256_fmadd_ps(_mm256_mul_ps(dw[h], da), _mm256_cvtepi32_ps(s[t][h]),
+                                                   _mm256_load_ps(a)));
+            }
+        }
+    }
+    for (int t = 0; t < T; ++t)
+        for (int h = 0; h < 2; ++h) {
+            __m256 v[8];
+            for (int l = 0; l < 8; ++l) v[l] = _mm256_load_ps(acc[t][l] + 8 * h);
+            _mm256_storeu_ps(y + t * ldy + 8 * h, lanes_sum8(v));
+        }
+}
+
+inline void gemm_rows16_q5_avx2(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
+                                int64_t n_tok, float* y, int64_t ldy) {
+    const int64_t nb = m.cols / 32;
+    const uint8_t* a = static_cast<const uint8_t*>(act);
+    thread_local std::vector<Rows16Q8Act> q5;
+    q5.resize(size_t(n_tok * nb));
+    rows16_q8_acts(a, a_stride, n_tok, nb, 16, q5.data());
+    rows16_passes<4>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
+        constexpr int kT = decltype(tokens)::value;
+        const BlockQ8_0* x[kT];
+        const Rows16Q8Act* c[kT];
+        for (int t = 0; t < kT; ++t) {
+            x[t] = reinterpret_cast<const BlockQ8_0*>(a + (t0 + t) * a_stride);
+            c[t] = q5.data() + (t0 + t) * nb;
+        }
+        rows16_q5_tokens_avx2<kT>(m.row(g * kRows16), nb, x, c, y + t0 * ldy + g * kRows16, ldy);
+    });
+}
 #endif
 
 // A family without the grouped kernels (AVX2; only the tests hand it a grouped matrix): rows [r0, r1)
@@ -568,7 +668,7 @@ template <DType Type, class Plain>
 inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride,
                         int64_t n_tok, float* y, int64_t ldy, Plain plain) {
 #if defined(__AVX512VNNI__)
-    if constexpr (Type == DType::Q8_0) {
+    if constexpr (Type == DType::Q8_0 || Type == DType::Q5_0) {
         return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
     } else {
         if (n_tok > 1) return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
@@ -579,6 +679,7 @@ inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, 
     }
 #else
     if constexpr (Type == DType::Q8_0) return gemm_rows16_q8_avx2(m, r0, r1, a, a_stride, n_tok, y, ldy);
+    if constexpr (Type == DType::Q5_0) return gemm_rows16_q5_avx2(m, r0, r1, a, a_stride, n_tok, y, ldy);
 #endif
     gemm_rows16_unpacked(m, r0, r1, a, a_stride, n_tok, y, ldy, plain);
 }
