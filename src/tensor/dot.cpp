@@ -66,7 +66,7 @@ float dot_bf16(int64_t n, const uint16_t* x, const uint16_t* y) {
 //     products;
 //   - each lane accumulates its own float with a fused multiply-add per block: acc = fma(d, lane, acc);
 //   - the 8 lanes are then summed as (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
-// SIMD kernels follow the same order and are bit-identical to these. Q8_0 and Q5_0 weights
+// SIMD kernels follow the same order and are bit-identical to these. Q8_0, Q4_0 and Q5_0 weights
 // (dot_32_block_sums below) and Q4_K, Q5_K, Q6_K (dot_k4, dot_q6_K: one integer total per super-block) are
 // the exceptions; a Q8_0 KV cache keeps the lane order (dot_q8_0_lanes).
 
@@ -100,12 +100,12 @@ float dot_32(int64_t n, const Block* x, const BlockQ8_0* y, Level level) {
     return acc.sum();
 }
 
-// Q8_0 and Q5_0 against Q8_0 in their own order: each block's 32 products summed exactly as one integer,
-// and block i accumulated into lane i % 8, acc = fma(dw * da, sum, acc); the lanes summed as Lanes::sum.
-// A SIMD kernel then never sums within a block's float lanes: it can hold 16 rows in one vector
+// Q8_0, Q4_0 and Q5_0 against Q8_0 in their own order: each block's 32 products summed exactly as one
+// integer, and block i accumulated into lane i % 8, acc = fma(dw * da, sum, acc); the lanes summed as
+// Lanes::sum. A SIMD kernel then never sums within a block's float lanes: it can hold 16 rows in one vector
 // (tensor/rows16.h; batched decode and prefill measured about 2x faster than in the per-element lane
 // order), and one row walks 8 blocks per vector with no chain of dependent adds. Not llama.cpp's order:
-// Q8_0 and Q5_0 logits differ from llama.cpp's in the last bits (the llama.cpp reference tests allow for
+// their logits differ from llama.cpp's in the last bits (the llama.cpp reference tests allow for
 // that).
 template <typename Block, typename Level>
 float dot_32_block_sums(int64_t n, const Block* x, const BlockQ8_0* y, Level level) {
@@ -314,7 +314,8 @@ float vec_dot_ref(DType weight, int64_t n, const void* w, const void* a) {
         case DType::BF16:
             return dot_bf16(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
         case DType::Q4_0:
-            return dot_32(n, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a), q4_0_level);
+            return dot_32_block_sums(n, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(a),
+                                     q4_0_level);
         case DType::Q4_1:
             return dot_32_offset(n, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(a), q4_1_level);
         case DType::Q5_0:

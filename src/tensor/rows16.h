@@ -1,5 +1,5 @@
-// Layout::kRows16 (tensor/mat_ref.h): Q8_0, Q5_0, Q4_K, Q5_K and Q6_K weights stored 16 rows to a group, one
-// row per 32-bit lane of a 512-bit vector, made at load time for the kernel families that want it
+// Layout::kRows16 (tensor/mat_ref.h): Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K weights stored 16 rows to a
+// group, one row per 32-bit lane of a 512-bit vector, made at load time for the kernel families that want it
 // (Family::rows16). A group takes exactly the bytes of its 16 plain rows, super-block by super-block; a
 // "chunk" is 4 bytes of each of the 16 rows, row 0 first (64 bytes).
 //
@@ -7,6 +7,9 @@
 //   [0, 32)       the 16 rows' d (F16);
 //   [32, 544)     8 chunks: chunk k holds levels 4k .. 4k + 3 of each row, each byte XOR 0x80 (the level
 //                 + 128, unsigned, as vpdpbusd wants it; taking a row out flips them back).
+// Q4_0, per block of 32 (16 x 18 = 288 bytes):
+//   [0, 32)       the 16 rows' d (F16);
+//   [32, 288)     4 chunks of qs, as Q5_0's.
 // Q5_0, per block of 32 (16 x 22 = 352 bytes):
 //   [0, 32)       the 16 rows' d (F16);
 //   [32, 96)      one chunk of qh: the 16 rows' 32 fifth bits (bit j: element j);
@@ -38,6 +41,7 @@ namespace kinglet {
 
 constexpr int kRows16 = 16;
 constexpr size_t kRows16Q8Block = 16 * 34, kRows16Q8Qs = 32;  // one Q8_0 block of one group
+constexpr size_t kRows16Q40Block = 16 * 18, kRows16Q40Qs = 32;  // one Q4_0 block of one group
 constexpr size_t kRows16Q50Block = 16 * 22, kRows16Q50Qh = 32,
                  kRows16Q50Qs = 96;        // one Q5_0 block of one group
 constexpr size_t kRows16Block = 16 * 144;  // one Q4_K super-block of one group
@@ -47,7 +51,7 @@ constexpr size_t kRows16Q5Qh = 256, kRows16Q5Qs = 768;
 constexpr size_t kRows16Q6Block = 16 * 210;  // one Q6_K super-block of one group
 constexpr size_t kRows16Q6Triple = 192, kRows16Q6Scales = 3072, kRows16Q6D = 3328;
 
-// The types with a grouped layout: Q8_0, Q5_0, Q4_K, Q5_K and Q6_K.
+// The types with a grouped layout: Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K.
 bool rows16_type(DType t);
 
 // A matrix in the plain layout that can be regrouped: a rows16_type, rows in whole groups of 16.

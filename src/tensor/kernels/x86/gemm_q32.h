@@ -1,7 +1,8 @@
 // Q4_0, Q5_0, Q8_0 (against Q8_0 activations) and Q4_1, Q5_1 (against Q8_1): blocks of 32. Per block
 // and (row, token) pair the integer products land in 8 lanes of 4 consecutive elements, and each lane
 // accumulates fma(d_w * d_a, lane, acc) — the order of the scalar reference, so results are bit-exact.
-// Q8_0 and Q5_0 (kBlockSum) sum the 8 lanes of a block as integers (Q5_0: less its bias correction), and
+// Q8_0, Q4_0 and Q5_0 (kBlockSum) sum the 8 lanes of a block as integers (Q4_0/Q5_0: less their bias
+// correction), and
 // block b accumulates fma(d_w * d_a, sum, acc) into lane b % 8, as their reference does (tensor/dot.cpp's
 // dot_32_block_sums); the loader groups their matrices by 16 rows (gemm_rows16.h) where the kernel family
 // has grouped kernels, and these kernels compute the rest (rows that do not come in 16s, other families).
@@ -25,7 +26,7 @@ struct Q8_0Levels {
 struct Q4_0Levels {
     using Block = BlockQ4_0;
     using Act = BlockQ8_0;
-    static constexpr bool kSigned = false, kOffset = false, kBlockSum = false;
+    static constexpr bool kSigned = false, kOffset = false, kBlockSum = true;
     static constexpr int kBias = 8;
     static __m256i levels(const Block& b) { return nibbles_to_bytes(b.qs); }
 };

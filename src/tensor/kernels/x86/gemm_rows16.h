@@ -8,8 +8,8 @@
 // nothing is summed across lanes.
 // One token (decode) and several (batched decode, prompts: the _tokens kernels, where each load of
 // weights meets up to 8 tokens) share the integer part (rows16_k4_totals, rows16_q6k_totals).
-// Q8_0 and Q5_0 weights against Q8_0 activations (below, "Q8_0"): one integer sum per block, any number of
-// tokens, with AVX-512 VNNI and with AVX2.
+// Q8_0, Q4_0 and Q5_0 weights against Q8_0 activations (below, "Q8_0"): one integer sum per block, any
+// number of tokens, with AVX-512 VNNI and with AVX2.
 #pragma once
 #include <type_traits>
 #include <utility>
@@ -393,6 +393,15 @@ struct Rows16Q8Chunks {  // stored + 128
     static constexpr int32_t kBias = 128;
     static __m512i chunk(const uint8_t* gb, int k) { return _mm512_loadu_si512(gb + kRows16Q8Qs + 64 * k); }
 };
+struct Rows16Q4Chunks {  // a nibble of qs
+    static constexpr size_t kBlock = kRows16Q40Block;
+    static constexpr int32_t kBias = 8;
+    static __m512i chunk(const uint8_t* gb, int k) {
+        const __m512i q = _mm512_loadu_si512(gb + kRows16Q40Qs + 64 * (k & 3));
+        const __m512i low = _mm512_set1_epi8(0x0F);
+        return k < 4 ? _mm512_and_si512(q, low) : _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
+    }
+};
 struct Rows16Q5Chunks {  // a nibble of qs and, as bit 4, its fifth bit from qh
     static constexpr size_t kBlock = kRows16Q50Block;
     static constexpr int32_t kBias = 16;
@@ -410,7 +419,8 @@ struct Rows16Q5Chunks {  // a nibble of qs and, as bit 4, its fifth bit from qh
     }
 };
 
-// One Q8_0 or Q5_0 group (16 rows; G: Rows16Q8Chunks or Rows16Q5Chunks) against T tokens (1 to 8):
+// One Q8_0, Q4_0 or Q5_0 group (16 rows; G: Rows16Q8Chunks, Rows16Q4Chunks or Rows16Q5Chunks) against T
+// tokens (1 to 8):
 // y[t * ldy + 0..16). Each token's integer sum of a
 // block is split into P partial sums (added as integers) so that one token's chain of vpdpbusd is short
 // enough to overlap the next block's. The 8 float accumulators of a token (one per block lane) are
@@ -484,8 +494,9 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
                                int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / dtype_info(Type).block_size;
     const uint8_t* a = static_cast<const uint8_t*>(act);
-    constexpr bool kQ32 = Type == DType::Q8_0 || Type == DType::Q5_0;
-    using G = std::conditional_t<Type == DType::Q5_0, Rows16Q5Chunks, Rows16Q8Chunks>;
+    constexpr bool kQ32 = Type == DType::Q8_0 || Type == DType::Q4_0 || Type == DType::Q5_0;
+    using G = std::conditional_t<Type == DType::Q5_0, Rows16Q5Chunks,
+                                 std::conditional_t<Type == DType::Q4_0, Rows16Q4Chunks, Rows16Q8Chunks>>;
     thread_local std::vector<Rows16Q8Act> q8;
     if constexpr (kQ32) {
         q8.resize(size_t(n_tok * nb));
@@ -573,34 +584,38 @@ inline void gemm_rows16_q8_avx2(const MatRef& m, int64_t r0, int64_t r1, const v
     });
 }
 
-// Q5_0 groups with AVX2, as rows16_q8_tokens_avx2 with unsigned levels (0..31), which need no sign trick:
-// each chunk half is a nibble of qs with its fifth bit from qh (the dword's 4 bits spread to its 4 bytes by
-// a byte shuffle, a bit test and a compare), and each (row, token) sum starts at -16 times the activation
-// block's sum (Rows16Q8Act).
-template <int T>
-inline void rows16_q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
-                                  const Rows16Q8Act* const (&ac)[T], float* y, int64_t ldy) {
+// Q4_0 and Q5_0 groups with AVX2, as rows16_q8_tokens_avx2 with unsigned levels (0..15, 0..31), which need
+// no sign trick: each chunk half is a nibble of qs with, for Q5_0, its fifth bit from qh (the dword's 4 bits
+// spread to its 4 bytes by a byte shuffle, a bit test and a compare), and each (row, token) sum starts at
+// -bias (8, 16) times the activation block's sum (Rows16Q8Act).
+template <bool kQ5, int T>
+inline void rows16_q4q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
+                                    const Rows16Q8Act* const (&ac)[T], float* y, int64_t ldy) {
     alignas(32) float acc[T][8][16] = {};  // [token][lane][row]
     const __m256i low = _mm256_set1_epi8(0x0F), five = _mm256_set1_epi8(0x10);
     const __m256i bit = _mm256_set1_epi32(0x08040201);
     const __m256i rep = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 0, 0, 0, 0, 4, 4,
                                          4, 4, 8, 8, 8, 8, 12, 12, 12, 12);
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* gb = g + b * int64_t(kRows16Q50Block);
-        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kRows16Q50Block);  // as rows16_q8_tokens
+        constexpr size_t kBlock = kQ5 ? kRows16Q50Block : kRows16Q40Block;
+        constexpr size_t kQs = kQ5 ? kRows16Q50Qs : kRows16Q40Qs;
+        const uint8_t* gb = g + b * int64_t(kBlock);
+        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kBlock);  // as rows16_q8_tokens
         __m256i s[T][2];
         for (int t = 0; t < T; ++t) s[t][0] = s[t][1] = _mm256_set1_epi32(ac[t][b].neg);
-        const __m256i qh[2] = {load256(gb + kRows16Q50Qh), load256(gb + kRows16Q50Qh + 32)};
+        __m256i qh[2] = {};
+        if constexpr (kQ5) qh[0] = load256(gb + kRows16Q50Qh), qh[1] = load256(gb + kRows16Q50Qh + 32);
 #pragma GCC unroll 8
         for (int k = 0; k < 8; ++k) {
             __m256i u[2];
             for (int h = 0; h < 2; ++h) {
-                const __m256i q = load256(gb + kRows16Q50Qs + 64 * (k & 3) + 32 * h);
-                const __m256i nib =
-                    k < 4 ? _mm256_and_si256(q, low) : _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
-                const __m256i x =
-                    _mm256_and_si256(_mm256_shuffle_epi8(_mm256_srli_epi32(qh[h], 4 * k), rep), bit);
-                u[h] = _mm256_or_si256(nib, _mm256_and_si256(_mm256_cmpeq_epi8(x, bit), five));
+                const __m256i q = load256(gb + kQs + 64 * (k & 3) + 32 * h);
+                u[h] = k < 4 ? _mm256_and_si256(q, low) : _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+                if constexpr (kQ5) {
+                    const __m256i x =
+                        _mm256_and_si256(_mm256_shuffle_epi8(_mm256_srli_epi32(qh[h], 4 * k), rep), bit);
+                    u[h] = _mm256_or_si256(u[h], _mm256_and_si256(_mm256_cmpeq_epi8(x, bit), five));
+                }
             }
             for (int t = 0; t < T; ++t) {
                 const __m256i a4 = _mm256_set1_epi32(int(load_u32(at[t][b].qs + 4 * k)));
@@ -625,13 +640,14 @@ inline void rows16_q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0*
         }
 }
 
-inline void gemm_rows16_q5_avx2(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
-                                int64_t n_tok, float* y, int64_t ldy) {
+template <bool kQ5>
+inline void gemm_rows16_q4q5_avx2(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
+                                  int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / 32;
     const uint8_t* a = static_cast<const uint8_t*>(act);
     thread_local std::vector<Rows16Q8Act> q5;
     q5.resize(size_t(n_tok * nb));
-    rows16_q8_acts(a, a_stride, n_tok, nb, 16, q5.data());
+    rows16_q8_acts(a, a_stride, n_tok, nb, kQ5 ? 16 : 8, q5.data());
     rows16_passes<4>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
         constexpr int kT = decltype(tokens)::value;
         const BlockQ8_0* x[kT];
@@ -640,7 +656,7 @@ inline void gemm_rows16_q5_avx2(const MatRef& m, int64_t r0, int64_t r1, const v
             x[t] = reinterpret_cast<const BlockQ8_0*>(a + (t0 + t) * a_stride);
             c[t] = q5.data() + (t0 + t) * nb;
         }
-        rows16_q5_tokens_avx2<kT>(m.row(g * kRows16), nb, x, c, y + t0 * ldy + g * kRows16, ldy);
+        rows16_q4q5_tokens_avx2<kQ5, kT>(m.row(g * kRows16), nb, x, c, y + t0 * ldy + g * kRows16, ldy);
     });
 }
 #endif
@@ -668,7 +684,7 @@ template <DType Type, class Plain>
 inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride,
                         int64_t n_tok, float* y, int64_t ldy, Plain plain) {
 #if defined(__AVX512VNNI__)
-    if constexpr (Type == DType::Q8_0 || Type == DType::Q5_0) {
+    if constexpr (Type == DType::Q8_0 || Type == DType::Q4_0 || Type == DType::Q5_0) {
         return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
     } else {
         if (n_tok > 1) return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
@@ -679,7 +695,8 @@ inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, 
     }
 #else
     if constexpr (Type == DType::Q8_0) return gemm_rows16_q8_avx2(m, r0, r1, a, a_stride, n_tok, y, ldy);
-    if constexpr (Type == DType::Q5_0) return gemm_rows16_q5_avx2(m, r0, r1, a, a_stride, n_tok, y, ldy);
+    if constexpr (Type == DType::Q4_0 || Type == DType::Q5_0)
+        return gemm_rows16_q4q5_avx2<Type == DType::Q5_0>(m, r0, r1, a, a_stride, n_tok, y, ldy);
 #endif
     gemm_rows16_unpacked(m, r0, r1, a, a_stride, n_tok, y, ldy, plain);
 }
