@@ -51,14 +51,14 @@ inline void rows16_passes(int64_t r0, int64_t r1, int64_t n_tok, F&& pass) {
 }
 
 // Per activation block of a Q8_0 or Q5_0 group's tokens (both families).
-struct Rows16Q8Act {
+struct Rows16Q32Act {
     float d;      // the activation block's scale
     int32_t neg;  // -bias * (the sum of its levels): the weight type's bias (G::kBias below)
 };
 
-// The Rows16Q8Act of every block of n_tok tokens, token after token, into out.
-inline void rows16_q8_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb, int32_t bias,
-                           Rows16Q8Act* out) {
+// The Rows16Q32Act of every block of n_tok tokens, token after token, into out.
+inline void rows16_q32_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb, int32_t bias,
+                            Rows16Q32Act* out) {
     for (int64_t t = 0; t < n_tok; ++t) {
         const BlockQ8_0* x = reinterpret_cast<const BlockQ8_0*>(a + t * a_stride);
         for (int64_t b = 0; b < nb; ++b) {
@@ -430,8 +430,8 @@ struct Rows16Q5Chunks {  // a nibble of qs and, as bit 4, its fifth bit from qh
 // prefetch made decode of the 135M Q8_0 model 8% slower (14.6 against 13.5 CPU ms per token, medians of
 // 3, `kinglet bench -b 1`).
 template <class G, int T>
-inline void rows16_q8_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
-                             const Rows16Q8Act* const (&ac)[T], float* y, int64_t ldy) {
+inline void rows16_q32_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
+                              const Rows16Q32Act* const (&ac)[T], float* y, int64_t ldy) {
     constexpr int P = T == 1 ? 4 : T == 2 ? 2 : 1;
     constexpr bool kRegs = T <= 2;
     __m512 racc[kRegs ? T : 1][8];
@@ -497,10 +497,10 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
     constexpr bool kQ32 = Type == DType::Q8_0 || Type == DType::Q4_0 || Type == DType::Q5_0;
     using G = std::conditional_t<Type == DType::Q5_0, Rows16Q5Chunks,
                                  std::conditional_t<Type == DType::Q4_0, Rows16Q4Chunks, Rows16Q8Chunks>>;
-    thread_local std::vector<Rows16Q8Act> q8;
+    thread_local std::vector<Rows16Q32Act> q8;
     if constexpr (kQ32) {
         q8.resize(size_t(n_tok * nb));
-        rows16_q8_acts(a, a_stride, n_tok, nb, G::kBias, q8.data());
+        rows16_q32_acts(a, a_stride, n_tok, nb, G::kBias, q8.data());
     }
     rows16_passes<8>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
         constexpr int kT = decltype(tokens)::value;
@@ -508,12 +508,12 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
         float* yt = y + t0 * ldy + g * kRows16;
         if constexpr (kQ32) {
             const BlockQ8_0* x[kT];
-            const Rows16Q8Act* c[kT];
+            const Rows16Q32Act* c[kT];
             for (int t = 0; t < kT; ++t) {
                 x[t] = reinterpret_cast<const BlockQ8_0*>(at + t * a_stride);
                 c[t] = q8.data() + (t0 + t) * nb;
             }
-            rows16_q8_tokens<G, kT>(m.row(g * kRows16), nb, x, c, yt, ldy);
+            rows16_q32_tokens<G, kT>(m.row(g * kRows16), nb, x, c, yt, ldy);
         } else if constexpr (Type == DType::Q4_K || Type == DType::Q5_K)
             rows16_k4_tokens<kT, Type == DType::Q5_K>(m.row(g * kRows16), nb, at, a_stride, yt, ldy);
         else
@@ -526,7 +526,7 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
 // Q8_0 groups with AVX2 (no vpdpbusd): a chunk is two 256-bit halves of 8 rows. The levels, stored + 128,
 // are flipped back to signed and multiplied by the sign trick, |w| by sign(a, w), whose pairs fit in 16
 // bits (activation levels are -127..127), so each (row, token) keeps one integer sum per block, which
-// joins the token's accumulator lane b % 8 in memory as in rows16_q8_tokens, and prefetches as it does (one
+// joins the token's accumulator lane b % 8 in memory as in rows16_q32_tokens, and prefetches as it does (one
 // token without: 135M Q8_0 decode 126 tok/s without against 104 with, medians of 4). Up to 4 tokens: the
 // sums of 4 tokens and the unpacked chunk fill the 16 registers.
 template <int T>
@@ -536,7 +536,7 @@ inline void rows16_q8_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0*
     const __m256i flip = _mm256_set1_epi8(char(0x80));
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* gb = g + b * int64_t(kRows16Q8Block);
-        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kRows16Q8Block);  // as rows16_q8_tokens
+        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kRows16Q8Block);  // as rows16_q32_tokens
         __m256i s[T][2];
         for (auto& v : s) v[0] = v[1] = _mm256_setzero_si256();
 #pragma GCC unroll 8
@@ -587,10 +587,10 @@ inline void gemm_rows16_q8_avx2(const MatRef& m, int64_t r0, int64_t r1, const v
 // Q4_0 and Q5_0 groups with AVX2, as rows16_q8_tokens_avx2 with unsigned levels (0..15, 0..31), which need
 // no sign trick: each chunk half is a nibble of qs with, for Q5_0, its fifth bit from qh (the dword's 4 bits
 // spread to its 4 bytes by a byte shuffle, a bit test and a compare), and each (row, token) sum starts at
-// -bias (8, 16) times the activation block's sum (Rows16Q8Act).
+// -bias (8, 16) times the activation block's sum (Rows16Q32Act).
 template <bool kQ5, int T>
 inline void rows16_q4q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
-                                    const Rows16Q8Act* const (&ac)[T], float* y, int64_t ldy) {
+                                    const Rows16Q32Act* const (&ac)[T], float* y, int64_t ldy) {
     alignas(32) float acc[T][8][16] = {};  // [token][lane][row]
     const __m256i low = _mm256_set1_epi8(0x0F), five = _mm256_set1_epi8(0x10);
     const __m256i bit = _mm256_set1_epi32(0x08040201);
@@ -600,7 +600,7 @@ inline void rows16_q4q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_
         constexpr size_t kBlock = kQ5 ? kRows16Q50Block : kRows16Q40Block;
         constexpr size_t kQs = kQ5 ? kRows16Q50Qs : kRows16Q40Qs;
         const uint8_t* gb = g + b * int64_t(kBlock);
-        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kBlock);  // as rows16_q8_tokens
+        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kBlock);  // as rows16_q32_tokens
         __m256i s[T][2];
         for (int t = 0; t < T; ++t) s[t][0] = s[t][1] = _mm256_set1_epi32(ac[t][b].neg);
         __m256i qh[2] = {};
@@ -645,13 +645,13 @@ inline void gemm_rows16_q4q5_avx2(const MatRef& m, int64_t r0, int64_t r1, const
                                   int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / 32;
     const uint8_t* a = static_cast<const uint8_t*>(act);
-    thread_local std::vector<Rows16Q8Act> q5;
+    thread_local std::vector<Rows16Q32Act> q5;
     q5.resize(size_t(n_tok * nb));
-    rows16_q8_acts(a, a_stride, n_tok, nb, kQ5 ? 16 : 8, q5.data());
+    rows16_q32_acts(a, a_stride, n_tok, nb, kQ5 ? 16 : 8, q5.data());
     rows16_passes<4>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
         constexpr int kT = decltype(tokens)::value;
         const BlockQ8_0* x[kT];
-        const Rows16Q8Act* c[kT];
+        const Rows16Q32Act* c[kT];
         for (int t = 0; t < kT; ++t) {
             x[t] = reinterpret_cast<const BlockQ8_0*>(a + (t0 + t) * a_stride);
             c[t] = q5.data() + (t0 + t) * nb;
