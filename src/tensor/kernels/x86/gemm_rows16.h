@@ -523,6 +523,32 @@ inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const vo
 #endif
 
 #if !defined(__AVX512VNNI__)
+// The AVX2 grouped kernels' float side: block b's integer sums of T tokens (two halves of 8 rows) join
+// their accumulator lane b % 8 with the scales d_w (the group block's 16 F16s at gb) times d_a[t]; at the
+// end each token's 8 lanes are summed in the reference's order.
+template <int T>
+inline void rows16_avx2_join(float (&acc)[T][8][16], const uint8_t* gb, int64_t b, const float (&da)[T],
+                             const __m256i (&s)[T][2]) {
+    const __m256 dw[2] = {_mm256_cvtph_ps(load128(gb)), _mm256_cvtph_ps(load128(gb + 16))};
+    for (int t = 0; t < T; ++t) {
+        const __m256 d = _mm256_set1_ps(da[t]);
+        for (int h = 0; h < 2; ++h) {
+            float* a = acc[t][b % 8] + 8 * h;
+            _mm256_store_ps(
+                a, _mm256_fmadd_ps(_mm256_mul_ps(dw[h], d), _mm256_cvtepi32_ps(s[t][h]), _mm256_load_ps(a)));
+        }
+    }
+}
+template <int T>
+inline void rows16_avx2_store(const float (&acc)[T][8][16], float* y, int64_t ldy) {
+    for (int t = 0; t < T; ++t)
+        for (int h = 0; h < 2; ++h) {
+            __m256 v[8];
+            for (int l = 0; l < 8; ++l) v[l] = _mm256_load_ps(acc[t][l] + 8 * h);
+            _mm256_storeu_ps(y + t * ldy + 8 * h, lanes_sum8(v));
+        }
+}
+
 // Q8_0 groups with AVX2 (no vpdpbusd): a chunk is two 256-bit halves of 8 rows. The levels, stored + 128,
 // are flipped back to signed and multiplied by the sign trick, |w| by sign(a, w), whose pairs fit in 16
 // bits (activation levels are -127..127), so each (row, token) keeps one integer sum per block, which
@@ -552,22 +578,11 @@ inline void rows16_q8_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0*
                     s[t][h] = _mm256_add_epi32(s[t][h], dot4(u[h], _mm256_sign_epi8(a4, w[h])));
             }
         }
-        const __m256 dw[2] = {_mm256_cvtph_ps(load128(gb)), _mm256_cvtph_ps(load128(gb + 16))};
-        for (int t = 0; t < T; ++t) {
-            const __m256 da = _mm256_set1_ps(f16(at[t][b].d));
-            for (int h = 0; h < 2; ++h) {
-                float* a = acc[t][b % 8] + 8 * h;
-                _mm256_store_ps(a, _mm256_fmadd_ps(_mm256_mul_ps(dw[h], da), _mm256_cvtepi32_ps(s[t][h]),
-                                                   _mm256_load_ps(a)));
-            }
-        }
+        float da[T];
+        for (int t = 0; t < T; ++t) da[t] = f16(at[t][b].d);
+        rows16_avx2_join<T>(acc, gb, b, da, s);
     }
-    for (int t = 0; t < T; ++t)
-        for (int h = 0; h < 2; ++h) {
-            __m256 v[8];
-            for (int l = 0; l < 8; ++l) v[l] = _mm256_load_ps(acc[t][l] + 8 * h);
-            _mm256_storeu_ps(y + t * ldy + 8 * h, lanes_sum8(v));
-        }
+    rows16_avx2_store<T>(acc, y, ldy);
 }
 
 // Rows [r0, r1) (whole groups) of a Q8_0 kRows16 matrix against n_tok tokens with AVX2, each group
@@ -622,22 +637,11 @@ inline void rows16_q4q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_
                 for (int h = 0; h < 2; ++h) s[t][h] = _mm256_add_epi32(s[t][h], dot4(u[h], a4));
             }
         }
-        const __m256 dw[2] = {_mm256_cvtph_ps(load128(gb)), _mm256_cvtph_ps(load128(gb + 16))};
-        for (int t = 0; t < T; ++t) {
-            const __m256 da = _mm256_set1_ps(ac[t][b].d);
-            for (int h = 0; h < 2; ++h) {
-                float* a = acc[t][b % 8] + 8 * h;
-                _mm256_store_ps(a, _mm256_fmadd_ps(_mm256_mul_ps(dw[h], da), _mm256_cvtepi32_ps(s[t][h]),
-                                                   _mm256_load_ps(a)));
-            }
-        }
+        float da[T];
+        for (int t = 0; t < T; ++t) da[t] = ac[t][b].d;
+        rows16_avx2_join<T>(acc, gb, b, da, s);
     }
-    for (int t = 0; t < T; ++t)
-        for (int h = 0; h < 2; ++h) {
-            __m256 v[8];
-            for (int l = 0; l < 8; ++l) v[l] = _mm256_load_ps(acc[t][l] + 8 * h);
-            _mm256_storeu_ps(y + t * ldy + 8 * h, lanes_sum8(v));
-        }
+    rows16_avx2_store<T>(acc, y, ldy);
 }
 
 template <bool kQ5>
