@@ -18,15 +18,17 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     m->hp_ = HParams::from_gguf(*m->file_);
     m->weights_ = ModelWeights::bind(*m->file_, m->hp_);
     // The kernel family's grouped types (kernels::Family::rows16). KINGLET_ROWS16=0 keeps the file's layout,
-    // KINGLET_ROWS16=q8_0 (q4_0, q5_0, q4_K, q5_K, q6_K) regroups that type only: to measure what the
-    // regrouping gives, with one binary.
+    // KINGLET_ROWS16=q8_0 (q4_0, q5_0, q4_1, q5_1, q4_K, q5_K, q6_K) regroups that type only: to measure what
+    // the regrouping gives, with one binary.
     const std::string_view rows16 = std::getenv("KINGLET_ROWS16") ? std::getenv("KINGLET_ROWS16") : "";
     uint64_t types = kernels::active().rows16;
     if (!rows16.empty() && rows16 != "0") {
         const std::optional<DType> only = dtype_from_name(rows16);
         if (!only || !rows16_type(*only))
             fail(Errc::invalid_argument,
-                 "KINGLET_ROWS16='{}': expected 0, q8_0, q4_0, q5_0, q4_K, q5_K or q6_K (or unset)", rows16);
+                 "KINGLET_ROWS16='{}': expected 0, q8_0, q4_0, q5_0, q4_1, q5_1, q4_K, q5_K or q6_K (or "
+                 "unset)",
+                 rows16);
         types &= dtype_bit(*only);
     }
     if (rows16 == "0") types = 0;

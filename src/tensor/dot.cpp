@@ -66,9 +66,9 @@ float dot_bf16(int64_t n, const uint16_t* x, const uint16_t* y) {
 //     products;
 //   - each lane accumulates its own float with a fused multiply-add per block: acc = fma(d, lane, acc);
 //   - the 8 lanes are then summed as (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
-// SIMD kernels follow the same order and are bit-identical to these. Q8_0, Q4_0 and Q5_0 weights
-// (dot_32_block_sums below) and Q4_K, Q5_K, Q6_K (dot_k4, dot_q6_K: one integer total per super-block) are
-// the exceptions; a Q8_0 KV cache keeps the lane order (dot_q8_0_lanes).
+// SIMD kernels follow the same order and are bit-identical to these. Q8_0, Q4_0, Q5_0, Q4_1 and Q5_1
+// weights (dot_32_block_sums, dot_32_offset below) and Q4_K, Q5_K, Q6_K (dot_k4, dot_q6_K: one integer total
+// per super-block) are the exceptions; a Q8_0 KV cache keeps the lane order (dot_q8_0_lanes).
 
 using detail::Lanes;  // tensor/dot_lanes.h
 
@@ -120,16 +120,19 @@ float dot_32_block_sums(int64_t n, const Block* x, const BlockQ8_0* y, Level lev
 }
 
 // Q4_1 / Q5_1 carry an offset m per block, so the dot needs the activation block's sum, which Q8_1
-// stores premultiplied by its scale: sum (d q + m) a = d dy sum(q qa) + m s.
+// stores premultiplied by its scale: sum (d q + m) a = d dy sum(q qa) + m s. The first part in
+// dot_32_block_sums' order (one integer per block, block i into lane i % 8), the second in one float
+// chain, added after the lanes.
 template <typename Block, typename Level>
 float dot_32_offset(int64_t n, const Block* x, const BlockQ8_1* y, Level level) {
     Lanes acc;
     float summs = 0;
-    int32_t lane[8];
     for (int64_t i = 0; i < n / 32; ++i) {
         summs = std::fma(fp16_to_fp32(x[i].m), fp16_to_fp32(y[i].s), summs);
-        block_lanes([&](int j) { return level(x[i], j); }, y[i].qs, lane);
-        acc.add(fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), lane);
+        int32_t s = 0;
+        for (int j = 0; j < 32; ++j) s += level(x[i], j) * y[i].qs[j];
+        float& lane = acc.acc[i % 8];
+        lane = std::fma(fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), static_cast<float>(s), lane);
     }
     return acc.sum() + summs;
 }

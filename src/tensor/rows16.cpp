@@ -15,6 +15,8 @@ size_t group_block_bytes(DType t) {
     return t == DType::Q8_0   ? kRows16Q8Block
            : t == DType::Q4_0 ? kRows16Q40Block
            : t == DType::Q5_0 ? kRows16Q50Block
+           : t == DType::Q4_1 ? kRows16Q41Block
+           : t == DType::Q5_1 ? kRows16Q51Block
            : t == DType::Q4_K ? kRows16Block
            : t == DType::Q5_K ? kRows16Q5Block
                               : kRows16Q6Block;
@@ -36,6 +38,15 @@ void for_each_piece(DType t, int l, F f) {
     } else if (t == DType::Q4_0) {
         f(2 * l, offsetof(BlockQ4_0, d), 2);
         for (int c = 0; c < 4; ++c) f(kRows16Q40Qs + 64 * c + 4 * l, offsetof(BlockQ4_0, qs) + 4 * c, 4);
+    } else if (t == DType::Q4_1) {
+        f(2 * l, offsetof(BlockQ4_1, d), 2);
+        f(kRows16Q1M + 2 * l, offsetof(BlockQ4_1, m), 2);
+        for (int c = 0; c < 4; ++c) f(kRows16Q41Qs + 64 * c + 4 * l, offsetof(BlockQ4_1, qs) + 4 * c, 4);
+    } else if (t == DType::Q5_1) {
+        f(2 * l, offsetof(BlockQ5_1, d), 2);
+        f(kRows16Q1M + 2 * l, offsetof(BlockQ5_1, m), 2);
+        f(kRows16Q51Qh + 4 * l, offsetof(BlockQ5_1, qh), 4);
+        for (int c = 0; c < 4; ++c) f(kRows16Q51Qs + 64 * c + 4 * l, offsetof(BlockQ5_1, qs) + 4 * c, 4);
     } else if (t == DType::Q5_0) {
         f(2 * l, offsetof(BlockQ5_0, d), 2);
         f(kRows16Q50Qh + 4 * l, offsetof(BlockQ5_0, qh), 4);
@@ -68,8 +79,8 @@ void for_each_piece(DType t, int l, F f) {
 }  // namespace
 
 bool rows16_type(DType t) {
-    return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_K || t == DType::Q5_K ||
-           t == DType::Q6_K;
+    return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_1 || t == DType::Q5_1 ||
+           t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
 }
 
 bool can_repack_rows16(const MatRef& m) {

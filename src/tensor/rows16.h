@@ -1,7 +1,7 @@
-// Layout::kRows16 (tensor/mat_ref.h): Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K weights stored 16 rows to a
-// group, one row per 32-bit lane of a 512-bit vector, made at load time for the kernel families that want it
-// (Family::rows16). A group takes exactly the bytes of its 16 plain rows, super-block by super-block; a
-// "chunk" is 4 bytes of each of the 16 rows, row 0 first (64 bytes).
+// Layout::kRows16 (tensor/mat_ref.h): Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K and Q6_K weights stored 16
+// rows to a group, one row per 32-bit lane of a 512-bit vector, made at load time for the kernel families
+// that want it (Family::rows16). A group takes exactly the bytes of its 16 plain rows, super-block by
+// super-block; a "chunk" is 4 bytes of each of the 16 rows, row 0 first (64 bytes).
 //
 // Q8_0, per block of 32 (16 x 34 = 544 bytes):
 //   [0, 32)       the 16 rows' d (F16);
@@ -10,6 +10,10 @@
 // Q4_0, per block of 32 (16 x 18 = 288 bytes):
 //   [0, 32)       the 16 rows' d (F16);
 //   [32, 288)     4 chunks of qs, as Q5_0's.
+// Q4_1, per block of 32 (16 x 20 = 320 bytes): the 16 rows' d, then their m (F16, [32, 64)), then 4 chunks
+//   of qs as Q5_0's ([64, 320)).
+// Q5_1, per block of 32 (16 x 24 = 384 bytes): d, m, one chunk of qh ([64, 128)), 4 chunks of qs
+//   ([128, 384)).
 // Q5_0, per block of 32 (16 x 22 = 352 bytes):
 //   [0, 32)       the 16 rows' d (F16);
 //   [32, 96)      one chunk of qh: the 16 rows' 32 fifth bits (bit j: element j);
@@ -42,6 +46,9 @@ namespace kinglet {
 constexpr int kRows16 = 16;
 constexpr size_t kRows16Q8Block = 16 * 34, kRows16Q8Qs = 32;  // one Q8_0 block of one group
 constexpr size_t kRows16Q40Block = 16 * 18, kRows16Q40Qs = 32;  // one Q4_0 block of one group
+// One Q4_1 / Q5_1 block of one group; kRows16Q1M: where both hold the 16 rows' offsets m.
+constexpr size_t kRows16Q1M = 32, kRows16Q41Block = 16 * 20, kRows16Q41Qs = 64;
+constexpr size_t kRows16Q51Block = 16 * 24, kRows16Q51Qh = 64, kRows16Q51Qs = 128;
 constexpr size_t kRows16Q50Block = 16 * 22, kRows16Q50Qh = 32,
                  kRows16Q50Qs = 96;        // one Q5_0 block of one group
 constexpr size_t kRows16Block = 16 * 144;  // one Q4_K super-block of one group
@@ -51,7 +58,7 @@ constexpr size_t kRows16Q5Qh = 256, kRows16Q5Qs = 768;
 constexpr size_t kRows16Q6Block = 16 * 210;  // one Q6_K super-block of one group
 constexpr size_t kRows16Q6Triple = 192, kRows16Q6Scales = 3072, kRows16Q6D = 3328;
 
-// The types with a grouped layout: Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K.
+// The types with a grouped layout: Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K and Q6_K.
 bool rows16_type(DType t);
 
 // A matrix in the plain layout that can be regrouped: a rows16_type, rows in whole groups of 16.

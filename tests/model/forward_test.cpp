@@ -181,9 +181,13 @@ TEST(Rows16, SameLogitsAsTheFileLayout) {
 // dot_q6_K) where llama.cpp keeps 8 float lanes. random256's Q5_K_M and Q6_K files, which matched
 // llama.cpp to the last bit in the lane order, now differ by up to 0.035 and 0.044 in the first 8 tokens
 // (its Q4_K_M file: 0.044 in either order; aidreams260K's files did not move), within the 0.05 above.
-// Q4_0 and Q5_0 weights: Q8_0's order (dot_32_block_sums). aidreams260K's Q4_K_M file holds 22 small Q5_0
-// matrices (where llama.cpp's recipe could not use K-quants): bit-identical to llama.cpp before, up to
-// 0.032 after; random256's Q4_0 file differs by up to 0.036 in either order. Both within the 0.05 above.
+// Q4_0, Q5_0, Q4_1 and Q5_1 weights: Q8_0's order (dot_32_block_sums, dot_32_offset). aidreams260K's
+// Q4_K_M file holds 22 small Q5_0 matrices (where llama.cpp's recipe could not use K-quants): bit-identical
+// to llama.cpp before, up to 0.032 after; random256's Q4_0 file differs by up to 0.036 in either order.
+// Both within the 0.05 above. aidreams260K's Q5_K_M file holds 22 Q5_1 matrices (Q5_K's fallback): 0.038
+// before, 0.079 after (step 5 of 'Once upon a time'), every id still equal up to the first near tie
+// (412 compared). As for Q8_0, the activations' 8-bit quantization turns a last-bit difference into a
+// whole level here and there; that file's tolerance is 0.12 (1.5x the worst measured).
 struct LlamaCppCase {
     const char* dir;
     const char* type;
@@ -217,7 +221,7 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(LlamaCppCase{"stories260K", "q8_0", 0.15f, 0.07f},
                     LlamaCppCase{"aidreams260K", "q8_0", 0.15f, 0.07f},
                     LlamaCppCase{"aidreams260K", "q4_k_m", 0.05f},
-                    LlamaCppCase{"aidreams260K", "q5_k_m", 0.05f}, LlamaCppCase{"random256", "f32", 0.02f},
+                    LlamaCppCase{"aidreams260K", "q5_k_m", 0.12f}, LlamaCppCase{"random256", "f32", 0.02f},
                     LlamaCppCase{"random256", "q8_0", 0.15f, 0.07f}, LlamaCppCase{"random256", "q4_0", 0.05f},
                     LlamaCppCase{"random256", "q4_k_m", 0.05f}, LlamaCppCase{"random256", "q5_k_m", 0.05f},
                     LlamaCppCase{"random256", "q6_k", 0.05f}),

@@ -265,10 +265,11 @@ TEST_P(Kernels, QuantizedAndF16ProductsAreBitIdentical) {
     }
 }
 
-// Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K weights regrouped 16 rows at a time (Layout::kRows16, as the loader
-// stores them for families with Family::rows16) give the scalar reference's bits on the plain matrix, in
-// every family (the others compute the layout by taking rows out of their group): decode, every batch size,
-// prefill over several L2 panels, calls split at a group boundary; and every row reads back as the plain row.
+// Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K and Q6_K weights regrouped 16 rows at a time (Layout::kRows16, as
+// the loader stores them for families with Family::rows16) give the scalar reference's bits on the plain
+// matrix, in every family (the others compute the layout by taking rows out of their group): decode, every
+// batch size, prefill over several L2 panels, calls split at a group boundary; and every row reads back as
+// the plain row.
 TEST_P(Kernels, QuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
     std::mt19937 rng(19);
     struct Case {
@@ -277,10 +278,11 @@ TEST_P(Kernels, QuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
     std::vector<Case> cases = {{16, 256, 1},   {32, 512, 3},   {48, 2048, 1}, {64, 1536, 8},  {96, 2048, 37},
                                {160, 8192, 1}, {48, 8192, 21}, {16, 768, 17}, {48, 8192, 16}, {32, 2048, 13}};
     for (int64_t n_tok = 1; n_tok <= 10; ++n_tok) cases.push_back({32, 256, n_tok});
-    // Q8_0, Q4_0 and Q5_0 rows of any whole number of 32-blocks (576: SmolLM2's width, 896: Qwen2.5-0.5B's).
+    // The 32-block types' rows of any whole number of 32-blocks (576: SmolLM2's width, 896: Qwen2.5-0.5B's).
     const std::vector<Case> q32_cases = {{16, 32, 1},    {32, 576, 1}, {32, 576, 9}, {48, 96, 2},
                                          {64, 1536, 33}, {32, 896, 1}, {48, 896, 12}};
-    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q4_K, DType::Q5_K,
+                    DType::Q6_K}) {
         std::vector<Case> all = cases;
         if (dtype_info(t).block_size == 32) all.insert(all.end(), q32_cases.begin(), q32_cases.end());
         for (const Case& c : all) {
@@ -318,7 +320,8 @@ TEST_P(Kernels, QuantsInGroupsOf16AreBitIdenticalToThePlainReference) {
 // Regrouping a matrix of more than 8 MiB in several threads writes the same bytes as one thread, and
 // every row reads back as it was.
 TEST(Rows16, RegroupingInThreadsWritesTheSameBytes) {
-    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q4_K, DType::Q5_K,
+                    DType::Q6_K}) {
         const int64_t rows = 3760, cols = 8192;  // 235 groups (not a multiple of 3), over 16 MiB: 3 threads
         const size_t rb = row_bytes(t, cols);
         std::vector<uint8_t> w(rb * rows);

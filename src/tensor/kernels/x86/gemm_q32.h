@@ -1,8 +1,8 @@
 // Q4_0, Q5_0, Q8_0 (against Q8_0 activations) and Q4_1, Q5_1 (against Q8_1): blocks of 32. Per block
 // and (row, token) pair the integer products land in 8 lanes of 4 consecutive elements, and each lane
 // accumulates fma(d_w * d_a, lane, acc) — the order of the scalar reference, so results are bit-exact.
-// Q8_0, Q4_0 and Q5_0 (kBlockSum) sum the 8 lanes of a block as integers (Q4_0/Q5_0: less their bias
-// correction), and
+// Q8_0, Q4_0, Q5_0, Q4_1 and Q5_1 (kBlockSum) sum the 8 lanes of a block as integers (Q4_0/Q5_0: less
+// their bias correction; Q4_1/Q5_1 add their offset term in a float chain of its own), and
 // block b accumulates fma(d_w * d_a, sum, acc) into lane b % 8, as their reference does (tensor/dot.cpp's
 // dot_32_block_sums); the loader groups their matrices by 16 rows (gemm_rows16.h) where the kernel family
 // has grouped kernels, and these kernels compute the rest (rows that do not come in 16s, other families).
@@ -43,14 +43,14 @@ struct Q5_0Levels {
 struct Q4_1Levels {
     using Block = BlockQ4_1;
     using Act = BlockQ8_1;
-    static constexpr bool kSigned = false, kOffset = true, kBlockSum = false;
+    static constexpr bool kSigned = false, kOffset = true, kBlockSum = true;
     static constexpr int kBias = 0;
     static __m256i levels(const Block& b) { return nibbles_to_bytes(b.qs); }
 };
 struct Q5_1Levels {
     using Block = BlockQ5_1;
     using Act = BlockQ8_1;
-    static constexpr bool kSigned = false, kOffset = true, kBlockSum = false;
+    static constexpr bool kSigned = false, kOffset = true, kBlockSum = true;
     static constexpr int kBias = 0;
     static __m256i levels(const Block& b) {
         const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b.qh)), _mm256_set1_epi8(0x10));
@@ -142,6 +142,7 @@ struct Tile32 {
         for (int r = 0; r < R; ++r) {
             const Block* x = reinterpret_cast<const Block*>(w + r * w_stride);
             __m256 acc = _mm256_setzero_ps();
+            float summs = 0.0f;
             for (int64_t b = 0; b < nb; b += 8) {
                 const int n = nb - b < 8 ? int(nb - b) : 8;
                 __m256i l[8];
@@ -152,6 +153,7 @@ struct Tile32 {
                     const __m256i* corr = L::kBias != 0 ? tt.c[0] + b + i : nullptr;
                     l[i] = block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), load256(ar[b + i].qs), corr);
                     dw[i] = x[b + i].d;
+                    if constexpr (L::kOffset) summs = __builtin_fmaf(f16(x[b + i].m), tt.s[0][b + i], summs);
                 }
                 for (int i = n; i < 8; ++i) l[i] = _mm256_setzero_si256();
                 const __m256 da =
@@ -160,7 +162,7 @@ struct Tile32 {
                     _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dw))), da);
                 acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(hsum8_epi32(l)), acc);
             }
-            y[r] = hsum_lanes(acc);
+            y[r] = L::kOffset ? hsum_lanes(acc) + summs : hsum_lanes(acc);
         }
     }
 };
@@ -216,6 +218,7 @@ inline void row_sums(const uint8_t* w, int64_t nb, const PackedTokens<C>& p, flo
     const Block* x = reinterpret_cast<const Block*>(w);
     __m256 acc[8];
     for (auto& v : acc) v = _mm256_setzero_ps();
+    float summs[C] = {};
     for (int64_t b0 = 0; b0 < nb; b0 += 8) {
 #pragma GCC unroll 8
         for (int i = 0; i < 8; ++i) {  // unrolled: acc[i] stays in a register
@@ -232,11 +235,15 @@ inline void row_sums(const uint8_t* w, int64_t nb, const PackedTokens<C>& p, flo
                 C == 8 ? _mm256_loadu_ps(p.d + b * C) : _mm256_maskload_ps(p.d + b * C, first_lanes(C));
             acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(f16(x[b].d)), da),
                                      _mm256_cvtepi32_ps(hsum8_epi32(l)), acc[i]);
+            if constexpr (L::kOffset) {
+                const float mw = f16(x[b].m);
+                for (int t = 0; t < C; ++t) summs[t] = __builtin_fmaf(mw, p.s[b * C + t], summs[t]);
+            }
         }
     }
     alignas(32) float r[8];
     _mm256_store_ps(r, lanes_sum8(acc));
-    for (int t = 0; t < C; ++t) y[t * ldy] = r[t];
+    for (int t = 0; t < C; ++t) y[t * ldy] = L::kOffset ? r[t] + summs[t] : r[t];
 }
 
 // One weight row against C packed tokens: the row's block is unpacked once and used for all C. The

@@ -8,8 +8,8 @@
 // nothing is summed across lanes.
 // One token (decode) and several (batched decode, prompts: the _tokens kernels, where each load of
 // weights meets up to 8 tokens) share the integer part (rows16_k4_totals, rows16_q6k_totals).
-// Q8_0, Q4_0 and Q5_0 weights against Q8_0 activations (below, "Q8_0"): one integer sum per block, any
-// number of tokens, with AVX-512 VNNI and with AVX2.
+// Q8_0, Q4_0, Q5_0, Q4_1 and Q5_1 weights against Q8_0/Q8_1 activations (below, "the 32-block types"): one
+// integer sum per block, any number of tokens, with AVX-512 VNNI and with AVX2.
 #pragma once
 #include <type_traits>
 #include <utility>
@@ -50,24 +50,62 @@ inline void rows16_passes(int64_t r0, int64_t r1, int64_t n_tok, F&& pass) {
             }
 }
 
-// Per activation block of a Q8_0 or Q5_0 group's tokens (both families).
+// ---- The 32-element block types in groups: Q8_0, Q4_0, Q5_0 (against Q8_0 activations) and Q4_1, Q5_1
+// (against Q8_1), bit-identical to tensor/dot.cpp's dot_32_block_sums and dot_32_offset: per block one
+// integer sum per (row, token), then fma(d_w * d_a, sum, acc) into accumulator lane b % 8 of block b; Q4_1
+// and Q5_1 add m_w * s_a of every block in a float chain of their own, added after the lanes. The levels
+// enter vpdpbusd unsigned (Q8_0's stored + 128), so each sum starts at -bias times the sum of the token's
+// 32 activation levels (bias 128, 8, 16; 0 for Q4_1/Q5_1).
+
+// Per activation block of a group's tokens (both families).
 struct Rows16Q32Act {
     float d;      // the activation block's scale
-    int32_t neg;  // -bias * (the sum of its levels): the weight type's bias (G::kBias below)
+    int32_t neg;  // -bias * (the sum of its levels): the weight type's bias (Rows16Q32Layout::kBias)
+    float s;      // Q8_1: d * (the sum of its levels), as stored; else 0
 };
 
+// Where a type's pieces lie in a group's block (tensor/rows16.h), and its bias and offset.
+template <size_t Block, size_t M, size_t Qh, size_t Qs, int32_t Bias>
+struct Rows16Q32Layout {
+    static constexpr size_t kBlock = Block;
+    static constexpr size_t kM = M;    // the 16 rows' offsets m (F16); 0: none (Q8_0, Q4_0, Q5_0)
+    static constexpr size_t kQh = Qh;  // the chunk of fifth bits; 0: none
+    static constexpr size_t kQs = Qs;  // the levels (Q8_0: 8 chunks of bytes; else 4 chunks of nibbles)
+    static constexpr int32_t kBias = Bias;
+    static constexpr bool kOffset = M != 0;
+    using Act = std::conditional_t<kOffset, BlockQ8_1, BlockQ8_0>;
+};
+using Rows16Q80 = Rows16Q32Layout<kRows16Q8Block, 0, 0, kRows16Q8Qs, 128>;
+using Rows16Q40 = Rows16Q32Layout<kRows16Q40Block, 0, 0, kRows16Q40Qs, 8>;
+using Rows16Q50 = Rows16Q32Layout<kRows16Q50Block, 0, kRows16Q50Qh, kRows16Q50Qs, 16>;
+using Rows16Q41 = Rows16Q32Layout<kRows16Q41Block, kRows16Q1M, 0, kRows16Q41Qs, 0>;
+using Rows16Q51 = Rows16Q32Layout<kRows16Q51Block, kRows16Q1M, kRows16Q51Qh, kRows16Q51Qs, 0>;
+template <DType Type>
+using Rows16Q32Of = std::conditional_t<
+    Type == DType::Q4_0, Rows16Q40,
+    std::conditional_t<Type == DType::Q5_0, Rows16Q50,
+                       std::conditional_t<Type == DType::Q4_1, Rows16Q41,
+                                          std::conditional_t<Type == DType::Q5_1, Rows16Q51, Rows16Q80>>>>;
+constexpr bool rows16_q32_type(DType t) {
+    return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_1 || t == DType::Q5_1;
+}
+
 // The Rows16Q32Act of every block of n_tok tokens, token after token, into out.
-inline void rows16_q32_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb, int32_t bias,
-                            Rows16Q32Act* out) {
+template <class G>
+inline void rows16_q32_acts(const uint8_t* a, size_t a_stride, int64_t n_tok, int64_t nb, Rows16Q32Act* out) {
     for (int64_t t = 0; t < n_tok; ++t) {
-        const BlockQ8_0* x = reinterpret_cast<const BlockQ8_0*>(a + t * a_stride);
+        const auto* x = reinterpret_cast<const typename G::Act*>(a + t * a_stride);
         for (int64_t b = 0; b < nb; ++b) {
+            if constexpr (G::kOffset) {
+                out[t * nb + b] = {f16(x[b].d), 0, f16(x[b].s)};
+                continue;
+            }
             // The levels + 128 summed by vpsadbw (4 partial sums of 8), then - 32 * 128.
             const __m256i u = _mm256_xor_si256(load256(x[b].qs), _mm256_set1_epi8(char(0x80)));
             const __m256i sad = _mm256_sad_epu8(u, _mm256_setzero_si256());
             __m128i s = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
             s = _mm_add_epi64(s, _mm_unpackhi_epi64(s, s));
-            out[t * nb + b] = {f16(x[b].d), -bias * (_mm_cvtsi128_si32(s) - 32 * 128)};
+            out[t * nb + b] = {f16(x[b].d), -G::kBias * (_mm_cvtsi128_si32(s) - 32 * 128), 0.0f};
         }
     }
 }
@@ -381,59 +419,39 @@ inline void gemm_rows16_q6k(const MatRef& m, int64_t r0, int64_t r1, const void*
         rows16_q6k_group(m.row(g * kRows16), nb, static_cast<const BlockQ8_K*>(a), y + g * kRows16);
 }
 
-// ---- Q8_0 (against Q8_0 activations), bit-identical to tensor/dot.cpp's dot_q8_0: per block one integer
-// sum per (row, token), then fma(d_w * d_a, sum, acc) into accumulator lane b % 8 of block b. The levels
-// are stored + 128 (unsigned), so each sum starts at -128 times the sum of the token's 32 activation
-// levels (neg) and takes the 8 chunks of the block in 8 vpdpbusd, one broadcast group of 4 activations
-// each.
-// The unsigned levels of a group's block, chunk k (0..7) = elements 4k .. 4k + 3 of each row, and the bias
-// they carry (the level the reference subtracts, times the activations' sum, is the sum's start).
-struct Rows16Q8Chunks {  // stored + 128
-    static constexpr size_t kBlock = kRows16Q8Block;
-    static constexpr int32_t kBias = 128;
-    static __m512i chunk(const uint8_t* gb, int k) { return _mm512_loadu_si512(gb + kRows16Q8Qs + 64 * k); }
-};
-struct Rows16Q4Chunks {  // a nibble of qs
-    static constexpr size_t kBlock = kRows16Q40Block;
-    static constexpr int32_t kBias = 8;
-    static __m512i chunk(const uint8_t* gb, int k) {
-        const __m512i q = _mm512_loadu_si512(gb + kRows16Q40Qs + 64 * (k & 3));
-        const __m512i low = _mm512_set1_epi8(0x0F);
-        return k < 4 ? _mm512_and_si512(q, low) : _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
-    }
-};
-struct Rows16Q5Chunks {  // a nibble of qs and, as bit 4, its fifth bit from qh
-    static constexpr size_t kBlock = kRows16Q50Block;
-    static constexpr int32_t kBias = 16;
-    static __m512i chunk(const uint8_t* gb, int k) {
-        const __m512i q = _mm512_loadu_si512(gb + kRows16Q50Qs + 64 * (k & 3));
-        const __m512i low = _mm512_set1_epi8(0x0F);
-        const __m512i nib = k < 4 ? _mm512_and_si512(q, low) : _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
-        // Bits 4k .. 4k + 3 of a row's qh are the fifth bits of its 4 elements: as a dword index (vpermd
-        // reads the low 4 bits) they pick the 4 bytes with bit 4 set where the bit is.
-        const __m512i spread = _mm512_set_epi32(
-            0x10101010, 0x10101000, 0x10100010, 0x10100000, 0x10001010, 0x10001000, 0x10000010, 0x10000000,
-            0x00101010, 0x00101000, 0x00100010, 0x00100000, 0x00001010, 0x00001000, 0x00000010, 0);
-        const __m512i qh = _mm512_loadu_si512(gb + kRows16Q50Qh);
-        return _mm512_or_si512(nib, _mm512_permutexvar_epi32(_mm512_srli_epi32(qh, unsigned(4 * k)), spread));
-    }
-};
+// The unsigned levels of chunk k (0..7) of a group's block: elements 4k .. 4k + 3 of each row. Q8_0: its
+// stored bytes; the others: a nibble of qs and, for Q5_0/Q5_1, as bit 4, its fifth bit from qh.
+template <class G>
+inline __m512i rows16_q32_chunk(const uint8_t* gb, int k) {
+    if constexpr (G::kBias == 128) return _mm512_loadu_si512(gb + G::kQs + 64 * k);
+    const __m512i q = _mm512_loadu_si512(gb + G::kQs + 64 * (k & 3));
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const __m512i nib = k < 4 ? _mm512_and_si512(q, low) : _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
+    if constexpr (G::kQh == 0) return nib;
+    // Bits 4k .. 4k + 3 of a row's qh are the fifth bits of its 4 elements: as a dword index (vpermd reads
+    // the low 4 bits) they pick the 4 bytes with bit 4 set where the bit is.
+    const __m512i spread = _mm512_set_epi32(0x10101010, 0x10101000, 0x10100010, 0x10100000, 0x10001010,
+                                            0x10001000, 0x10000010, 0x10000000, 0x00101010, 0x00101000,
+                                            0x00100010, 0x00100000, 0x00001010, 0x00001000, 0x00000010, 0);
+    const __m512i qh = _mm512_loadu_si512(gb + G::kQh);
+    return _mm512_or_si512(nib, _mm512_permutexvar_epi32(_mm512_srli_epi32(qh, unsigned(4 * k)), spread));
+}
 
-// One Q8_0, Q4_0 or Q5_0 group (16 rows; G: Rows16Q8Chunks, Rows16Q4Chunks or Rows16Q5Chunks) against T
-// tokens (1 to 8):
-// y[t * ldy + 0..16). Each token's integer sum of a
-// block is split into P partial sums (added as integers) so that one token's chain of vpdpbusd is short
-// enough to overlap the next block's. The 8 float accumulators of a token (one per block lane) are
-// registers for 1 or 2 tokens and memory (L1) for more. Several tokens prefetch the weights 16 KiB ahead
-// as the GEMV does (8 tokens of a 2048 x 2048 matrix: 370 against 769 us without, kernels_bench); one
+// One group (16 rows) of a type G (Rows16Q32Layout) against T tokens (1 to 8): y[t * ldy + 0..16). Each
+// token's integer sum of a block is split into P partial sums (added as integers) so that one token's chain
+// of vpdpbusd is short enough to overlap the next block's. The 8 float accumulators of a token (one per block
+// lane) are registers for 1 or 2 tokens and memory (L1) for more. Several tokens prefetch the weights 16 KiB
+// ahead as the GEMV does (8 tokens of a 2048 x 2048 matrix: 370 against 769 us without, kernels_bench); one
 // token does not: a group is one contiguous stream, which the hardware prefetchers follow, and the
 // prefetch made decode of the 135M Q8_0 model 8% slower (14.6 against 13.5 CPU ms per token, medians of
 // 3, `kinglet bench -b 1`).
 template <class G, int T>
-inline void rows16_q32_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
+inline void rows16_q32_tokens(const uint8_t* g, int64_t nb, const typename G::Act* const (&at)[T],
                               const Rows16Q32Act* const (&ac)[T], float* y, int64_t ldy) {
     constexpr int P = T == 1 ? 4 : T == 2 ? 2 : 1;
     constexpr bool kRegs = T <= 2;
+    __m512 summs[G::kOffset ? T : 1];
+    for (auto& v : summs) v = _mm512_setzero_ps();
     __m512 racc[kRegs ? T : 1][8];
     alignas(64) float macc[kRegs ? 1 : T][8][16];
     if constexpr (kRegs) {
@@ -457,12 +475,18 @@ inline void rows16_q32_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* con
             }
 #pragma GCC unroll 8
             for (int k = 0; k < 8; ++k) {
-                const __m512i w = G::chunk(gb, k);
+                const __m512i w = rows16_q32_chunk<G>(gb, k);
                 for (int t = 0; t < T; ++t)
                     s[t][k % P] = _mm512_dpbusd_epi32(s[t][k % P], w,
                                                       _mm512_set1_epi32(int(load_u32(at[t][b].qs + 4 * k))));
             }
             const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
+            if constexpr (G::kOffset) {
+                const __m512 mw =
+                    _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + G::kM)));
+                for (int t = 0; t < T; ++t)
+                    summs[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ac[t][b].s), summs[t]);
+            }
             for (int t = 0; t < T; ++t) {
                 __m512i sum = s[t][0];
                 if constexpr (P == 4)
@@ -480,37 +504,39 @@ inline void rows16_q32_tokens(const uint8_t* g, int64_t nb, const BlockQ8_0* con
         });
     }
     for (int t = 0; t < T; ++t) {
+        __m512 r;
         if constexpr (kRegs)
-            _mm512_storeu_ps(y + t * ldy, rows16_lanes_sum(racc[t]));
+            r = rows16_lanes_sum(racc[t]);
         else
-            _mm512_storeu_ps(y + t * ldy, rows16_lanes_sum(macc[t]));
+            r = rows16_lanes_sum(macc[t]);
+        if constexpr (G::kOffset) r = _mm512_add_ps(r, summs[t]);
+        _mm512_storeu_ps(y + t * ldy, r);
     }
 }
 
-// Rows [r0, r1) (whole groups) of a kRows16 matrix (Q8_0, Q4_K, Q5_K or Q6_K) against n_tok tokens, each
-// group against up to 8 tokens at a time (rows16_passes).
+// Rows [r0, r1) (whole groups) of a kRows16 matrix (a 32-block type or a K-quant) against n_tok tokens,
+// each group against up to 8 tokens at a time (rows16_passes).
 template <DType Type>
 inline void gemm_rows16_tokens(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
                                int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / dtype_info(Type).block_size;
     const uint8_t* a = static_cast<const uint8_t*>(act);
-    constexpr bool kQ32 = Type == DType::Q8_0 || Type == DType::Q4_0 || Type == DType::Q5_0;
-    using G = std::conditional_t<Type == DType::Q5_0, Rows16Q5Chunks,
-                                 std::conditional_t<Type == DType::Q4_0, Rows16Q4Chunks, Rows16Q8Chunks>>;
+    constexpr bool kQ32 = rows16_q32_type(Type);
+    using G = Rows16Q32Of<Type>;
     thread_local std::vector<Rows16Q32Act> q8;
     if constexpr (kQ32) {
         q8.resize(size_t(n_tok * nb));
-        rows16_q32_acts(a, a_stride, n_tok, nb, G::kBias, q8.data());
+        rows16_q32_acts<G>(a, a_stride, n_tok, nb, q8.data());
     }
     rows16_passes<8>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
         constexpr int kT = decltype(tokens)::value;
         const uint8_t* at = a + t0 * a_stride;
         float* yt = y + t0 * ldy + g * kRows16;
         if constexpr (kQ32) {
-            const BlockQ8_0* x[kT];
+            const typename G::Act* x[kT];
             const Rows16Q32Act* c[kT];
             for (int t = 0; t < kT; ++t) {
-                x[t] = reinterpret_cast<const BlockQ8_0*>(at + t * a_stride);
+                x[t] = reinterpret_cast<const typename G::Act*>(at + t * a_stride);
                 c[t] = q8.data() + (t0 + t) * nb;
             }
             rows16_q32_tokens<G, kT>(m.row(g * kRows16), nb, x, c, yt, ldy);
@@ -599,34 +625,34 @@ inline void gemm_rows16_q8_avx2(const MatRef& m, int64_t r0, int64_t r1, const v
     });
 }
 
-// Q4_0 and Q5_0 groups with AVX2, as rows16_q8_tokens_avx2 with unsigned levels (0..15, 0..31), which need
-// no sign trick: each chunk half is a nibble of qs with, for Q5_0, its fifth bit from qh (the dword's 4 bits
-// spread to its 4 bytes by a byte shuffle, a bit test and a compare), and each (row, token) sum starts at
-// -bias (8, 16) times the activation block's sum (Rows16Q32Act).
-template <bool kQ5, int T>
-inline void rows16_q4q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_0* const (&at)[T],
-                                    const Rows16Q32Act* const (&ac)[T], float* y, int64_t ldy) {
-    alignas(32) float acc[T][8][16] = {};  // [token][lane][row]
+// Q4_0, Q5_0, Q4_1 and Q5_1 groups with AVX2, as rows16_q8_tokens_avx2 with unsigned levels (0..15,
+// 0..31), which need no sign trick: each chunk half is a nibble of qs with, for Q5_0/Q5_1, its fifth bit
+// from qh (the dword's 4 bits spread to its 4 bytes by a byte shuffle, a bit test and a compare); each
+// (row, token) sum starts at -bias times the activation block's sum (Rows16Q32Act), and Q4_1/Q5_1 keep
+// their offset chain in memory beside the lanes.
+template <class G, int T>
+inline void rows16_nibbles_tokens_avx2(const uint8_t* g, int64_t nb, const typename G::Act* const (&at)[T],
+                                       const Rows16Q32Act* const (&ac)[T], float* y, int64_t ldy) {
+    alignas(32) float acc[T][8][16] = {};                  // [token][lane][row]
+    alignas(32) float summs[G::kOffset ? T : 1][16] = {};  // [token][row]
     const __m256i low = _mm256_set1_epi8(0x0F), five = _mm256_set1_epi8(0x10);
     const __m256i bit = _mm256_set1_epi32(0x08040201);
     const __m256i rep = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 0, 0, 0, 0, 4, 4,
                                          4, 4, 8, 8, 8, 8, 12, 12, 12, 12);
     for (int64_t b = 0; b < nb; ++b) {
-        constexpr size_t kBlock = kQ5 ? kRows16Q50Block : kRows16Q40Block;
-        constexpr size_t kQs = kQ5 ? kRows16Q50Qs : kRows16Q40Qs;
-        const uint8_t* gb = g + b * int64_t(kBlock);
-        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, kBlock);  // as rows16_q32_tokens
+        const uint8_t* gb = g + b * int64_t(G::kBlock);
+        if constexpr (T > 1) prefetch(gb + kDecodePrefetch, G::kBlock);  // as rows16_q32_tokens
         __m256i s[T][2];
         for (int t = 0; t < T; ++t) s[t][0] = s[t][1] = _mm256_set1_epi32(ac[t][b].neg);
         __m256i qh[2] = {};
-        if constexpr (kQ5) qh[0] = load256(gb + kRows16Q50Qh), qh[1] = load256(gb + kRows16Q50Qh + 32);
+        if constexpr (G::kQh != 0) qh[0] = load256(gb + G::kQh), qh[1] = load256(gb + G::kQh + 32);
 #pragma GCC unroll 8
         for (int k = 0; k < 8; ++k) {
             __m256i u[2];
             for (int h = 0; h < 2; ++h) {
-                const __m256i q = load256(gb + kQs + 64 * (k & 3) + 32 * h);
+                const __m256i q = load256(gb + G::kQs + 64 * (k & 3) + 32 * h);
                 u[h] = k < 4 ? _mm256_and_si256(q, low) : _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
-                if constexpr (kQ5) {
+                if constexpr (G::kQh != 0) {
                     const __m256i x =
                         _mm256_and_si256(_mm256_shuffle_epi8(_mm256_srli_epi32(qh[h], 4 * k), rep), bit);
                     u[h] = _mm256_or_si256(u[h], _mm256_and_si256(_mm256_cmpeq_epi8(x, bit), five));
@@ -640,27 +666,40 @@ inline void rows16_q4q5_tokens_avx2(const uint8_t* g, int64_t nb, const BlockQ8_
         float da[T];
         for (int t = 0; t < T; ++t) da[t] = ac[t][b].d;
         rows16_avx2_join<T>(acc, gb, b, da, s);
+        if constexpr (G::kOffset) {
+            const __m256 mw[2] = {_mm256_cvtph_ps(load128(gb + G::kM)),
+                                  _mm256_cvtph_ps(load128(gb + G::kM + 16))};
+            for (int t = 0; t < T; ++t)
+                for (int h = 0; h < 2; ++h)
+                    _mm256_store_ps(summs[t] + 8 * h, _mm256_fmadd_ps(mw[h], _mm256_set1_ps(ac[t][b].s),
+                                                                      _mm256_load_ps(summs[t] + 8 * h)));
+        }
     }
     rows16_avx2_store<T>(acc, y, ldy);
+    if constexpr (G::kOffset)
+        for (int t = 0; t < T; ++t)
+            for (int h = 0; h < 2; ++h)
+                _mm256_storeu_ps(y + t * ldy + 8 * h, _mm256_add_ps(_mm256_loadu_ps(y + t * ldy + 8 * h),
+                                                                    _mm256_load_ps(summs[t] + 8 * h)));
 }
 
-template <bool kQ5>
-inline void gemm_rows16_q4q5_avx2(const MatRef& m, int64_t r0, int64_t r1, const void* act, size_t a_stride,
-                                  int64_t n_tok, float* y, int64_t ldy) {
+template <class G>
+inline void gemm_rows16_nibbles_avx2(const MatRef& m, int64_t r0, int64_t r1, const void* act,
+                                     size_t a_stride, int64_t n_tok, float* y, int64_t ldy) {
     const int64_t nb = m.cols / 32;
     const uint8_t* a = static_cast<const uint8_t*>(act);
-    thread_local std::vector<Rows16Q32Act> q5;
-    q5.resize(size_t(n_tok * nb));
-    rows16_q32_acts(a, a_stride, n_tok, nb, kQ5 ? 16 : 8, q5.data());
+    thread_local std::vector<Rows16Q32Act> acts;
+    acts.resize(size_t(n_tok * nb));
+    rows16_q32_acts<G>(a, a_stride, n_tok, nb, acts.data());
     rows16_passes<4>(r0, r1, n_tok, [&](int64_t g, int64_t t0, auto tokens) {
         constexpr int kT = decltype(tokens)::value;
-        const BlockQ8_0* x[kT];
+        const typename G::Act* x[kT];
         const Rows16Q32Act* c[kT];
         for (int t = 0; t < kT; ++t) {
-            x[t] = reinterpret_cast<const BlockQ8_0*>(a + (t0 + t) * a_stride);
-            c[t] = q5.data() + (t0 + t) * nb;
+            x[t] = reinterpret_cast<const typename G::Act*>(a + (t0 + t) * a_stride);
+            c[t] = acts.data() + (t0 + t) * nb;
         }
-        rows16_q4q5_tokens_avx2<kQ5, kT>(m.row(g * kRows16), nb, x, c, y + t0 * ldy + g * kRows16, ldy);
+        rows16_nibbles_tokens_avx2<G, kT>(m.row(g * kRows16), nb, x, c, y + t0 * ldy + g * kRows16, ldy);
     });
 }
 #endif
@@ -681,14 +720,14 @@ inline void gemm_rows16_unpacked(const MatRef& m, int64_t r0, int64_t r1, const 
     plain(p, 0, r1 - r0, a, a_stride, n_tok, y + r0, ldy);
 }
 
-// Rows [r0, r1) of a kRows16 matrix (Q8_0 or a K-quant) against n_tok tokens: the grouped kernels (Q8_0:
-// one kernel for any number of tokens; the K-quants: one-token kernels for decode), or with a family
-// without them, the rows taken out of their groups for `plain`.
+// Rows [r0, r1) of a kRows16 matrix (a 32-block type or a K-quant) against n_tok tokens: the grouped kernels
+// (the 32-block types: one kernel for any number of tokens; the K-quants: one-token kernels for decode), or
+// with a family without them, the rows taken out of their groups for `plain`.
 template <DType Type, class Plain>
 inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, size_t a_stride,
                         int64_t n_tok, float* y, int64_t ldy, Plain plain) {
 #if defined(__AVX512VNNI__)
-    if constexpr (Type == DType::Q8_0 || Type == DType::Q4_0 || Type == DType::Q5_0) {
+    if constexpr (rows16_q32_type(Type)) {
         return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
     } else {
         if (n_tok > 1) return gemm_rows16_tokens<Type>(m, r0, r1, a, a_stride, n_tok, y, ldy);
@@ -699,8 +738,8 @@ inline void gemm_rows16(const MatRef& m, int64_t r0, int64_t r1, const void* a, 
     }
 #else
     if constexpr (Type == DType::Q8_0) return gemm_rows16_q8_avx2(m, r0, r1, a, a_stride, n_tok, y, ldy);
-    if constexpr (Type == DType::Q4_0 || Type == DType::Q5_0)
-        return gemm_rows16_q4q5_avx2<Type == DType::Q5_0>(m, r0, r1, a, a_stride, n_tok, y, ldy);
+    else if constexpr (rows16_q32_type(Type))
+        return gemm_rows16_nibbles_avx2<Rows16Q32Of<Type>>(m, r0, r1, a, a_stride, n_tok, y, ldy);
 #endif
     gemm_rows16_unpacked(m, r0, r1, a, a_stride, n_tok, y, ldy, plain);
 }
