@@ -88,7 +88,8 @@ inline uint32_t load_u32(const uint8_t* p) {
     return v;
 }
 
-// Q4_0 / Q5_0 / Q8_0 against Q8_0: sum over blocks of dw * da * (levels . activation levels).
+// A 32-element block type against Q8_0 in the lane order: sum over blocks of dw * da * (levels . activation
+// levels), 8 lanes of 4 (now only a Q8_0 KV cache's keys, dot_q8_0_lanes).
 template <typename Block, typename Level>
 float dot_32(int64_t n, const Block* x, const BlockQ8_0* y, Level level) {
     Lanes acc;

@@ -1,11 +1,12 @@
 // Q4_0, Q5_0, Q8_0 (against Q8_0 activations) and Q4_1, Q5_1 (against Q8_1): blocks of 32. Per block
-// and (row, token) pair the integer products land in 8 lanes of 4 consecutive elements, and each lane
-// accumulates fma(d_w * d_a, lane, acc) — the order of the scalar reference, so results are bit-exact.
-// Q8_0, Q4_0, Q5_0, Q4_1 and Q5_1 (kBlockSum) sum the 8 lanes of a block as integers (Q4_0/Q5_0: less
-// their bias correction; Q4_1/Q5_1 add their offset term in a float chain of its own), and
-// block b accumulates fma(d_w * d_a, sum, acc) into lane b % 8, as their reference does (tensor/dot.cpp's
-// dot_32_block_sums); the loader groups their matrices by 16 rows (gemm_rows16.h) where the kernel family
-// has grouped kernels, and these kernels compute the rest (rows that do not come in 16s, other families).
+// and (row, token) pair the integer products land in 8 lanes of 4 consecutive elements. In the lane order
+// (IQ4_NL, gemm_lowbit.h, uses these tiles) each lane accumulates fma(d_w * d_a, lane, acc) — the order of
+// its scalar reference, so results are bit-exact. Q8_0, Q4_0, Q5_0, Q4_1 and Q5_1 (kBlockSum) sum the 8 lanes
+// of a block as integers (Q4_0/Q5_0: less their bias correction; Q4_1/Q5_1 add their offset term in a float
+// chain of its own), and block b accumulates fma(d_w * d_a, sum, acc) into lane b % 8, as their reference
+// does (tensor/dot.cpp's dot_32_block_sums); the loader groups their matrices by 16 rows (gemm_rows16.h)
+// where the kernel family has grouped kernels, and these kernels compute the rest (rows that do not come in
+// 16s, other families).
 #pragma once
 #include "tensor/kernels/x86/tiling.h"
 #include "tensor/mat_ref.h"
