@@ -108,8 +108,8 @@ float dot_32(int64_t n, const Block* x, const BlockQ8_0* y, Level level) {
 // order), and one row walks 8 blocks per vector with no chain of dependent adds. Not llama.cpp's order:
 // their logits differ from llama.cpp's in the last bits (the llama.cpp reference tests allow for
 // that).
-template <typename Block, typename Level>
-float dot_32_block_sums(int64_t n, const Block* x, const BlockQ8_0* y, Level level) {
+template <typename Block, typename Act, typename Level>
+float dot_32_block_sums(int64_t n, const Block* x, const Act* y, Level level) {
     Lanes acc;
     for (int64_t i = 0; i < n / 32; ++i) {
         int32_t s = 0;
@@ -126,16 +126,9 @@ float dot_32_block_sums(int64_t n, const Block* x, const BlockQ8_0* y, Level lev
 // chain, added after the lanes.
 template <typename Block, typename Level>
 float dot_32_offset(int64_t n, const Block* x, const BlockQ8_1* y, Level level) {
-    Lanes acc;
     float summs = 0;
-    for (int64_t i = 0; i < n / 32; ++i) {
-        summs = std::fma(fp16_to_fp32(x[i].m), fp16_to_fp32(y[i].s), summs);
-        int32_t s = 0;
-        for (int j = 0; j < 32; ++j) s += level(x[i], j) * y[i].qs[j];
-        float& lane = acc.acc[i % 8];
-        lane = std::fma(fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), static_cast<float>(s), lane);
-    }
-    return acc.sum() + summs;
+    for (int64_t i = 0; i < n / 32; ++i) summs = std::fma(fp16_to_fp32(x[i].m), fp16_to_fp32(y[i].s), summs);
+    return dot_32_block_sums(n, x, y, level) + summs;
 }
 
 int q4_0_level(const BlockQ4_0& b, int j) { return (j < 16 ? (b.qs[j] & 0x0F) : (b.qs[j - 16] >> 4)) - 8; }

@@ -28,6 +28,16 @@ void flip_levels(uint8_t* p, int64_t nb, size_t block, size_t from, size_t to) {
         for (size_t i = from; i < to; ++i) p[size_t(b) * block + i] ^= 0x80;
 }
 
+// Q4_0, Q5_0, Q4_1 and Q5_1: row l's d, and where the block has them its m and qh, then its 4 chunks of qs,
+// at the given offsets of the group's block (tensor/rows16.h).
+template <class Block, class F>
+void nibble_pieces(int l, F f, size_t m_at, size_t qh_at, size_t qs_at) {
+    f(2 * l, offsetof(Block, d), 2);
+    if constexpr (requires(Block b) { b.m; }) f(m_at + 2 * l, offsetof(Block, m), 2);
+    if constexpr (requires(Block b) { b.qh; }) f(qh_at + 4 * l, offsetof(Block, qh), 4);
+    for (int c = 0; c < 4; ++c) f(qs_at + 64 * c + 4 * l, offsetof(Block, qs) + 4 * c, 4);
+}
+
 // The one byte mapping between a plain super-block of row l of a group and the group's super-block:
 // f(offset in the group's block, offset in the plain block, length) for every piece.
 template <class F>
@@ -36,21 +46,13 @@ void for_each_piece(DType t, int l, F f) {
         f(2 * l, offsetof(BlockQ8_0, d), 2);
         for (int k = 0; k < 8; ++k) f(kRows16Q8Qs + 64 * k + 4 * l, offsetof(BlockQ8_0, qs) + 4 * k, 4);
     } else if (t == DType::Q4_0) {
-        f(2 * l, offsetof(BlockQ4_0, d), 2);
-        for (int c = 0; c < 4; ++c) f(kRows16Q40Qs + 64 * c + 4 * l, offsetof(BlockQ4_0, qs) + 4 * c, 4);
-    } else if (t == DType::Q4_1) {
-        f(2 * l, offsetof(BlockQ4_1, d), 2);
-        f(kRows16Q1M + 2 * l, offsetof(BlockQ4_1, m), 2);
-        for (int c = 0; c < 4; ++c) f(kRows16Q41Qs + 64 * c + 4 * l, offsetof(BlockQ4_1, qs) + 4 * c, 4);
-    } else if (t == DType::Q5_1) {
-        f(2 * l, offsetof(BlockQ5_1, d), 2);
-        f(kRows16Q1M + 2 * l, offsetof(BlockQ5_1, m), 2);
-        f(kRows16Q51Qh + 4 * l, offsetof(BlockQ5_1, qh), 4);
-        for (int c = 0; c < 4; ++c) f(kRows16Q51Qs + 64 * c + 4 * l, offsetof(BlockQ5_1, qs) + 4 * c, 4);
+        nibble_pieces<BlockQ4_0>(l, f, 0, 0, kRows16Q40Qs);
     } else if (t == DType::Q5_0) {
-        f(2 * l, offsetof(BlockQ5_0, d), 2);
-        f(kRows16Q50Qh + 4 * l, offsetof(BlockQ5_0, qh), 4);
-        for (int c = 0; c < 4; ++c) f(kRows16Q50Qs + 64 * c + 4 * l, offsetof(BlockQ5_0, qs) + 4 * c, 4);
+        nibble_pieces<BlockQ5_0>(l, f, 0, kRows16Q50Qh, kRows16Q50Qs);
+    } else if (t == DType::Q4_1) {
+        nibble_pieces<BlockQ4_1>(l, f, kRows16Q1M, 0, kRows16Q41Qs);
+    } else if (t == DType::Q5_1) {
+        nibble_pieces<BlockQ5_1>(l, f, kRows16Q1M, kRows16Q51Qh, kRows16Q51Qs);
     } else if (t == DType::Q4_K) {
         for (int c = 0; c < 32; ++c) f(kRows16Qs + 64 * c + 4 * l, offsetof(BlockQ4_K, qs) + 4 * c, 4);
         for (int i = 0; i < K_SCALE_SIZE; ++i)
