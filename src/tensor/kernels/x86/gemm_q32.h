@@ -72,6 +72,11 @@ inline __m256i block_lanes(__m256i lv, __m256i ux, __m256i av, const __m256i* co
     else return dot4(lv, av);
 }
 
+// The lane-order paths below (run_one's, row_packed, row_tile8, row_tile8_x2) serve IQ4_NL alone: a signed
+// type with no bias and no offset. The biased and offset types all sum per block (kBlockSum).
+template <class L>
+constexpr bool kLaneOrderType = L::kSigned&& L::kBias == 0 && !L::kOffset;
+
 template <class L, int DecodeRows>
 struct Tile32 {
     static constexpr int kRows = 1, kCols = 1, kDecodeRows = DecodeRows;
@@ -103,33 +108,27 @@ struct Tile32 {
     // row's, so that nothing but the R accumulators lives across rows (no spills).
     template <int R, int CMAX>
     static void run_one(const uint8_t* w, size_t w_stride, int64_t cols, const TokenTile<CMAX>& tt, float* y) {
-        if constexpr (L::kBlockSum) return rows_sums<R>(w, w_stride, cols, tt, y);
-        const int64_t nb = cols / 32;
-        const Act* ar = reinterpret_cast<const Act*>(tt.a[0]);
-        __m256 acc[R];
-        float summs[R];
-        for (int i = 0; i < R; ++i) {
-            acc[i] = _mm256_setzero_ps();
-            summs[i] = 0.0f;
-        }
-        for (int64_t b = 0; b < nb; ++b) {
-            const __m256i av = load256(ar[b].qs);
-            const __m256 da = _mm256_broadcast_ss(tt.d[0] + b);
-            const __m256i* corr = kBiased ? tt.c[0] + b : nullptr;
-            for (int i = 0; i < R; ++i) {
-                const Block& x = reinterpret_cast<const Block*>(w + i * w_stride)[b];
-                gemv_prefetch(reinterpret_cast<const char*>(&x) + kDecodePrefetch, 1);
-                const __m256i lv = L::levels(x);
-                const __m256i ux = L::kSigned ? _mm256_sign_epi8(lv, lv) : lv;
-                const __m256i l = block_lanes<L>(lv, ux, av, corr);
-                acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(half_to_ps8(x.d), da), _mm256_cvtepi32_ps(l), acc[i]);
-                if constexpr (L::kOffset) summs[i] = __builtin_fmaf(f16(x.m), tt.s[0][b], summs[i]);
+        if constexpr (L::kBlockSum) {
+            return rows_sums<R>(w, w_stride, cols, tt, y);
+        } else {
+            static_assert(kLaneOrderType<L>);
+            const int64_t nb = cols / 32;
+            const Act* ar = reinterpret_cast<const Act*>(tt.a[0]);
+            __m256 acc[R];
+            for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+            for (int64_t b = 0; b < nb; ++b) {
+                const __m256i av = load256(ar[b].qs);
+                const __m256 da = _mm256_broadcast_ss(tt.d[0] + b);
+                for (int i = 0; i < R; ++i) {
+                    const Block& x = reinterpret_cast<const Block*>(w + i * w_stride)[b];
+                    gemv_prefetch(reinterpret_cast<const char*>(&x) + kDecodePrefetch, 1);
+                    const __m256i lv = L::levels(x);
+                    const __m256i l = block_lanes<L>(lv, _mm256_sign_epi8(lv, lv), av, nullptr);
+                    acc[i] =
+                        _mm256_fmadd_ps(_mm256_mul_ps(half_to_ps8(x.d), da), _mm256_cvtepi32_ps(l), acc[i]);
+                }
             }
-        }
-        for (int i = 0; i < R; ++i) {
-            float s = hsum_lanes(acc[i]);
-            if constexpr (L::kOffset) s = s + summs[i];
-            y[i] = s;
+            for (int i = 0; i < R; ++i) y[i] = hsum_lanes(acc[i]);
         }
     }
     // One token, kBlockSum, one row at a time: 8 blocks' integer lanes summed across at once (lane i:
@@ -261,45 +260,28 @@ inline void row_packed(const uint8_t* w, const uint8_t* wn, int64_t nb, const Pa
     using Block = typename L::Block;
     const Block* x = reinterpret_cast<const Block*>(w);
     const Block* xn = reinterpret_cast<const Block*>(wn);
+    static_assert(kLaneOrderType<L>);
     __m256 acc[C];
-    float summs[C];
-    for (int t = 0; t < C; ++t) {
-        acc[t] = _mm256_setzero_ps();
-        summs[t] = 0.0f;
-    }
+    for (int t = 0; t < C; ++t) acc[t] = _mm256_setzero_ps();
     const __m256i* qs = p.qs;
-    const __m256i* corr = p.corr;
     const float* ddb = dd;
     for (int64_t b = 0; b < nb; ++b, qs += C, ddb += C) {
         _mm_prefetch(reinterpret_cast<const char*>(x + b) + kDecodePrefetch, _MM_HINT_T0);
         if constexpr (kNext) block_scales<C>(f16(xn[b].d), p.d + b * C, ddn + b * C);
-        const __m256i lv = L::levels(x[b]);
-        __m256i ux = lv;
-        if constexpr (L::kSigned) ux = _mm256_sign_epi8(lv, lv);
+        const __m256i lv = L::levels(x[b]), ux = _mm256_sign_epi8(lv, lv);
         for (int t = 0; t < C; ++t) {
-            const __m256i* ct = L::kBias != 0 ? corr + t : nullptr;
-            const __m256i l = block_lanes<L>(lv, ux, _mm256_load_si256(qs + t), ct);
+            const __m256i l = block_lanes<L>(lv, ux, _mm256_load_si256(qs + t), nullptr);
             acc[t] = _mm256_fmadd_ps(_mm256_broadcast_ss(ddb + t), _mm256_cvtepi32_ps(l), acc[t]);
         }
-        if constexpr (L::kBias != 0) corr += C;
-        if constexpr (L::kOffset) {
-            const float mw = f16(x[b].m);
-            for (int t = 0; t < C; ++t) summs[t] = __builtin_fmaf(mw, p.s[b * C + t], summs[t]);
-        }
     }
-    for (int t = 0; t < C; ++t) {
-        float r = hsum_lanes(acc[t]);
-        if constexpr (L::kOffset) r = r + summs[t];
-        y[t * ldy] = r;
-    }
+    for (int t = 0; t < C; ++t) y[t * ldy] = hsum_lanes(acc[t]);
 }
 
 // Token T of a tile of 8 against one weight block (levels lv, |lv| in ux): acc + (d_w * d_a[T]) * lanes,
 // the scale product taken from lane T % 4 of h (the block's 8 products, low or high half in both halves).
 template <class L, int T>
-inline __m256 tile8_unit(__m256 acc, __m256i lv, __m256i ux, const __m256i* qs, const __m256i* corr, __m256 h) {
-    const __m256i* ct = L::kBias != 0 ? corr + T : nullptr;
-    const __m256i l = block_lanes<L>(lv, ux, _mm256_load_si256(qs + T), ct);
+inline __m256 tile8_unit(__m256 acc, __m256i lv, __m256i ux, const __m256i* qs, __m256 h) {
+    const __m256i l = block_lanes<L>(lv, ux, _mm256_load_si256(qs + T), nullptr);
     return _mm256_fmadd_ps(_mm256_shuffle_ps(h, h, (T & 3) * 0x55), _mm256_cvtepi32_ps(l), acc);
 }
 
@@ -315,41 +297,26 @@ inline void row_tile8(const uint8_t* w, const float* dw, int64_t nb, const Packe
     using Block = typename L::Block;
     constexpr int C = 8;
     const Block* x = reinterpret_cast<const Block*>(w);
+    static_assert(kLaneOrderType<L>);
     __m256 acc[C];
-    float summs[C];
-    for (int t = 0; t < C; ++t) {
-        acc[t] = _mm256_setzero_ps();
-        summs[t] = 0.0f;
-    }
+    for (int t = 0; t < C; ++t) acc[t] = _mm256_setzero_ps();
     const __m256i* qs = p.qs;
-    const __m256i* corr = p.corr;
     for (int64_t b = 0; b < nb; ++b, qs += C) {
         const __m256 dwb = _mm256_broadcast_ss(dw + b);
         const __m256 dlo = _mm256_mul_ps(dwb, _mm256_load_ps(dup + b * 16));
         const __m256 dhi = _mm256_mul_ps(dwb, _mm256_load_ps(dup + b * 16 + 8));
-        const __m256i lv = L::levels(x[b]);
-        __m256i ux = lv;
-        if constexpr (L::kSigned) ux = _mm256_sign_epi8(lv, lv);
+        const __m256i lv = L::levels(x[b]), ux = _mm256_sign_epi8(lv, lv);
         // Unrolled by hand: the shuffle's lane selector must be a constant.
-        acc[0] = tile8_unit<L, 0>(acc[0], lv, ux, qs, corr, dlo);
-        acc[1] = tile8_unit<L, 1>(acc[1], lv, ux, qs, corr, dlo);
-        acc[2] = tile8_unit<L, 2>(acc[2], lv, ux, qs, corr, dlo);
-        acc[3] = tile8_unit<L, 3>(acc[3], lv, ux, qs, corr, dlo);
-        acc[4] = tile8_unit<L, 4>(acc[4], lv, ux, qs, corr, dhi);
-        acc[5] = tile8_unit<L, 5>(acc[5], lv, ux, qs, corr, dhi);
-        acc[6] = tile8_unit<L, 6>(acc[6], lv, ux, qs, corr, dhi);
-        acc[7] = tile8_unit<L, 7>(acc[7], lv, ux, qs, corr, dhi);
-        if constexpr (L::kBias != 0) corr += C;
-        if constexpr (L::kOffset) {
-            const float mw = f16(x[b].m);
-            for (int t = 0; t < C; ++t) summs[t] = __builtin_fmaf(mw, p.s[b * C + t], summs[t]);
-        }
+        acc[0] = tile8_unit<L, 0>(acc[0], lv, ux, qs, dlo);
+        acc[1] = tile8_unit<L, 1>(acc[1], lv, ux, qs, dlo);
+        acc[2] = tile8_unit<L, 2>(acc[2], lv, ux, qs, dlo);
+        acc[3] = tile8_unit<L, 3>(acc[3], lv, ux, qs, dlo);
+        acc[4] = tile8_unit<L, 4>(acc[4], lv, ux, qs, dhi);
+        acc[5] = tile8_unit<L, 5>(acc[5], lv, ux, qs, dhi);
+        acc[6] = tile8_unit<L, 6>(acc[6], lv, ux, qs, dhi);
+        acc[7] = tile8_unit<L, 7>(acc[7], lv, ux, qs, dhi);
     }
-    for (int t = 0; t < C; ++t) {
-        float r = hsum_lanes(acc[t]);
-        if constexpr (L::kOffset) r = r + summs[t];
-        y[t * ldy] = r;
-    }
+    for (int t = 0; t < C; ++t) y[t * ldy] = hsum_lanes(acc[t]);
 }
 
 #if defined(__AVX512VNNI__)
@@ -363,19 +330,13 @@ inline void row_tile8(const uint8_t* w, const float* dw, int64_t nb, const Packe
 // kMagic = 1.5 * 2^23, so that after adding its products (|sum| < 2^22: at most 4 * 128 * 128) its bits
 // are the float kMagic + sum exactly, and one subtraction gives float(sum) exactly. On Zen 4 that
 // subtraction runs on the adder pipes, where vcvtdq2ps would compete with vpdpbusd and the FMA for the
-// two multiply pipes (measured: the multiply pipes are what a prefill tile is bound by).
-//  - Q8_0: the tokens were packed as a + 128 (unsigned; prepare_x2) and the weights are the signed
-//    operand, so the lanes start at kMagic - 128 * (the weight lanes' sums), made once per block;
-//  - Q4_0/Q5_0: at kMagic - the bias corrections, packed that way (prepare_x2);
-//  - Q4_1/Q5_1: at kMagic; their offset term as in row_tile8.
+// two multiply pipes (measured: the multiply pipes are what a prefill tile is bound by). The tokens were
+// packed as a + 128 (unsigned; prepare_x2) and the weights are the signed operand, so the lanes start at
+// kMagic - 128 * (the weight lanes' sums), made once per block.
 constexpr int32_t kMagic = 0x4B400000;
 
-template <class L>
-inline __m512 pair_lanes(__m512i lv, __m512i start, const __m512i* qs, const __m512i* corr) {
-    __m512i l;
-    if constexpr (L::kSigned) l = _mm512_dpbusd_epi32(start, _mm512_load_si512(qs), lv);
-    else if constexpr (L::kBias != 0) l = _mm512_dpbusd_epi32(_mm512_load_si512(corr), lv, _mm512_load_si512(qs));
-    else l = _mm512_dpbusd_epi32(start, lv, _mm512_load_si512(qs));
+inline __m512 pair_lanes(__m512i lv, __m512i start, const __m512i* qs) {
+    const __m512i l = _mm512_dpbusd_epi32(start, _mm512_load_si512(qs), lv);
     return _mm512_sub_ps(_mm512_castsi512_ps(l), _mm512_castsi512_ps(_mm512_set1_epi32(kMagic)));
 }
 
@@ -400,11 +361,9 @@ template <class L, Scales S>
 inline void row_tile8_x2(const uint8_t* w, float* dw, int64_t nb, const PackedTokens<8>& p, float* y, int64_t ldy) {
     using Block = typename L::Block;
     const Block* x = reinterpret_cast<const Block*>(w);
+    static_assert(kLaneOrderType<L>);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    float summs[8];
-    for (int t = 0; t < 8; ++t) summs[t] = 0.0f;
     const __m512i* qs = reinterpret_cast<const __m512i*>(p.qs);
-    const __m512i* corr = reinterpret_cast<const __m512i*>(p.corr);
     for (int64_t b = 0; b < nb; ++b, qs += 4) {
         __m256 dwb;
         if constexpr (S == Scales::kTable) {
@@ -417,18 +376,13 @@ inline void row_tile8_x2(const uint8_t* w, float* dw, int64_t nb, const PackedTo
         }
         const __m512 dd = _mm512_castps256_ps512(_mm256_mul_ps(dwb, _mm256_load_ps(p.d + b * 8)));
         const __m512i lv = _mm512_broadcast_i64x4(L::levels(x[b]));
-        __m512i start = _mm512_set1_epi32(kMagic);
-        if constexpr (L::kSigned)
-            start = _mm512_sub_epi32(start, _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), lv));
-        acc0 = _mm512_fmadd_ps(pair_scales<0>(dd), pair_lanes<L>(lv, start, qs + 0, corr + 0), acc0);
-        acc1 = _mm512_fmadd_ps(pair_scales<1>(dd), pair_lanes<L>(lv, start, qs + 1, corr + 1), acc1);
-        acc2 = _mm512_fmadd_ps(pair_scales<2>(dd), pair_lanes<L>(lv, start, qs + 2, corr + 2), acc2);
-        acc3 = _mm512_fmadd_ps(pair_scales<3>(dd), pair_lanes<L>(lv, start, qs + 3, corr + 3), acc3);
-        if constexpr (L::kBias != 0) corr += 4;
-        if constexpr (L::kOffset) {
-            const float mw = f16(x[b].m);
-            for (int t = 0; t < 8; ++t) summs[t] = __builtin_fmaf(mw, p.s[b * 8 + t], summs[t]);
-        }
+        const __m512i start =
+            _mm512_sub_epi32(_mm512_set1_epi32(kMagic),
+                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), lv));
+        acc0 = _mm512_fmadd_ps(pair_scales<0>(dd), pair_lanes(lv, start, qs + 0), acc0);
+        acc1 = _mm512_fmadd_ps(pair_scales<1>(dd), pair_lanes(lv, start, qs + 1), acc1);
+        acc2 = _mm512_fmadd_ps(pair_scales<2>(dd), pair_lanes(lv, start, qs + 2), acc2);
+        acc3 = _mm512_fmadd_ps(pair_scales<3>(dd), pair_lanes(lv, start, qs + 3), acc3);
     }
     // The 8 tokens' hsum_lanes in one transposed reduction (same additions in the same order).
     const __m256 v[8] = {_mm512_castps512_ps256(acc0), _mm512_extractf32x8_ps(acc0, 1),
@@ -437,44 +391,25 @@ inline void row_tile8_x2(const uint8_t* w, float* dw, int64_t nb, const PackedTo
                          _mm512_castps512_ps256(acc3), _mm512_extractf32x8_ps(acc3, 1)};
     alignas(32) float r[8];
     _mm256_store_ps(r, hsum_lanes8(v));
-    for (int t = 0; t < 8; ++t) {
-        if constexpr (L::kOffset) r[t] = r[t] + summs[t];
-        y[t * ldy] = r[t];
-    }
+    for (int t = 0; t < 8; ++t) y[t * ldy] = r[t];
 }
 
 // What row_tile8_x2 expects of the packed tokens, made in place from pack_tokens' layout.
-template <class L>
 inline void prepare_x2(const PackedTokens<8>& p, int64_t nb) {
-    if constexpr (L::kSigned) {
-        const __m256i flip = _mm256_set1_epi8(char(0x80));
-        for (int64_t i = 0; i < nb * 8; ++i) _mm256_store_si256(p.qs + i, _mm256_xor_si256(_mm256_load_si256(p.qs + i), flip));
-    } else if constexpr (L::kBias != 0) {
-        const __m256i magic = _mm256_set1_epi32(kMagic);
-        for (int64_t i = 0; i < nb * 8; ++i)
-            _mm256_store_si256(p.corr + i, _mm256_sub_epi32(magic, _mm256_load_si256(p.corr + i)));
-    }
+    const __m256i flip = _mm256_set1_epi8(char(0x80));
+    for (int64_t i = 0; i < nb * 8; ++i)
+        _mm256_store_si256(p.qs + i, _mm256_xor_si256(_mm256_load_si256(p.qs + i), flip));
 }
 #endif
 
-// Rows [r0, r1) against the C tokens t0 .. t0 + C - 1, packed once into buf's memory (room for 8); dd
-// has room for 16 floats per block (two rows' tables); dw (prefill only, else null) holds the rows' weight
-// scales as floats.
+// The lane order (IQ4_NL) for rows [r0, r1) against C packed tokens (see sweep_packed).
 template <class L, int C>
-void sweep_packed(const uint8_t* w, size_t w_stride, int64_t nb, int64_t r0, int64_t r1, const uint8_t* a,
-                  size_t a_stride, int64_t t0, const PackedTokens<8>& buf, float* dd, float* dw, float* y,
-                  int64_t ldy) {
-    static_assert(C >= 1 && C <= 8);
-    const PackedTokens<C> p{buf.qs, buf.corr, buf.d, buf.s};
-    pack_tokens<L, C>(a, a_stride, t0, nb, p);
-    if constexpr (L::kBlockSum) {
-        for (int64_t r = r0; r < r1; ++r) row_sums<L, C>(w + r * w_stride, nb, p, y + t0 * ldy + r, ldy);
-        return;
-    }
+void sweep_lanes(const uint8_t* w, size_t w_stride, int64_t nb, int64_t r0, int64_t r1,
+                 const PackedTokens<C>& p, int64_t t0, float* dd, float* dw, float* y, int64_t ldy) {
     if constexpr (C == 8) {
         if (dw) {
 #if defined(__AVX512VNNI__)
-            prepare_x2<L>(p, nb);
+            prepare_x2(p, nb);
             // dw is filled by the panel's first tile of tokens (t0 == 0).
             for (int64_t r = r0; r < r1; ++r) {
                 float* dwr = dw + (r - r0) * nb;
@@ -496,7 +431,7 @@ void sweep_packed(const uint8_t* w, size_t w_stride, int64_t nb, int64_t r0, int
     }
 #if defined(__AVX512VNNI__)
     if constexpr (C == 8) {
-        prepare_x2<L>(p, nb);
+        prepare_x2(p, nb);
         for (int64_t r = r0; r < r1; ++r) row_tile8_x2<L, Scales::kStream>(w + r * w_stride, nullptr, nb, p, y + t0 * ldy + r, ldy);
         return;
     }
@@ -514,6 +449,23 @@ void sweep_packed(const uint8_t* w, size_t w_stride, int64_t nb, int64_t r0, int
                                tab[(r - r0) & 1], tab[(r + 1 - r0) & 1]);
     row_packed<L, C, false>(w + r * w_stride, nullptr, nb, p, y + t0 * ldy + r, ldy, tab[(r - r0) & 1],
                             nullptr);
+}
+
+// Rows [r0, r1) against the C tokens t0 .. t0 + C - 1, packed once into buf's memory (room for 8); dd
+// has room for 16 floats per block (two rows' tables); dw (prefill only, else null) holds the rows' weight
+// scales as floats.
+template <class L, int C>
+void sweep_packed(const uint8_t* w, size_t w_stride, int64_t nb, int64_t r0, int64_t r1, const uint8_t* a,
+                  size_t a_stride, int64_t t0, const PackedTokens<8>& buf, float* dd, float* dw, float* y,
+                  int64_t ldy) {
+    static_assert(C >= 1 && C <= 8);
+    const PackedTokens<C> p{buf.qs, buf.corr, buf.d, buf.s};
+    pack_tokens<L, C>(a, a_stride, t0, nb, p);
+    if constexpr (L::kBlockSum) {
+        for (int64_t r = r0; r < r1; ++r) row_sums<L, C>(w + r * w_stride, nb, p, y + t0 * ldy + r, ldy);
+    } else {
+        sweep_lanes<L, C>(w, w_stride, nb, r0, r1, p, t0, dd, dw, y, ldy);
+    }
 }
 
 // The GemmFn of a 32-block type: one token goes through Tile32's row-by-row GEMV; several tokens are
